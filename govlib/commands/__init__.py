@@ -1,0 +1,1 @@
+"""Subcommands of the govlib CLI, one module each (discovered by govlib.cli)."""

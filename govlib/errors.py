@@ -1,0 +1,69 @@
+"""Errors that govlib reports to people.
+
+Every mistake a user can make (a bad file, a wrong parameter, a framework that does not add up) raises a
+:class:`GovlibError`. The CLI prints its message and exits with status 2, without a traceback. Validation
+collects *all* problems of an input before raising, as a list of :class:`Problem`.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Iterable
+
+__all__ = ["GovlibError", "InputError", "Problem", "ValidationError", "format_value"]
+
+
+def format_value(value: Any, limit: int = 60) -> str:
+    """Show a cell value the way a person would recognise it in the file."""
+    if value is None:
+        return "(empty)"
+    text = repr(value) if isinstance(value, str) else str(value)
+    if text in ("nan", "NaN", "None", "<NA>", "NaT"):
+        return "(empty)"
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+class GovlibError(Exception):
+    """A mistake in the user's input or request; the CLI shows the message and exits with status 2."""
+
+
+class InputError(GovlibError, ValueError):
+    """Invalid argument or data passed to an engine function (names the argument or column and the value)."""
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One problem in one input file.
+
+    ``row`` is the 1-based line number a person sees in a spreadsheet or text editor (the header is row 1),
+    or ``None`` when the problem concerns the whole file or a whole column.
+    """
+
+    file: str
+    row: int | None
+    column: str | None
+    value: Any
+    expected: str
+
+    def __str__(self) -> str:
+        where = self.file
+        if self.row is not None:
+            where += f", row {self.row}"
+        if self.column is not None:
+            where += f", column '{self.column}'"
+        shown = format_value(self.value)
+        if self.value is None or shown == "(empty)" and self.row is None:
+            return f"{where}: {self.expected}"
+        return f"{where}: value {shown}: {self.expected}"
+
+
+class ValidationError(GovlibError):
+    """All problems found in one or more inputs. ``problems`` keeps them for programs; ``str()`` for people."""
+
+    def __init__(self, problems: Iterable[Problem], limit: int = 50):
+        self.problems = list(problems)
+        lines = [str(p) for p in self.problems[:limit]]
+        more = len(self.problems) - limit
+        if more > 0:
+            lines.append(f"... and {more} more problems of the same kinds")
+        head = f"{len(self.problems)} problem(s) in the input; nothing was written:"
+        super().__init__("\n".join([head] + ["  - " + line for line in lines]))

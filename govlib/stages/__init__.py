@@ -1,0 +1,1 @@
+"""Build stages: pure functions dict[str, DataFrame] + Settings -> dict[str, DataFrame]."""
