@@ -1,0 +1,53 @@
+# govlib front door. `make demo` and `make test` work on a fresh machine with nothing but python3:
+# they create .venv if missing, install govlib with its dev extras and register the `govlib` Jupyter kernel.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.govlib-installed
+# The test suite runs against its own small synthetic project, never against your data/raw.
+TEST_ROOT := $(CURDIR)/build/test-project
+PERIOD ?= latest
+WORKERS ?= 2
+
+.PHONY: setup demo test test-fast lab clean bench chromium help
+
+help:
+	@echo "make demo   - set up, generate the synthetic demo data, build, render all reports and the portal"
+	@echo "make test   - set up and run the whole test suite (unit, reference, property, notebook, browser)"
+	@echo "make lab    - JupyterLab with the govlib kernel"
+	@echo "make bench  - run the benchmarks in benchmarks/"
+	@echo "make clean  - remove build products (data/processed, outputs, build/)"
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m ipykernel install --sys-prefix --name govlib --display-name "Python (govlib)" >/dev/null
+	@touch $(STAMP)
+
+setup: $(STAMP)
+
+chromium:
+	@bash scripts/ensure-chromium.sh
+
+demo: setup
+	@bash scripts/demo.sh "$(PERIOD)" "$(WORKERS)"
+
+test: setup chromium
+	@rm -rf $(TEST_ROOT) && mkdir -p $(TEST_ROOT)
+	@cp govlib.yaml $(TEST_ROOT)/govlib.yaml
+	GOVLIB_ROOT=$(TEST_ROOT) $(BIN)/govlib demo-data --size small >/dev/null
+	GOVLIB_ROOT=$(TEST_ROOT) $(BIN)/govlib build --quiet
+	GOVLIB_ROOT=$(TEST_ROOT) MPLBACKEND=Agg $(BIN)/python -m pytest -q -p no:cacheprovider \
+		--doctest-modules govlib tests --nbval-lax --nbval-current-env notebooks
+
+lab: setup
+	$(BIN)/jupyter lab --notebook-dir=notebooks --MultiKernelManager.default_kernel_name=govlib
+
+bench: setup
+	@for b in benchmarks/bench_*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
+
+clean:
+	rm -rf data/processed/builds data/processed/current data/processed/.build.lock outputs/* build/ .pytest_cache
+	@git checkout -- outputs/README.md data/processed/README.md 2>/dev/null || true

@@ -1,0 +1,172 @@
+"""Atomic writes and the processed store.
+
+Nothing in ``data/processed`` or ``outputs/`` is ever half-written: every file is written to a temporary file
+in the same folder and renamed over the target (``os.replace`` is atomic on POSIX), so a reader sees either the
+previous complete file or the new complete file.
+"""
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import io
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any, Iterator
+
+import pandas as pd
+
+__all__ = ["atomic_path", "atomic_write_bytes", "atomic_write_text", "write_table", "write_json", "file_sha256",
+           "current_dir", "has_build", "begin_build", "commit_build"]
+
+
+@contextlib.contextmanager
+def atomic_path(target: str | Path, suffix: str | None = None) -> Iterator[Path]:
+    """Yield a temporary path next to ``target``; on success it is fsynced and renamed to ``target``.
+
+    On any exception the temporary file is removed and ``target`` is left as it was.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> d = pathlib.Path(tempfile.mkdtemp())
+    >>> with atomic_path(d / "a.txt") as tmp:
+    ...     _ = tmp.write_text("hello")
+    >>> (d / "a.txt").read_text()
+    'hello'
+    """
+    target = Path(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=suffix or ".tmp", dir=target.parent)
+    os.close(fd)
+    tmp = Path(name)
+    try:
+        yield tmp
+        with open(tmp, "rb") as fh:
+            os.fsync(fh.fileno())
+        os.replace(tmp, target)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            tmp.unlink()
+        raise
+
+
+def atomic_write_bytes(target: str | Path, data: bytes) -> Path:
+    """Write ``data`` to ``target`` atomically and return the path."""
+    with atomic_path(target) as tmp:
+        tmp.write_bytes(data)
+    return Path(target)
+
+
+def atomic_write_text(target: str | Path, text: str, encoding: str = "utf-8") -> Path:
+    """Write ``text`` to ``target`` atomically and return the path."""
+    return atomic_write_bytes(target, text.encode(encoding))
+
+
+def write_json(target: str | Path, obj: Any) -> Path:
+    """Write ``obj`` as pretty, key-sorted UTF-8 JSON (Chinese kept readable) atomically."""
+    return atomic_write_text(target, json.dumps(obj, ensure_ascii=False, indent=2, sort_keys=True, default=str) + "\n")
+
+
+def write_table(df: pd.DataFrame, target: str | Path) -> Path:
+    """Write a DataFrame atomically as Parquet (``.parquet``) or UTF-8 CSV (``.csv``).
+
+    Parquet files are written without pandas' index and without a creation timestamp, so that two builds from the
+    same inputs produce byte-identical files.
+    """
+    target = Path(target)
+    if target.suffix == ".parquet":
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        table = pa.Table.from_pandas(df, preserve_index=False)
+        with atomic_path(target) as tmp:
+            pq.write_table(table, tmp, compression="zstd")
+    elif target.suffix == ".csv":
+        buf = io.StringIO()
+        df.to_csv(buf, index=False, lineterminator="\n")
+        atomic_write_text(target, buf.getvalue())
+    else:
+        raise ValueError(f"write_table: unsupported file type {target.suffix!r} for {target}")
+    return target
+
+
+def file_sha256(path: str | Path, chunk: int = 1 << 20) -> str:
+    """SHA-256 of a file's bytes (streamed)."""
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(chunk), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+# --------------------------------------------------------------------------------------------- versioned store
+# The processed store is a folder of complete builds, ``data/processed/builds/<id>/``, and a symbolic link
+# ``data/processed/current`` that points at the newest complete one. A build writes into a fresh folder and only
+# then swaps the link (rename of a new link over the old one is atomic), so readers never see a mix of two builds,
+# and a build killed half-way leaves the previous version in place.
+
+CURRENT = "current"
+BUILDS = "builds"
+
+
+def current_dir(processed_dir: str | Path) -> Path:
+    """The folder of the current complete build (``data/processed/current``, resolved)."""
+    link = Path(processed_dir) / CURRENT
+    return link.resolve()
+
+
+def has_build(processed_dir: str | Path) -> bool:
+    return (current_dir(processed_dir) / "manifest.json").exists()
+
+
+def begin_build(processed_dir: str | Path) -> Path:
+    """A new, empty staging folder for a build under ``processed_dir/builds``."""
+    builds = Path(processed_dir) / BUILDS
+    builds.mkdir(parents=True, exist_ok=True)
+    return Path(tempfile.mkdtemp(prefix=".staging-", dir=builds))
+
+
+def commit_build(processed_dir: str | Path, staging: Path, build_id: str, keep: int = 2) -> Path:
+    """Make ``staging`` the current build: rename it to ``builds/<build_id>`` and swap the ``current`` link.
+
+    Older builds beyond the newest ``keep`` are removed, as are staging folders of killed builds.
+    """
+    import shutil
+
+    processed_dir = Path(processed_dir)
+    builds = processed_dir / BUILDS
+    final = builds / build_id
+    if final.exists():  # same inputs and settings built again: keep the new files, replace the old folder
+        trash = builds / f".old-{build_id}-{os.getpid()}"
+        os.replace(final, trash)
+        os.replace(staging, final)
+        shutil.rmtree(trash, ignore_errors=True)
+    else:
+        os.replace(staging, final)
+    _fsync_dir(builds)
+    tmp_link = processed_dir / f".current-{os.getpid()}"
+    with contextlib.suppress(FileNotFoundError):
+        tmp_link.unlink()
+    os.symlink(Path(BUILDS) / build_id, tmp_link)
+    os.replace(tmp_link, processed_dir / CURRENT)
+    _fsync_dir(processed_dir)
+    # Tidy: staging folders of builds that died, and old complete builds.
+    for p in builds.iterdir():
+        if p.name.startswith((".staging-", ".old-")) and p != final:
+            shutil.rmtree(p, ignore_errors=True)
+    complete = sorted((p for p in builds.iterdir() if not p.name.startswith(".") and p != final),
+                      key=lambda p: p.stat().st_mtime, reverse=True)
+    for p in complete[max(keep - 1, 0):]:
+        shutil.rmtree(p, ignore_errors=True)
+    return final
+
+
+def _fsync_dir(path: Path) -> None:
+    with contextlib.suppress(OSError):
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
