@@ -78,8 +78,8 @@ def weighted_geometric(values, weights=1.0, *, zero_rule: str = "error", epsilon
 
     Examples
     --------
-    >>> weighted_geometric([[21, 1, 1, 1], [6, 6, 6, 6], [21, 2, 1, 1], [6, 7, 6, 6]]).round(2).tolist()
-    [2.14, 6.0, 2.54, 6.23]
+    >>> weighted_geometric([[21, 1, 1, 1], [6, 6, 6, 6], [21, 2, 1, 1], [6, 7, 6, 6]]).round(4).tolist()
+    [2.1407, 6.0, 2.5457, 6.2357]
     """
     v, wn, tot = _prep(values, weights)
     v = _nonpositive(v, wn, zero_rule, epsilon, "geometric")
@@ -93,7 +93,7 @@ def weighted_harmonic(values, weights=1.0, *, zero_rule: str = "error", epsilon:
 
     Examples
     --------
-    >>> float(weighted_harmonic([1.0, 4.0, 4.0]))
+    >>> round(float(weighted_harmonic([1.0, 4.0, 4.0])), 12)
     2.0
     """
     v, wn, tot = _prep(values, weights)

@@ -229,12 +229,15 @@ def validate_nodes(table: pd.DataFrame, file: str = "framework", row_offset: int
             s = s[:-2]
         return s or None
 
-    t["code"] = [text(v) for v in t["code"]]
-    t["parent"] = [text(v) for v in t["parent"]]
+    def obj(values) -> pd.Series:  # object dtype: keep None as None (pandas would infer a string dtype)
+        return pd.Series(list(values), index=t.index, dtype=object)
+
+    t["code"] = obj(text(v) for v in t["code"])
+    t["parent"] = obj(text(v) for v in t["parent"])
     for col in ("name_zh", "name_en", "unit", "frequency", "source", "denominator", "normalisation", "aggregation"):
-        t[col] = [text(v) or "" for v in t[col]]
+        t[col] = obj(text(v) or "" for v in t[col])
     for col in ("type", "scope", "transform", "temporal_aggregation"):
-        t[col] = [text(v) or FRAMEWORK_COLUMNS[col] for v in t[col]]
+        t[col] = obj(text(v) or FRAMEWORK_COLUMNS[col] for v in t[col])
 
     for i, code in enumerate(t["code"]):
         if code is None:
@@ -247,7 +250,7 @@ def validate_nodes(table: pd.DataFrame, file: str = "framework", row_offset: int
             if isinstance(v, str) and v.strip() in alias:
                 values.append(float(alias[v.strip()]))
                 continue
-            if v is None or (isinstance(v, str) and not v.strip()):
+            if v is None or (isinstance(v, float) and np.isnan(v)) or (isinstance(v, str) and not v.strip()):
                 d = FRAMEWORK_COLUMNS[col]
                 values.append(np.nan if d is None else float(d))
                 continue
@@ -259,7 +262,7 @@ def validate_nodes(table: pd.DataFrame, file: str = "framework", row_offset: int
         t[col] = values
     for col in ("type", "scope"):
         alias = _ALIASES[col]
-        t[col] = [alias.get(v, alias.get(str(v).lower(), v)) for v in t[col]]
+        t[col] = obj(alias.get(v, alias.get(str(v).lower(), v)) for v in t[col])
 
     codes = t["code"].tolist()
     seen: dict[str, int] = {}

@@ -264,7 +264,7 @@ def parse_numbers(values: pd.Series, percent_ok: bool = False) -> tuple[np.ndarr
     s = s.str.rstrip("%").str.strip()
     thousands = s.str.match(_THOUSANDS.pattern).to_numpy()
     s = s.where(~thousands, s.str.replace(",", "", regex=False))
-    out = pd.to_numeric(s.where(~missing, None), errors="coerce").to_numpy(dtype=float)
+    out = pd.to_numeric(s.where(~missing, None), errors="coerce").to_numpy(dtype=float, copy=True)
     bad = (np.isnan(out) | ~np.isfinite(out)) & ~missing
     if not percent_ok:
         bad |= pct & ~missing

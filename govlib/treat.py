@@ -88,7 +88,8 @@ def annualise(observations: pd.DataFrame, rules: dict[str, str] | pd.Series | No
         ex = obs.loc[dup].iloc[0]
         raise InputError(f"observations: {int(dup.sum())} duplicate unit-period-indicator rows (e.g. {ex['unit']}, "
                          f"{ex['period']}, {ex['indicator']})")
-    rule = obs["indicator"].map(pd.Series(rules) if rules is not None else pd.Series(dtype=object)).fillna("mean")
+    rule = obs["indicator"].map(pd.Series(rules, dtype=object) if rules is not None else pd.Series(dtype=object))
+    rule = rule.astype(object).where(rule.notna() & (rule.astype(str) != ""), "mean")
     badr = sorted(set(rule) - {"mean", "sum", "last"})
     if badr:
         raise InputError(f"temporal_aggregation: expected mean, sum or last, got {badr}")
@@ -204,8 +205,10 @@ def _log_changes(before: pd.DataFrame, after: pd.DataFrame, stage: str, method) 
     if len(r) == 0:
         return _empty_log()
     meth = np.asarray(method, dtype=object)
+    multi = isinstance(before.index, pd.MultiIndex)
     return pd.DataFrame({
-        "unit": before.index.get_level_values(0)[r].astype(str), "period": before.index.get_level_values(1)[r].astype(str),
+        "unit": before.index.get_level_values(0)[r].astype(str),
+        "period": before.index.get_level_values(1)[r].astype(str) if multi else "",
         "indicator": np.asarray(before.columns)[c], "stage": stage,
         "method": meth[c] if meth.ndim else meth.item(), "old_value": b[r, c], "new_value": a[r, c]})
 
@@ -241,7 +244,7 @@ def skew_kurtosis(x) -> tuple[float, float]:
     --------
     >>> g1, g2 = skew_kurtosis([1, 2, 3, 4, 100])
     >>> round(g1, 4), round(g2, 4)
-    (2.2323, 4.9865)
+    (2.2324, 4.9869)
     """
     a = np.asarray(x, dtype=float)
     a = a[~np.isnan(a)]
@@ -268,7 +271,7 @@ def treat_outliers(wide: pd.DataFrame, *, max_winsorised: int = 5, skew_limit: f
     --------
     >>> w = pd.DataFrame({"x": [1.0, 2, 3, 4, 5, 6, 7, 8, 9, 100]})
     >>> treated, log, summary = treat_outliers(w)
-    >>> treated["x"].max(), int(summary.loc["x", "n_winsorised"])
+    >>> float(treated["x"].max()), int(summary.loc["x", "n_winsorised"])
     (9.0, 1)
     """
     if max_winsorised < 0:
@@ -311,8 +314,5 @@ def treat_outliers(wide: pd.DataFrame, *, max_winsorised: int = 5, skew_limit: f
     summary = pd.DataFrame(rows).set_index("indicator") if rows else pd.DataFrame(
         columns=["skew_before", "kurtosis_before", "n_winsorised", "log_transformed", "skew_after",
                  "kurtosis_after", "passes"])
-    if isinstance(wide.index, pd.MultiIndex):
-        log = pd.concat([_empty_log()] + logs, ignore_index=True) if logs else _empty_log()
-    else:
-        log = _empty_log()
+    log = pd.concat(logs, ignore_index=True) if logs else _empty_log()
     return out, log, summary

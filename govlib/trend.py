@@ -281,7 +281,9 @@ def hamed_rao(values, times=None, *, alpha: float = 0.05, acf_alpha: float = 0.0
     base = _mk_from_prepared(x, n, alpha=alpha, continuity=True, min_n=min_n, exact_max_n=0,
                              chunk_elements=chunk_elements)
     slope = _sen_core(x, t, n, base["var_s"].to_numpy(), 0.95, chunk_elements)[0]
-    detrended = x - slope[:, None] * t
+    # time from 1 at the first observation (as pymannkendall's arange(1, n+1) for unit steps): the detrended
+    # values, their float rounding and hence their rank ties are then the same as pymannkendall's
+    detrended = x - slope[:, None] * (t - t[:, :1] + 1)
     ranks = _mid_ranks(detrended)
     centred = ranks - np.nanmean(np.where(np.isnan(ranks), np.nan, ranks), axis=1, keepdims=True) \
         if length else ranks

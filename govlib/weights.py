@@ -568,6 +568,9 @@ def critic_weights(data: Any, directions: Any = None, ddof: int = 1) -> CRITICRe
         r[np.ix_(keep, keep)] = r_keep
     info = np.zeros(k)
     info[keep] = sigma[keep] * np.nansum(1.0 - r[np.ix_(keep, keep)], axis=1)
+    if not info.sum() > 0:
+        raise InputError("critic_weights: every column is constant or all columns are perfectly correlated "
+                         "(r = 1): there is no contrast or conflict to weight by; use equal weights")
     weights = _weights_series(info, df.columns, "critic_weights")
     idx = pd.Index(df.columns, name="code")
     return CRITICResult(weights, pd.Series(sigma, index=idx, name="sigma"), pd.DataFrame(r, index=idx, columns=idx),
@@ -648,6 +651,7 @@ def effective_weights(nodes: Any, node_weights: Any = None) -> pd.Series:
         if unknown:
             raise InputError(f"node_weights: codes {unknown} are not nodes of the framework")
         t = t.set_index("code", drop=False)
+        t["weight"] = pd.to_numeric(t["weight"], errors="coerce").astype(float)
         t.loc[given.index.astype(str), "weight"] = given.to_numpy()
         t = t.reset_index(drop=True)
     local = fixed_weights(t)
