@@ -47,8 +47,8 @@ def robust_standardise(values, baseline: int = 5, *, min_baseline: int = 3) -> t
     Examples
     --------
     >>> z, info = robust_standardise([[10, 11, 9, 10, 12, 20]], baseline=5)
-    >>> info["center"].tolist(), round(float(z[0, -1]), 3)
-    ([10.0, 1.4826], 6.745)
+    >>> info["center"].tolist(), info["scale"].tolist(), round(float(z[0, -1]), 3)
+    ([10.0], [1.4826], 6.745)
     """
     x = _as_2d(values)
     observed = ~np.isnan(x)

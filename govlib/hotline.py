@@ -49,6 +49,12 @@ _REQUIRED = ["ticket_id", "unit", "created_at", "category"]
 _MAX_ROW_PROBLEMS = 20  # per check; the rest are summarised in one Problem
 
 
+def _codes_of(values, categories) -> np.ndarray:
+    """Position of each value in ``categories`` (-1 when absent or missing), as int64."""
+    index = categories if isinstance(categories, pd.Index) else pd.Index(list(categories))
+    return index.get_indexer(pd.Index(np.asarray(values, dtype=object))).astype(np.int64)
+
+
 def _row_problems(table: str, rows: np.ndarray, column: str, values, expected: str,
                   row_offset: int) -> list[Problem]:
     """Problems for the offending 0-based positions ``rows`` (file row = position + 2 + offset)."""
@@ -124,7 +130,7 @@ def reduce_tickets(tickets: pd.DataFrame, units, as_of=None, satisfied_min: int 
 
     unit = tickets["unit"]
     unit_str = unit.astype("string") if not isinstance(unit.dtype, pd.CategoricalDtype) else unit.astype(str)
-    ucode = pd.Categorical(unit_str, categories=codes).codes.astype(np.int64)
+    ucode = _codes_of(unit_str, codes).astype(np.int64)
     bad = np.flatnonzero(ucode < 0)
     if bad.size:
         problems += _row_problems(table, bad, "unit", unit.to_numpy()[bad], "a unit code in the registry "
@@ -137,7 +143,7 @@ def reduce_tickets(tickets: pd.DataFrame, units, as_of=None, satisfied_min: int 
                                   "a date-time such as 2024-07-01 09:30", row_offset)
 
     cat = tickets["category"]
-    ccode = pd.Categorical(cat.astype("string").str.strip().str.lower(), categories=list(CATEGORIES)).codes
+    ccode = _codes_of(cat.astype("string").str.strip().str.lower(), list(CATEGORIES))
     bad = np.flatnonzero(ccode < 0)
     if bad.size:
         problems += _row_problems(table, bad, "category", cat.to_numpy()[bad],

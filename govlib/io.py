@@ -201,9 +201,14 @@ def read_table_file(path: str | Path, dtype_text: Iterable[str] = (), typed: boo
             text = _decode_csv(path)
             if not text.strip():
                 raise ValidationError([Problem(path.name, None, None, None, "the file is empty (no header, no rows)")])
+            import csv
+
+            header = next(csv.reader(_io.StringIO(text.lstrip("\ufeff").split("\n", 1)[0])), [])
             df = pd.read_csv(_io.StringIO(text), dtype=str, keep_default_na=False, skip_blank_lines=True)
         elif suffix in (".xlsx", ".xls"):
-            df = pd.read_excel(path, dtype=str, keep_default_na=False, engine="openpyxl" if suffix == ".xlsx" else None)
+            engine = "openpyxl" if suffix == ".xlsx" else None
+            header = pd.read_excel(path, header=None, nrows=1, dtype=str, engine=engine).iloc[0].tolist()
+            df = pd.read_excel(path, dtype=str, keep_default_na=False, engine=engine)
             df = df.dropna(how="all")
         elif suffix == ".parquet":
             df = pd.read_parquet(path)
@@ -215,6 +220,12 @@ def read_table_file(path: str | Path, dtype_text: Iterable[str] = (), typed: boo
         raise
     except Exception as exc:  # a broken file is a user problem: say which file and why
         raise ValidationError([Problem(path.name, None, None, None, f"cannot read the file ({type(exc).__name__}: {exc})")])
+    if suffix != ".parquet":
+        # pandas renames a repeated header to "value.1": look at the header as written.
+        written = pd.Index([_clean_header(c) for c in header])
+        dup = sorted(set(written[written.duplicated()]))
+        if dup:
+            raise ValidationError([Problem(path.name, 1, c, None, "duplicated column header") for c in dup])
     df.columns = [_clean_header(c) for c in df.columns]
     dup = [c for c in pd.Index(df.columns)[pd.Index(df.columns).duplicated()]]
     if dup:
@@ -338,8 +349,12 @@ def validate_table(df: pd.DataFrame, spec: TableSpec, file: str | None = None,
     for col in spec.columns:
         if col.name not in df.columns:
             if col.required:
+                hint = ""
+                if any(str(c).startswith("Unnamed") for c in df.columns):
+                    hint = "; the header must be the first row — remove title rows and merged header cells"
                 problems.append(Problem(file, 1 if offset == 2 else None, col.name, None,
-                                        f"required column '{col.name}' is missing (columns found: {', '.join(map(str, df.columns))})"))
+                                        f"required column '{col.name}' is missing (columns found: "
+                                        f"{', '.join(map(str, df.columns))}){hint}"))
             continue
         s = df[col.name]
         missing = _is_missing_text(s)

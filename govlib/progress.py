@@ -60,8 +60,8 @@ def progress_to_target(base_value, base_time, current_value, current_time, targe
     --------
     >>> r = progress_to_target(50.0, 2018, 60.0, 2023, 80.0, 2030)
     >>> r["status"].tolist(), round(float(r["ratio"].iloc[0]), 3)
-    (['moderate progress'], 0.939)
-    >>> progress_to_target(20.0, 2018, 18.0, 2023, 10.0, 2030)["status"].tolist()  # lower is better
+    (['moderate progress'], 0.93)
+    >>> progress_to_target(20.0, 2018, 18.0, 2023, 10.0, 2030, direction=-1)["status"].tolist()  # lower is better
     ['insufficient progress']
     """
     b, bt, c, ct, tg, tt, d = np.broadcast_arrays(*(np.asarray(a, dtype=float) for a in (

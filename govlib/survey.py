@@ -598,6 +598,7 @@ def finalize_domain_sums(sums: pd.DataFrame, design: SurveyDesign, *, stat: str 
         with np.errstate(divide="ignore", invalid="ignore"):
             deff = var / vsrs
     var = np.where(var < 0, 0.0, var)  # rounding in a census
+    var = np.where(n_out > 0, var, np.nan)  # an empty domain has no estimate
     se = np.sqrt(var)
     if ci == "t":
         q = stats.t.ppf(0.5 + level / 2, design.degf) if design.degf > 0 else np.nan

@@ -64,6 +64,20 @@ def test_same_as_salib_on_the_same_runs():
     assert r.ST[:, 0] == pytest.approx(theirs["ST"], abs=1e-12)
 
 
+def test_uncentred_estimator_is_the_textbook_formula():
+    d = saltelli_sample(3, 256, seed=4)
+    fa, fb, fab = ishigami(d.A) + 10, ishigami(d.B) + 10, ishigami(d.AB) + 10
+    v = np.var(np.r_[fa, fb])
+    s1 = np.array([np.mean(fb * (fab[i] - fa)) / v for i in range(3)])
+    st = np.array([0.5 * np.mean((fa - fab[i]) ** 2) / v for i in range(3)])
+    raw = sobol_indices(fa, fb, fab, center=False)
+    assert raw.S1[:, 0] == pytest.approx(s1, rel=1e-12) and raw.ST[:, 0] == pytest.approx(st, rel=1e-12)
+    # centring: adding a constant to the output no longer moves S1
+    centred = sobol_indices(fa, fb, fab)
+    assert centred.S1[:, 0] == pytest.approx(sobol_indices(fa - 10, fb - 10, fab - 10).S1[:, 0], abs=1e-12)
+    assert not np.allclose(raw.S1[:, 0], centred.S1[:, 0])
+
+
 def test_discrete_factor_analytic():
     # y = g[level] + x2, level uniform over 3 values, x2 ~ U(0, 1): additive, S1 = ST = V_i / V.
     g = np.array([0.0, 1.0, 3.0])
