@@ -114,8 +114,8 @@ def _month_text(code) -> np.ndarray:
 def period_months(first_month: int, last_month: int, frequency: str) -> pd.DataFrame:
     """Periods covering month codes ``first..last`` (``year*12 + month - 1``) with their last month.
 
-    Only periods whose last month is within the range are returned (complete periods), except that the final,
-    incomplete period is kept when ``last_month`` falls inside it (its snapshot is then ``last_month``).
+    Periods are clipped to the range: a first or last period that is only partly inside has
+    ``complete=False`` and its ``end_month`` (the snapshot month for coverage) is ``last_month``.
 
     Examples
     --------
@@ -136,6 +136,8 @@ def period_months(first_month: int, last_month: int, frequency: str) -> pd.DataF
     out = df.groupby("period", sort=False).agg(start_month=("month", "min"), end_month=("month", "max"))
     out = out.reset_index()
     out["year"] = out["period"].str.slice(0, 4).astype(int)
+    length = {"A": 12, "Q": 3, "M": 1}[frequency]
+    out["complete"] = (out["end_month"] - out["start_month"] + 1) == length
     return out
 
 
@@ -651,7 +653,8 @@ def usage_table(records: pd.DataFrame, catalogue: pd.DataFrame, units: pd.DataFr
     -------
     ``doorstep_usage``: ``level``, ``unit``, ``parent``, ``period``, ``tier``, ``category`` (each also
     ``"all"``), ``services``, ``residents``, ``per_1000`` (services in the period per 1,000 residents),
-    ``per_1000_year`` (annualised: x4 for quarters, x12 for months), ``residents_basis``.
+    ``per_1000_year`` (annualised: x4 for quarters, x12 for months), ``residents_basis``, ``complete`` (False
+    for a period only partly covered by the records: its rates are too low).
 
     Examples
     --------
@@ -742,7 +745,8 @@ def usage_table(records: pd.DataFrame, catalogue: pd.DataFrame, units: pd.DataFr
     out["per_1000"] = out["services"] / out["residents"] * 1000.0
     scale = {"A": 1.0, "Q": 4.0, "M": 12.0}[frequency]
     out["per_1000_year"] = out["per_1000"] * scale
-    return out[cols]
+    out["complete"] = out["period"].map(per.set_index("period")["complete"]).astype(bool)
+    return out[cols + ["complete"]]
 
 
 # ----------------------------------------------------------------------------------------------- equity
@@ -841,7 +845,7 @@ def meeting_table(evaluations: pd.DataFrame, units: pd.DataFrame, frequency: str
     Returns
     -------
     ``doorstep_meetings``: ``level``, ``unit``, ``parent``, ``period``, ``hearing``, ``coordination``,
-    ``evaluation``, ``total``, ``n_communities``, ``per_community``, ``per_community_year``.
+    ``evaluation``, ``total``, ``n_communities``, ``per_community``, ``per_community_year``, ``complete``.
 
     Examples
     --------
@@ -901,7 +905,8 @@ def meeting_table(evaluations: pd.DataFrame, units: pd.DataFrame, frequency: str
     ], ignore_index=True)
     out["per_community"] = out["total"] / out["n_communities"]
     out["per_community_year"] = out["per_community"] * {"A": 1.0, "Q": 4.0, "M": 12.0}[frequency]
-    return out[cols]
+    out["complete"] = out["period"].map(per.set_index("period")["complete"]).astype(bool)
+    return out[cols + ["complete"]]
 
 
 def evaluation_summary(evaluations: pd.DataFrame, units: pd.DataFrame, conf_level: float = 0.95,

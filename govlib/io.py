@@ -222,7 +222,7 @@ def read_table_file(path: str | Path, dtype_text: Iterable[str] = (), typed: boo
         raise ValidationError([Problem(path.name, None, None, None, f"cannot read the file ({type(exc).__name__}: {exc})")])
     if suffix != ".parquet":
         # pandas renames a repeated header to "value.1": look at the header as written.
-        written = pd.Index([_clean_header(c) for c in header])
+        written = pd.Index([_clean_header(c) for c in header if not pd.isna(c) and str(c).strip()])
         dup = sorted(set(written[written.duplicated()]))
         if dup:
             raise ValidationError([Problem(path.name, 1, c, None, "duplicated column header") for c in dup])
