@@ -140,7 +140,8 @@ def mpi(values, weights=1.0):
 
 def aggregate_children(values, weights=1.0, method: str = "arithmetic", *, applicable=None,
                        coverage_threshold: float = 0.5, p: float = 1.0, zero_rule: str = "error",
-                       epsilon: float = 1e-3, node: str = "") -> tuple[np.ndarray, np.ndarray]:
+                       epsilon: float = 1e-3, node: str = "",
+                       coverage_weights=None) -> tuple[np.ndarray, np.ndarray]:
     """Aggregate one node: ``(score, coverage)`` over the last axis, missing below the coverage threshold.
 
     Parameters
@@ -150,6 +151,8 @@ def aggregate_children(values, weights=1.0, method: str = "arithmetic", *, appli
     method : one of :data:`AGGREGATION_METHODS`.
     applicable : boolean array broadcastable to ``values``: children that apply to the unit (scope).
     coverage_threshold : minimum share of applicable weight that must be available.
+    coverage_weights : weights used for the coverage share only (default ``weights``); the Monte Carlo passes
+        the nominal weights so that a weight perturbation does not change which scores exist.
 
     Examples
     --------
@@ -163,8 +166,10 @@ def aggregate_children(values, weights=1.0, method: str = "arithmetic", *, appli
         app = np.broadcast_to(np.asarray(applicable, dtype=bool), v.shape)
         w = np.where(app, w, 0.0)
         v = np.where(app, v, np.nan)
-    wapp = w.sum(axis=-1)
-    wav = np.where(np.isnan(v), 0.0, w).sum(axis=-1)
+    cw = w if coverage_weights is None else np.where(w > 0, np.broadcast_to(
+        np.asarray(coverage_weights, dtype=float), v.shape), 0.0)
+    wapp = cw.sum(axis=-1)
+    wav = np.where(np.isnan(v), 0.0, cw).sum(axis=-1)
     with np.errstate(all="ignore"):
         coverage = np.where(wapp > 0, wav / wapp, 0.0)
     label = f"node {node}: " if node else ""

@@ -24,7 +24,8 @@ import pandas as pd
 
 from .errors import InputError
 
-__all__ = ["DEFAULT_RULES", "LEVELS", "validate_rules", "evaluate_rules", "score_detection", "period_words"]
+__all__ = ["DEFAULT_RULES", "LEVELS", "validate_rules", "evaluate_rules", "score_detection", "period_words",
+           "series_years_from_trends"]
 
 LEVELS = {"info": 1, "amber": 2, "red": 3}
 
@@ -149,7 +150,9 @@ def evaluate_rules(facts: pd.DataFrame, rules=None) -> pd.DataFrame:
     >>> a["level"].tolist(), a["rules"].tolist()
     (['red'], ['sharp_drop;significant_decline'])
     >>> print(a["message_zh"].iloc[0])
-    花木街道 D6 居民满意度 2025 年得分 61.2，较上期下降 8.4 分；Mann–Kendall 检验显示显著恶化趋势 (q=0.003)。
+    花木街道 D6 居民满意度 2025 年得分 61.2，较上期下降 8.4 分；Mann–Kendall 检验显示显著下降趋势 (p=0.003, FDR q=0.003)。
+    >>> print(a["message_en"].iloc[0])
+    Huamu Subdistrict D6 Resident satisfaction: score 61.2 in 2025, down 8.4 points from the previous period; the Mann–Kendall test shows a significant downward trend (p=0.003, FDR q=0.003).
     """
     rules = validate_rules(rules)
     f = facts.reset_index(drop=True)
@@ -182,17 +185,19 @@ def evaluate_rules(facts: pd.DataFrame, rules=None) -> pd.DataFrame:
             elif kind == "trend_down":
                 q, z = col("trend_q").astype(float), col("trend_z").astype(float)
                 hit = (q < rule["fdr"]) & (direction * z < 0)
-                qt = _fmt_p(q).to_numpy()
-                zh = "Mann–Kendall 检验显示显著恶化趋势 (q=" + qt + ")"
-                en = "the Mann–Kendall test shows a significant worsening trend (q=" + qt + ")"
-                ev = "trend_q=" + qt + ", trend_z=" + _fmt(z, 2).to_numpy()
+                qt, pt = _fmt_p(q).to_numpy(), _fmt_p(col("trend_p").astype(float)).to_numpy()
+                stats = "(p=" + pt + ", FDR q=" + qt + ")"
+                zh = "Mann–Kendall 检验显示显著" + np.where(z < 0, "下降", "上升") + "趋势 " + stats
+                en = "the Mann–Kendall test shows a significant " + np.where(z < 0, "downward", "upward") \
+                    + " trend " + stats
+                ev = "trend_p=" + pt + ", trend_q=" + qt + ", trend_z=" + _fmt(z, 2).to_numpy()
             elif kind == "change_point_down":
                 sd, shift = col("cp_shift_sd").astype(float), col("cp_shift").astype(float)
                 hit = sd <= -rule["min_shift_sd"]
-                zh = "出现向不利方向的突变 (均值变化 " + _fmt(shift, 2).to_numpy() + "，" + _fmt(np.abs(sd), 1).to_numpy() \
-                    + " 个标准差)"
-                en = "a shift for the worse in the mean (" + _fmt(shift, 2).to_numpy() + ", " \
-                    + _fmt(np.abs(sd), 1).to_numpy() + " SD)"
+                size, sds = _fmt(np.abs(shift), 1).to_numpy(), _fmt(np.abs(sd), 1).to_numpy()
+                zh = "此前出现不利突变，均值" + np.where(shift < 0, "下降 ", "上升 ") + size + " (" + sds + " 个标准差)"
+                en = "the mean shifted for the worse just before, " + np.where(shift < 0, "down ", "up ") + size \
+                    + " (" + sds + " SD)"
                 ev = "cp_shift=" + _fmt(shift, 2).to_numpy() + ", cp_shift_sd=" + _fmt(sd, 2).to_numpy()
             elif kind in ("cusum_down", "ewma_down"):
                 hit = col(kind, False).astype(bool)
@@ -237,7 +242,7 @@ def evaluate_rules(facts: pd.DataFrame, rules=None) -> pd.DataFrame:
     has_score = ~np.isnan(score[rows])
     zh_score = np.where(has_score, "得分 " + score_txt[rows], "")
     en_score = np.where(has_score, ": score " + score_txt[rows] + " in " + period_words(sub["period"], "en"),
-                        " (" + period_words(sub["period"], "en") + ")")
+                        ", " + period_words(sub["period"], "en"))
     # the score sentence carries the change when a drop rule fired, so that reasons read as one sentence
     drop_zh = np.full(len(rows), "", dtype=object)
     drop_en = np.full(len(rows), "", dtype=object)
@@ -249,9 +254,9 @@ def evaluate_rules(facts: pd.DataFrame, rules=None) -> pd.DataFrame:
     rest_en = join([en_parts[i] for i in rest], "; ") if rest else np.full(len(rows), "", dtype=object)
     head_zh = zh_score + np.where(drop_zh != "", np.where(has_score, "，", "") + drop_zh, "")
     head_en = en_score + np.where(drop_en != "", ", " + drop_en, "")
-    message_zh = lead_zh + np.where(head_zh != "", head_zh, "") \
+    message_zh = lead_zh + np.where(head_zh != "", head_zh, "：") \
         + np.where((rest_zh != "") & (head_zh != ""), "；", "") + rest_zh + "。"
-    message_en = lead_en + head_en + np.where(rest_en != "", "; " + rest_en, "") + "."
+    message_en = lead_en + head_en + np.where(rest_en != "", np.where(has_score, "; ", ": ") + rest_en, "") + "."
     out = pd.DataFrame({
         "unit": sub["unit"].to_numpy(), "period": sub["period"].to_numpy(), "node": sub["node"].to_numpy(),
         "level": [inv[v] for v in level_num],
@@ -267,6 +272,27 @@ def evaluate_rules(facts: pd.DataFrame, rules=None) -> pd.DataFrame:
 def _period_number(periods: pd.Series) -> np.ndarray:
     from .periods import decimal_time
     return decimal_time(periods.astype(str))
+
+
+def series_years_from_trends(trends: pd.DataFrame) -> pd.DataFrame:
+    """Monitored (unit, node, year) rows implied by a trends table's ``first_period`` .. ``last_period``.
+
+    The denominator of the false-alert rate (series x years).
+
+    Examples
+    --------
+    >>> t = pd.DataFrame({"unit": ["u"], "node": ["D1"], "first_period": ["2020Q3"], "last_period": ["2022Q1"]})
+    >>> series_years_from_trends(t)["period"].tolist()
+    ['2020', '2021', '2022']
+    """
+    t = trends.dropna(subset=["first_period", "last_period"])
+    first = t["first_period"].astype(str).str.slice(0, 4).astype(int).to_numpy()
+    last = t["last_period"].astype(str).str.slice(0, 4).astype(int).to_numpy()
+    counts = np.maximum(last - first + 1, 0)
+    idx = np.repeat(np.arange(len(t)), counts)
+    offset = np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)
+    return pd.DataFrame({"unit": t["unit"].astype(str).to_numpy()[idx], "node": t["node"].astype(str).to_numpy()[idx],
+                         "period": (first[idx] + offset).astype(str)})
 
 
 def score_detection(alerts: pd.DataFrame, trends: pd.DataFrame, ground_truth: pd.DataFrame, *,

@@ -10,11 +10,13 @@ Public API (stable; the index engine calls these)::
     cronbach_alpha(df, standardized=False) -> float
     alpha_by_dimension(data, nodes, level=None) -> DataFrame
     pca_by_dimension(data, nodes, level=None) -> (summary DataFrame, loadings DataFrame)
+    correlation_with_aggregates(data, scores, nodes, method="pearson", level=None) -> DataFrame
     audit_flags(correlations, alpha, pca, redundant_threshold=0.92, negative_threshold=0.0,
-                alpha_threshold=0.7) -> DataFrame
-    audit(data, nodes, method="pearson", level=None, by=None, redundant_threshold=0.92,
+                alpha_threshold=0.7, aggregates=None) -> DataFrame
+    audit(data, nodes, method="pearson", level=None, by=None, scores=None, redundant_threshold=0.92,
           negative_threshold=0.0, alpha_threshold=0.7) -> dict[str, DataFrame]
         keys: audit_correlations, audit_alpha, audit_pca, audit_pca_loadings, audit_flags
+        (+ audit_aggregate_correlations when scores are given)
 
 Conventions:
 
@@ -25,7 +27,8 @@ Conventions:
   average ranks.
 - Cronbach's alpha = k/(k-1) (1 - sum var_i / var(sum)), sample variances (``ddof=1``), listwise deletion;
   standardised alpha = k r̄ / (1 + (k-1) r̄) with r̄ the mean off-diagonal correlation. Undefined (NaN) for a
-  dimension with fewer than 2 indicators.
+  dimension with fewer than 2 indicators. Without missing values this is R ``psych::alpha``'s raw_alpha; with
+  missing values it matches ``psych::alpha(x, use = "complete.obs")`` (psych's default is pairwise).
 - PCA per dimension on the correlation matrix (listwise deletion): first eigenvalue, its share of variance, the
   number of eigenvalues > 1 (Kaiser), and first-component loadings v_1 sqrt(lambda_1) oriented so their sum is
   positive.
@@ -42,8 +45,8 @@ import pandas as pd
 
 from govlib.errors import InputError
 
-__all__ = ["indicator_dimensions", "correlation_matrix", "cronbach_alpha", "alpha_by_dimension",
-           "pca_by_dimension", "audit_flags", "audit"]
+__all__ = ["indicator_dimensions", "correlation_matrix", "correlation_with_aggregates", "cronbach_alpha",
+           "alpha_by_dimension", "pca_by_dimension", "audit_flags", "audit"]
 
 _METHODS = ("pearson", "spearman")
 
@@ -170,6 +173,61 @@ def correlation_matrix(data: pd.DataFrame, nodes: Any = None, method: str = "pea
     })
 
 
+def correlation_with_aggregates(data: pd.DataFrame, scores: pd.DataFrame, nodes: Any, method: str = "pearson",
+                                level: int | None = None) -> pd.DataFrame:
+    """Correlation of each indicator with every dimension score (its own and the others).
+
+    Parameters
+    ----------
+    data : DataFrame
+        Wide indicator data.
+    scores : DataFrame
+        Wide aggregate scores on the same rows (columns = dimension codes; extra node columns such as the root
+        are reported too, with ``own = False``).
+    nodes : DataFrame or Framework
+    method : {"pearson", "spearman"}
+    level : int, optional
+        Dimension depth, see :func:`indicator_dimensions`.
+
+    Returns
+    -------
+    DataFrame
+        ``indicator, dimension (own), node, own (bool), method, r, n``.
+
+    Examples
+    --------
+    >>> nodes = pd.DataFrame({"code": ["I", "D", "E", "a", "b"], "parent": [None, "I", "I", "D", "E"]})
+    >>> x = pd.DataFrame({"a": [1.0, 2, 3, 4], "b": [2.0, 1, 4, 3]})
+    >>> scores = pd.DataFrame({"D": [1.0, 2, 3, 4], "E": [1.0, 2, 3, 4]})
+    >>> correlation_with_aggregates(x, scores, nodes)[["indicator", "node", "own", "r"]].to_dict("list")
+    {'indicator': ['a', 'a', 'b', 'b'], 'node': ['D', 'E', 'D', 'E'], 'own': [True, False, False, True], \
+'r': [1.0, 1.0, 0.6, 0.6]}
+    """
+    if method not in _METHODS:
+        raise InputError(f"method: {method!r} is not a correlation method; expected one of {list(_METHODS)}")
+    df = _numeric(data)
+    sc = _numeric(scores, "scores")
+    if len(sc) != len(df):
+        raise InputError(f"scores: {len(sc)} rows for {len(df)} rows of data; give one score row per data row")
+    cols = _scored_columns(df, nodes)
+    t = _nodes(nodes)
+    unknown = [c for c in sc.columns if c not in set(t["code"])]
+    if unknown:
+        raise InputError(f"scores: column(s) {unknown} are not nodes of the framework")
+    dims = indicator_dimensions(nodes, cols, level)
+    both = pd.concat([df[cols].reset_index(drop=True), sc.reset_index(drop=True).add_prefix("score:")], axis=1)
+    r = both.corr(method=method).to_numpy()[: len(cols), len(cols):]
+    present_x = df[cols].notna().to_numpy(dtype=float)
+    present_s = sc.notna().to_numpy(dtype=float)
+    counts = present_x.T @ present_s
+    k, q = len(cols), sc.shape[1]
+    indicator = np.repeat(np.array(cols, dtype=object), q)
+    node = np.tile(np.array(list(sc.columns), dtype=object), k)
+    own = np.repeat(dims.to_numpy(dtype=object), q)
+    return pd.DataFrame({"indicator": indicator, "dimension": own, "node": node, "own": own == node,
+                         "method": method, "r": r.ravel(), "n": counts.ravel().astype(int)})
+
+
 def cronbach_alpha(df: pd.DataFrame, standardized: bool = False) -> float:
     """Cronbach's alpha of the columns of ``df`` (rows with any missing value are dropped).
 
@@ -285,7 +343,7 @@ _FLAG_COLUMNS = ["kind", "dimension", "indicator", "other", "value", "threshold"
 
 def audit_flags(correlations: pd.DataFrame, alpha: pd.DataFrame | None = None, pca: pd.DataFrame | None = None,
                 redundant_threshold: float = 0.92, negative_threshold: float = 0.0,
-                alpha_threshold: float = 0.7) -> pd.DataFrame:
+                alpha_threshold: float = 0.7, aggregates: pd.DataFrame | None = None) -> pd.DataFrame:
     """Flags from the audit tables (see the module docstring for the kinds).
 
     Parameters
@@ -294,6 +352,8 @@ def audit_flags(correlations: pd.DataFrame, alpha: pd.DataFrame | None = None, p
         From :func:`correlation_matrix` (one method).
     alpha, pca : DataFrame, optional
         From :func:`alpha_by_dimension` and the summary of :func:`pca_by_dimension`.
+    aggregates : DataFrame, optional
+        From :func:`correlation_with_aggregates`; only nodes that are some indicator's dimension are compared.
 
     Returns
     -------
@@ -337,24 +397,45 @@ def audit_flags(correlations: pd.DataFrame, alpha: pd.DataFrame | None = None, p
             "value": multi["n_eigen_above_1"].astype(float), "threshold": 1.0,
             "message": [f"dimension {d}: {k} eigenvalues > 1; its indicators may measure more than one thing"
                         for d, k in zip(multi["dimension"], multi["n_eigen_above_1"])]}))
+    if aggregates is not None and len(aggregates):
+        g = aggregates[aggregates["node"].isin(set(aggregates["dimension"]))]
+        own_r = g[g["own"]].set_index("indicator")["r"]
+        other = g[~g["own"]].sort_values("r", ascending=False).drop_duplicates("indicator")
+        other = other[other["indicator"].isin(own_r.index)]
+        other = other[other["r"].to_numpy() > own_r.reindex(other["indicator"]).to_numpy()]
+        frames.append(pd.DataFrame({
+            "kind": "closer_to_other_dimension", "dimension": other["dimension"], "indicator": other["indicator"],
+            "other": other["node"], "value": other["r"],
+            "threshold": own_r.reindex(other["indicator"]).to_numpy(),
+            "message": [f"{i} ({d}) correlates more with {o} (r = {r:.3f}) than with its own dimension "
+                        f"(r = {own_r[i]:.3f})" for i, d, o, r in zip(other["indicator"], other["dimension"],
+                                                                      other["node"], other["r"])]}))
     frames = [f for f in frames if len(f)]
     if not frames:
         return pd.DataFrame(columns=_FLAG_COLUMNS)
     return pd.concat(frames, ignore_index=True)[_FLAG_COLUMNS]
 
 
-def _audit_one(data: pd.DataFrame, nodes: Any, method: str, level: int | None, redundant_threshold: float,
-               negative_threshold: float, alpha_threshold: float) -> dict[str, pd.DataFrame]:
+def _audit_one(data: pd.DataFrame, nodes: Any, scores: pd.DataFrame | None, method: str, level: int | None,
+               redundant_threshold: float, negative_threshold: float,
+               alpha_threshold: float) -> dict[str, pd.DataFrame]:
     corr = {m: correlation_matrix(data, nodes, m, level) for m in _METHODS}
     alpha = alpha_by_dimension(data, nodes, level)
     pca, loadings = pca_by_dimension(data, nodes, level)
-    flags = audit_flags(corr[method], alpha, pca, redundant_threshold, negative_threshold, alpha_threshold)
-    return {"audit_correlations": pd.concat(list(corr.values()), ignore_index=True), "audit_alpha": alpha,
-            "audit_pca": pca, "audit_pca_loadings": loadings, "audit_flags": flags}
+    out = {"audit_correlations": pd.concat(list(corr.values()), ignore_index=True), "audit_alpha": alpha,
+           "audit_pca": pca, "audit_pca_loadings": loadings}
+    aggregates = None
+    if scores is not None:
+        agg = {m: correlation_with_aggregates(data, scores, nodes, m, level) for m in _METHODS}
+        aggregates = agg[method]
+        out["audit_aggregate_correlations"] = pd.concat(list(agg.values()), ignore_index=True)
+    out["audit_flags"] = audit_flags(corr[method], alpha, pca, redundant_threshold, negative_threshold,
+                                     alpha_threshold, aggregates)
+    return out
 
 
 def audit(data: pd.DataFrame, nodes: Any, method: str = "pearson", level: int | None = None, by: str | None = None,
-          redundant_threshold: float = 0.92, negative_threshold: float = 0.0,
+          scores: pd.DataFrame | None = None, redundant_threshold: float = 0.92, negative_threshold: float = 0.0,
           alpha_threshold: float = 0.7) -> dict[str, pd.DataFrame]:
     """The whole statistical audit as a dict of tidy tables.
 
@@ -370,6 +451,9 @@ def audit(data: pd.DataFrame, nodes: Any, method: str = "pearson", level: int | 
     by : str, optional
         An index level or column of ``data`` (e.g. ``"period"``) to audit each group separately; every table then
         starts with that column. Default: all rows pooled.
+    scores : DataFrame, optional
+        Wide aggregate scores on the same rows as ``data`` (columns = node codes): adds
+        ``audit_aggregate_correlations`` and the ``closer_to_other_dimension`` flag.
     redundant_threshold, negative_threshold, alpha_threshold : float
         See :func:`audit_flags`.
 
@@ -377,7 +461,7 @@ def audit(data: pd.DataFrame, nodes: Any, method: str = "pearson", level: int | 
     -------
     dict
         ``audit_correlations`` (both methods), ``audit_alpha``, ``audit_pca``, ``audit_pca_loadings``,
-        ``audit_flags``.
+        ``audit_flags`` (+ ``audit_aggregate_correlations`` with ``scores``).
 
     Examples
     --------
@@ -391,8 +475,11 @@ def audit(data: pd.DataFrame, nodes: Any, method: str = "pearson", level: int | 
     if method not in _METHODS:
         raise InputError(f"method: {method!r} is not a correlation method; expected one of {list(_METHODS)}")
     args = (method, level, redundant_threshold, negative_threshold, alpha_threshold)
+    if scores is not None and (not isinstance(scores, pd.DataFrame) or len(scores) != len(data)):
+        raise InputError("scores: expected a wide DataFrame with one row per row of data "
+                         f"({len(data)} rows)")
     if by is None:
-        return _audit_one(data, nodes, *args)
+        return _audit_one(data, nodes, scores, *args)
     if by in data.columns:
         keys, frame = data[by], data.drop(columns=[by])
     elif by in (data.index.names or []):
@@ -401,7 +488,10 @@ def audit(data: pd.DataFrame, nodes: Any, method: str = "pearson", level: int | 
         raise InputError(f"by: {by!r} is neither a column nor an index level of data "
                          f"(columns {list(data.columns)[:5]}..., index levels {list(data.index.names)})")
     parts: dict[str, list[pd.DataFrame]] = {}
-    for key, rows in frame.groupby(np.asarray(keys), sort=True):  # one audit per period: a handful of groups
-        for name, table in _audit_one(rows, nodes, *args).items():
+    positions = pd.Series(np.arange(len(frame))).groupby(np.asarray(keys), sort=True)
+    for key, pos in positions:  # one audit per period: a handful of groups
+        rows = frame.iloc[pos.to_numpy()]
+        group_scores = scores.iloc[pos.to_numpy()] if scores is not None else None
+        for name, table in _audit_one(rows, nodes, group_scores, *args).items():
             parts.setdefault(name, []).append(table.assign(**{by: key})[[by] + list(table.columns)])
     return {name: pd.concat(tables, ignore_index=True) for name, tables in parts.items()}

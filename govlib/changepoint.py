@@ -26,6 +26,9 @@ __all__ = ["change_points", "robust_sigma"]
 def robust_sigma(values) -> np.ndarray:
     """Noise SD per row from first differences: 1.4826 * MAD(diff) / sqrt(2) (robust to mean shifts).
 
+    Where the MAD is 0 (e.g. a step series without noise: most differences are exactly 0) the SD of the
+    differences / sqrt(2) is used instead; a constant row gives 0.
+
     Examples
     --------
     >>> robust_sigma([[0.0, 1.0, 0.0, 5.0, 4.0, 6.0, 5.0]]).round(4).tolist()  # the step adds one outlying diff
@@ -39,18 +42,22 @@ def robust_sigma(values) -> np.ndarray:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)
             mad = np.nanmedian(np.abs(d - med), axis=1)
-    return 1.4826 * mad / np.sqrt(2)
+            sd = np.nanstd(d, axis=1, ddof=1) if d.shape[1] > 1 else np.full(len(d), np.nan)
+    out = 1.4826 * mad / np.sqrt(2)
+    return np.where(out > 0, out, np.nan_to_num(sd / np.sqrt(2)))
 
 
 def change_points(values, *, penalty="bic", min_size: int = 2, max_changes: int | None = None,
-                  times=None) -> pd.DataFrame:
+                  bic_factor: float = 2.0, times=None) -> pd.DataFrame:
     """Change points in the mean of every row (exact optimal partitioning with an l2 cost).
 
     Parameters
     ----------
     values : array (series x time); NaN values are dropped from their row.
-    penalty : ``"bic"`` (``2 log(n) sigma^2``, sigma from :func:`robust_sigma`) or a number, or an array of one
-        number per row, in squared value units.
+    penalty : ``"bic"`` (``bic_factor log(n) sigma^2``, sigma from :func:`robust_sigma`) or a number, or an
+        array of one number per row, in squared value units.
+    bic_factor : multiple of ``log(n) sigma^2`` for ``penalty="bic"``; 2 is the BIC (two parameters per change).
+        Larger values trade recall for fewer false changes in short series.
     min_size : minimum number of observations in a segment (>= 1).
     max_changes : keep at most this many (the largest by |mean shift|); None: no limit.
 
@@ -73,7 +80,7 @@ def change_points(values, *, penalty="bic", min_size: int = 2, max_changes: int 
         if penalty != "bic":
             raise InputError(f"penalty: expected 'bic' or a number, got {penalty!r}")
         sig = robust_sigma(x)
-        pen = 2 * np.log(np.maximum(n, 2)) * sig ** 2
+        pen = float(bic_factor) * np.log(np.maximum(n, 2)) * sig ** 2
     else:
         pen = np.broadcast_to(np.asarray(penalty, dtype=float), (m,)).copy()
         if (pen < 0).any() or np.isnan(pen).any():

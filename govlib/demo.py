@@ -230,12 +230,17 @@ def _population(ctx: _Context) -> tuple[pd.DataFrame, pd.DataFrame, np.ndarray, 
     lo = np.where(ctx.is_street, 85_000, 35_000)
     hi = np.where(ctx.is_street, 235_000, 420_000)
     base *= (np.clip(jz_total, lo, hi) / jz_total)[ctx.comm_jz]
+    if ctx.size == "full":  # about 5.6 million in the 36 街镇 in 2020 (census: 5.68 million for all of Pudong)
+        for _ in range(3):
+            base *= 5_600_000 / base.sum()
+            jz_total = np.bincount(ctx.comm_jz, weights=base, minlength=len(jz))
+            base *= (np.clip(jz_total, lo, hi) / jz_total)[ctx.comm_jz]
     residents = base[:, None] * (1 + growth[:, None]) ** t[None, :]  # communities x years, before scaling
     residents = np.round(residents * ctx.pop_scale)
     jz_res = np.vstack([np.bincount(ctx.comm_jz, weights=residents[:, k], minlength=len(jz)) for k in range(n_years)]).T
 
     # Elderly share (residence basis): 街道 older; rising about 0.5 points a year.
-    share60_jz = np.where(ctx.is_street, rng.uniform(23.5, 30.5, size=len(jz)), rng.uniform(16.0, 24.0, size=len(jz)))
+    share60_jz = np.where(ctx.is_street, rng.uniform(22.5, 28.0, size=len(jz)), rng.uniform(15.5, 20.5, size=len(jz)))
     outer = (jz["peer_group"] == "outer_suburban").to_numpy()
     share60_jz[outer] += 2.5
     share60_jz = share60_jz[:, None] + 0.5 * (np.arange(n_years) - 0)[None, :] + rng.normal(0, 0.15, (len(jz), n_years))
@@ -247,7 +252,7 @@ def _population(ctx: _Context) -> tuple[pd.DataFrame, pd.DataFrame, np.ndarray, 
     jz_hh = np.vstack([np.bincount(ctx.comm_jz, weights=households[:, k], minlength=len(jz)) for k in range(n_years)]).T
 
     known_area = {"310115005000": 6.89, "310115016000": 20.93, "310115139000": 160.19, "310115145000": 152.15}
-    area = np.where(ctx.is_street, rng.uniform(4.0, 12.0, len(jz)), rng.uniform(25.0, 110.0, len(jz)))
+    area = np.where(ctx.is_street, rng.uniform(4.0, 12.0, len(jz)), rng.uniform(15.0, 55.0, len(jz)))
     for code, a in known_area.items():
         if code in ctx.jz_index:
             area[ctx.jz_index[code]] = a
@@ -263,7 +268,7 @@ def _population(ctx: _Context) -> tuple[pd.DataFrame, pd.DataFrame, np.ndarray, 
                         * np.exp(rng.normal(0, 0.3, (len(stat), 1))) * (1.01 ** t)[None, :] * ctx.pop_scale)
     stat_aged = np.round(stat_res * 0.12)
     stat_hh = np.round(stat_res / 2.0)
-    stat_area = np.where(stat["kind"] == "农场", 40.0, 20.0)
+    stat_area = np.where(stat["kind"] == "农场", 25.0, 10.0)
 
     def block(codes, res, ag, hh, ar):
         n = len(codes)
@@ -384,9 +389,10 @@ def _observations(ctx: _Context, population: pd.DataFrame, framework: dict) -> t
     events = []
     used: set[tuple[int, str]] = set()
 
-    def pick_series():
+    def pick_series(exclude=()):
+        options = [c for c in _EVENT_INDICATORS if c not in exclude]
         while True:
-            code = _EVENT_INDICATORS[erng.integers(len(_EVENT_INDICATORS))]
+            code = options[erng.integers(len(options))]
             j = int(erng.integers(J))
             if (j, code) not in used and not np.isnan(series[code][j]).all():
                 used.add((j, code))
@@ -397,19 +403,16 @@ def _observations(ctx: _Context, population: pd.DataFrame, framework: dict) -> t
         return 1.0 if base_level[code][j] < (lo[j] + hi[j]) / 2 else -1.0
 
     for k in range(n_trend):
-        j, code = pick_series()
+        j, code = pick_series(exclude=("D3.1",))  # D3.1 is a per-year rate split by quarter: no trends there
         freq = next(n["frequency"] for n in leaves if n["code"] == code)
         periods = _periods_for(freq)
         sd = _noise_sd(code, freq)
-        if code == "D3.1":
-            sd = sd * 4  # annual scale of a quarterly per-year rate
         slope = toward_centre(j, code) * erng.uniform(0.6, 1.0) * sd  # per year
         start = erng.choice(["2018", "2019", "2020"])
         t = _year_of(periods) + (np.array([int(p[5]) - 1 for p in periods]) / 4 if freq == "Q" else
                                  np.array([int(p[5:7]) - 1 for p in periods]) / 12 if freq == "M" else 0)
         elapsed = np.clip(t - int(start), 0, None)
-        scale = 0.25 if code == "D3.1" else 1.0  # quarterly values carry a quarter of the per-year rate
-        series[code][j] += slope * scale * elapsed
+        series[code][j] += slope * elapsed
         events.append(("trend", ctx.jz["code"][j], code, _first_period(start, freq), periods[-1],
                        slope, slope / sd, "planted linear trend (magnitude per year)"))
     for k in range(n_step + n_small_step):
@@ -625,7 +628,16 @@ def _survey(ctx: _Context, structure: pd.DataFrame, comm_adults: np.ndarray):
 # ----------------------------------------------------------------------------------------------------------------
 # hotline
 
+def _time_of_day_quantiles() -> tuple[np.ndarray, np.ndarray]:
+    """Inverse CDF grid of the time of day of a hotline call (busy in the day, quiet at night)."""
+    h = np.linspace(0, 86399, 1441)
+    density = np.exp(-0.5 * ((h - 13.5 * 3600) / (3.5 * 3600)) ** 2) + 0.03
+    cdf = np.concatenate([[0.0], np.cumsum((density[1:] + density[:-1]) / 2)])
+    return cdf / cdf[-1], h
+
+
 def _hotline(ctx: _Context, residents: np.ndarray) -> pd.DataFrame:
+    """Hotline tickets, generated month by month already sorted by creation time (no sort of 16M rows)."""
     rng = ctx.rngs["hotline"]
     C, M = len(ctx.comm), len(MONTHS)
     j = ctx.comm_jz
@@ -639,52 +651,78 @@ def _hotline(ctx: _Context, residents: np.ndarray) -> pd.DataFrame:
     season = np.tile([0.85, 0.8, 0.95, 1.0, 1.05, 1.1, 1.2, 1.2, 1.05, 0.95, 0.9, 0.95], len(YEARS))
     season = season / season[:12].mean()
     lam = residents[:, month_year] * rate[:, None] / 12 * season[None, :]  # C x M
-    counts = rng.poisson(lam.T)  # M x C: month-major, so tickets come out nearly sorted by time
-    N = int(counts.sum())
-    mc = np.repeat(np.arange(M * C, dtype=np.int64), counts.ravel())
-    m_idx = (mc // C).astype(np.int32)
-    c_idx = (mc % C).astype(np.int32)
-    del mc
-    month_start = pd.PeriodIndex(MONTHS, freq="M").to_timestamp().to_numpy().astype("datetime64[D]")
-    days_in_month = pd.PeriodIndex(MONTHS, freq="M").days_in_month.to_numpy()
-    day = (rng.random(N) * days_in_month[m_idx]).astype(np.int64)
-    tod = np.clip(rng.normal(13.5 * 3600, 3.5 * 3600, size=N), 0, 86399).astype(np.int64)
-    created_day = month_start[m_idx] + day
-    created = created_day.astype("datetime64[s]") + tod
-    order = np.argsort(created, kind="stable")
-    created, created_day, tod, c_idx = created[order], created_day[order], tod[order], c_idx[order]
-    del order, m_idx, day
-    cat = np.searchsorted(np.cumsum(_HOTLINE_MIX), rng.random(N) * _HOTLINE_MIX.sum()).astype(np.int8)
-    due_day = np.busday_offset(created_day, _HOTLINE_WORKING_DAYS[cat], roll="forward")
-    due = due_day.astype("datetime64[s]") + tod
-    del due_day, created_day
-    allowed = (due - created).astype(np.int64)
+    counts = rng.poisson(lam.T)  # M x C
+    per_month = counts.sum(axis=1)
+    N = int(per_month.sum())
+    months = pd.PeriodIndex(MONTHS, freq="M")
+    month_start = months.to_timestamp().to_numpy().astype("datetime64[s]").astype(np.int64)
+    days_in_month = months.days_in_month.to_numpy()
+    cdf, tod_grid = _time_of_day_quantiles()
+    created = np.empty(N, dtype=np.int64)  # seconds since 1970
+    c_idx = np.empty(N, dtype=np.int32)
+    comm_ids = np.arange(C, dtype=np.int32)
+    offset = 0
+    for m in range(M):
+        n = int(per_month[m])
+        # Sorted uniform times from normalised cumulative exponential spacings, then a monotone map to the
+        # time of day: the tickets of a month come out in time order.
+        cs = np.cumsum(rng.standard_exponential(n + 1))
+        t = cs[:-1] * (days_in_month[m] / cs[-1])
+        day = t.astype(np.int64)
+        tod = np.interp(t - day, cdf, tod_grid).astype(np.int64)
+        created[offset:offset + n] = month_start[m] + day * 86400 + tod
+        labels = np.repeat(comm_ids, counts[m])
+        rng.shuffle(labels)
+        c_idx[offset:offset + n] = labels
+        offset += n
+    del counts, lam
+    u_cat = rng.random(N, dtype=np.float32)
+    cum = np.cumsum(_HOTLINE_MIX).astype(np.float32)
+    cat = ((u_cat > cum[0]).astype(np.int8) + (u_cat > cum[1]) + (u_cat > cum[2]) + (u_cat > cum[3])).astype(np.int8)
+    del u_cat
+    # Due date: created + category-dependent working days (weekends skipped), from a small lookup table.
+    day0 = month_start[0] // 86400
+    n_days = int((month_start[-1] // 86400) - day0 + 40)
+    cal = np.arange(day0, day0 + n_days).astype("datetime64[D]")
+    due_table = np.stack([np.busday_offset(cal, k, roll="forward").astype(np.int64) for k in _HOTLINE_WORKING_DAYS],
+                         axis=1)
+    created_day = created // 86400
+    due = due_table[created_day - day0, cat] * 86400 + (created - created_day * 86400)
+    del created_day
+    allowed = due - created
     jj = j[c_idx]
-    late = rng.random(N) > ontime_jz[jj]
-    secs = np.where(late, allowed + (3600 * 24 * (0.2 + rng.exponential(4.0, size=N))).astype(np.int64),
-                    (allowed * rng.random(N) ** 1.5).astype(np.int64))
+    late = rng.random(N, dtype=np.float32) > ontime_jz[jj].astype(np.float32)
+    secs = (allowed * (rng.random(N, dtype=np.float32) ** 1.5)).astype(np.int64)
+    n_late = int(late.sum())
+    secs[late] = allowed[late] + (86400 * (0.2 + rng.exponential(4.0, size=n_late))).astype(np.int64)
     closed = created + secs
-    snapshot = np.datetime64("2026-01-01T00:00:00", "s")
+    del secs, allowed
+    snapshot = np.datetime64("2026-01-01T00:00:00", "s").astype(np.int64)
     still_open = closed >= snapshot
-    closed[still_open] = np.datetime64("NaT")
-    rated = ~still_open & (rng.random(N) < 0.55)
-    p_sat = ontime_jz[jj] * 0 + sat_jz[jj] - 0.15 * late
-    u = rng.random(N)
-    sat = np.where(u < p_sat, np.where(u < p_sat * 0.6, 5, 4),
-                   np.where(u < p_sat + (1 - p_sat) * 0.5, 3, np.where(u < p_sat + (1 - p_sat) * 0.75, 2, 1)))
-    satisfaction = pd.array(sat.astype(np.int8), dtype="Int8")
-    satisfaction[~rated] = pd.NA
-    repeat = rng.random(N) < repeat_jz[jj] * np.where(cat == 2, 1.5, 0.9)
-    year = created.astype("datetime64[Y]").astype(np.int64) + 1970
+    nat = np.iinfo(np.int64).min
+    closed[still_open] = nat
+    rated = ~still_open & (rng.random(N, dtype=np.float32) < 0.55)
+    r_idx = np.flatnonzero(rated)
+    p_sat = (sat_jz[jj[r_idx]] - 0.15 * late[r_idx]).astype(np.float32)
+    u = rng.random(len(r_idx), dtype=np.float32)
+    q = (u - p_sat) / (1 - p_sat)  # position within the dissatisfied part
+    rating = np.where(u < p_sat, np.where(u < 0.6 * p_sat, 5, 4), np.where(q < 0.5, 3, np.where(q < 0.75, 2, 1)))
+    sat_values = np.zeros(N, dtype=np.int8)
+    sat_values[r_idx] = rating
+    satisfaction = pd.arrays.IntegerArray(sat_values, ~rated)
+    repeat = rng.random(N, dtype=np.float32) < (repeat_jz[jj] * np.where(cat == 2, 1.5, 0.9)).astype(np.float32)
+    del jj
+    year = (created // 86400).astype("datetime64[D]").astype("datetime64[Y]").astype(np.int64) + 1970
     serial = np.arange(N, dtype=np.int64) - np.searchsorted(year, year, side="left")
     ticket_id = year * 10_000_000 + serial + 1
     return pd.DataFrame({
         "ticket_id": ticket_id,
         "unit": pd.Categorical.from_codes(c_idx, categories=ctx.comm["code"].to_numpy()),
-        "created_at": created, "due_at": due, "closed_at": closed,
+        "created_at": created.view("datetime64[s]"), "due_at": due.view("datetime64[s]"),
+        "closed_at": closed.view("datetime64[s]"),
         "category": pd.Categorical.from_codes(cat, categories=_HOTLINE_CATEGORIES),
         "satisfaction": satisfaction, "repeat": repeat,
-    })
+    }, copy=False)
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -739,7 +777,7 @@ def _menus(ctx: _Context, catalogue: pd.DataFrame):
     C, I, M = len(ctx.comm), len(catalogue), len(MONTHS)
     tier = catalogue["tier"].to_numpy()
     level = 0.6 * ctx.comp[ctx.comm_jz, 4] + 0.5 * ctx.comm_effect
-    p0 = np.select([tier == "bottom_line", tier == "basic"], [0.995, 0.62], 0.25)
+    p0 = np.select([tier == "bottom_line", tier == "basic"], [0.995, 0.68], 0.3)
     hazard = np.select([tier == "bottom_line", tier == "basic"], [0.05, 0.035], 0.012)  # per month, later orders
     p_init = _sigmoid(np.log(p0 / (1 - p0))[None, :] + 0.6 * level[:, None])
     initial = rng.random((C, I)) < p_init
@@ -779,7 +817,7 @@ def _records(ctx: _Context, catalogue: pd.DataFrame, adopt, end, residents) -> t
     C, I = adopt.shape
     cat_rate = {"party": 0.02, "government": 0.06, "daily_life": 0.05, "legal": 0.01, "health": 0.05,
                 "culture": 0.03, "community": 0.02}
-    item_rate = catalogue["category"].map(cat_rate).to_numpy() * np.exp(rng.normal(-0.9, 1.1, size=I))
+    item_rate = catalogue["category"].map(cat_rate).to_numpy() * np.exp(rng.normal(-0.5, 2.0, size=I))
     c_drop = int(rng.integers(C))
     m_drop = int(rng.integers(36, 72))
     months = pd.PeriodIndex(MONTHS, freq="M").to_timestamp().to_numpy()

@@ -48,13 +48,13 @@ TIERS = ("bottom_line", "basic", "quality")
 MEETINGS = ("hearing", "coordination", "evaluation")
 #: The 7 service categories of the 2018 standard: slug -> (Chinese, English). The catalogue may use any of the three.
 CATEGORIES: dict[str, tuple[str, str]] = {
-    "party_public": ("党群服务", "party and public services"),
-    "government": ("政务服务", "government affairs"),
-    "daily_life": ("生活服务", "daily life"),
-    "legal": ("法律服务", "legal services"),
-    "health": ("健康服务", "health"),
-    "culture": ("文化服务", "culture"),
-    "community_management": ("社区管理服务", "community management"),
+    "party": ("党群服务", "Party and public services"),
+    "government": ("政务服务", "Government affairs"),
+    "daily_life": ("生活服务", "Daily-life services"),
+    "legal": ("法律服务", "Legal services"),
+    "health": ("健康服务", "Health services"),
+    "culture": ("文化服务", "Cultural services"),
+    "community": ("社区管理服务", "Community management services"),
 }
 _MAX_ROW_PROBLEMS = 50
 ALL = "all"
@@ -957,7 +957,7 @@ def evaluation_summary(evaluations: pd.DataFrame, units: pd.DataFrame, conf_leve
     for level, key in (("subdistrict", "parent"), ("district", None)):
         p = proj.assign(_u=proj[key] if key else district)
         g = p.groupby(["_u", "period"])["rating"]
-        s = g.agg(n_projects="size", mean="mean", sd=lambda x: x.std(ddof=1), min="min", max="max").reset_index()
+        s = g.agg(n_projects="size", mean="mean", sd="std", min="min", max="max").reset_index()
         s["se"] = s["sd"] / np.sqrt(s["n_projects"])
         tcrit = stats.t.ppf(0.5 + conf_level / 2, np.maximum(s["n_projects"] - 1, 1))
         tcrit = np.where(s["n_projects"] > 1, tcrit, np.nan)
@@ -971,10 +971,11 @@ def evaluation_summary(evaluations: pd.DataFrame, units: pd.DataFrame, conf_leve
     # projects with no evaluation meeting at all
     is_eval = ev["meeting"].astype(str) == "evaluation"
     evaluated = ev.loc[is_eval, ["community", "project_id"]].drop_duplicates()
+    ev["_hearing"] = (ev["meeting"].astype(str) == "hearing").astype(np.int64)
+    ev["_coordination"] = (ev["meeting"].astype(str) == "coordination").astype(np.int64)
     allp = ev.groupby(["parent", "community", "project_id"], as_index=False).agg(
-        first=("_m", "min"), last=("_m", "max"),
-        hearings=("meeting", lambda x: int((x.astype(str) == "hearing").sum())),
-        coordinations=("meeting", lambda x: int((x.astype(str) == "coordination").sum())))
+        first=("_m", "min"), last=("_m", "max"), hearings=("_hearing", "sum"),
+        coordinations=("_coordination", "sum"))
     allp = allp.merge(evaluated.assign(_e=True), on=["community", "project_id"], how="left")
     never = allp[allp["_e"].isna()].copy()
     ref = _month_code_from_text(pd.Series([as_of]))[0] if as_of else (ev["_m"].max() if len(ev) else np.nan)

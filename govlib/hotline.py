@@ -50,8 +50,17 @@ _MAX_ROW_PROBLEMS = 20  # per check; the rest are summarised in one Problem
 
 
 def _codes_of(values, categories) -> np.ndarray:
-    """Position of each value in ``categories`` (-1 when absent or missing), as int64."""
+    """Position of each value in ``categories`` (-1 when absent or missing), as int64.
+
+    A categorical column is matched through its (few) categories and its integer codes, so no Python string is
+    made per row.
+    """
     index = categories if isinstance(categories, pd.Index) else pd.Index(list(categories))
+    if isinstance(getattr(values, "dtype", None), pd.CategoricalDtype):
+        cats = values.cat.categories
+        lookup = index.get_indexer(pd.Index(np.asarray(cats.astype(str), dtype=object)))
+        codes = values.cat.codes.to_numpy()
+        return np.where(codes >= 0, np.append(lookup, -1)[codes], -1).astype(np.int64)
     return index.get_indexer(pd.Index(np.asarray(values, dtype=object))).astype(np.int64)
 
 
@@ -129,8 +138,7 @@ def reduce_tickets(tickets: pd.DataFrame, units, as_of=None, satisfied_min: int 
     problems: list[Problem] = []
 
     unit = tickets["unit"]
-    unit_str = unit.astype("string") if not isinstance(unit.dtype, pd.CategoricalDtype) else unit.astype(str)
-    ucode = _codes_of(unit_str, codes).astype(np.int64)
+    ucode = _codes_of(unit if isinstance(unit.dtype, pd.CategoricalDtype) else unit.astype(str), codes)
     bad = np.flatnonzero(ucode < 0)
     if bad.size:
         problems += _row_problems(table, bad, "unit", unit.to_numpy()[bad], "a unit code in the registry "
@@ -143,7 +151,12 @@ def reduce_tickets(tickets: pd.DataFrame, units, as_of=None, satisfied_min: int 
                                   "a date-time such as 2024-07-01 09:30", row_offset)
 
     cat = tickets["category"]
-    ccode = _codes_of(cat.astype("string").str.strip().str.lower(), list(CATEGORIES))
+    if isinstance(cat.dtype, pd.CategoricalDtype):
+        cat_norm = cat.cat.rename_categories(lambda c: str(c).strip().lower()) \
+            if cat.cat.categories.astype(str).str.strip().str.lower().is_unique else cat.astype(str).str.strip().str.lower()
+    else:
+        cat_norm = cat.astype("string").str.strip().str.lower()
+    ccode = _codes_of(cat_norm, list(CATEGORIES))
     bad = np.flatnonzero(ccode < 0)
     if bad.size:
         problems += _row_problems(table, bad, "category", cat.to_numpy()[bad],
@@ -169,9 +182,10 @@ def reduce_tickets(tickets: pd.DataFrame, units, as_of=None, satisfied_min: int 
     if "satisfaction" in tickets:
         sat = pd.to_numeric(tickets["satisfaction"], errors="coerce").to_numpy(dtype=float)
         raw = tickets["satisfaction"]
-        bad_mask = (~np.isnan(sat) & ~np.isin(sat, [1, 2, 3, 4, 5])) | (np.isnan(sat) & raw.notna().to_numpy()
-                                                                          & (raw.astype("string").str.strip()
-                                                                             .fillna("") != "").to_numpy())
+        bad_mask = ~np.isnan(sat) & ~np.isin(sat, [1, 2, 3, 4, 5])
+        if not pd.api.types.is_numeric_dtype(raw):  # text that is not a number (and not empty)
+            bad_mask |= np.isnan(sat) & raw.notna().to_numpy() & \
+                (raw.astype("string").str.strip().fillna("") != "").to_numpy(dtype=bool)
         bad = np.flatnonzero(bad_mask)
         if bad.size:
             problems += _row_problems(table, bad, "satisfaction", raw.to_numpy()[bad],
@@ -211,7 +225,14 @@ def reduce_tickets(tickets: pd.DataFrame, units, as_of=None, satisfied_min: int 
     m0 = int(month_code.min())
     span = int(month_code.max()) - m0 + 1
     key = ucode * span + (month_code - m0)
-    uniq, inverse = np.unique(key, return_inverse=True)
+    if len(codes) * span <= 50_000_000:
+        # dense key space (units x months): counting sort, O(n), no sort of the tickets
+        present = np.bincount(key, minlength=len(codes) * span) > 0
+        uniq = np.flatnonzero(present)
+        position = np.cumsum(present) - 1
+        inverse = position[key]
+    else:
+        uniq, inverse = np.unique(key, return_inverse=True)
 
     has_due = due.notna().to_numpy()
     is_closed = closed.notna().to_numpy()

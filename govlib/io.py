@@ -141,7 +141,7 @@ SPECS: dict[str, TableSpec] = {s.name: s for s in [
         C("meeting", allowed=("hearing", "coordination", "evaluation")), C("date", "datetime"),
         C("rating", "float", required=False, nullable=True, min=0, max=100),
         C("attendees", "float", required=False, nullable=True, min=0),
-    ), key=("community", "project_id", "meeting", "date"), references={"community": ("units", "code")},
+    ), references={"community": ("units", "code")},  # meetings are events: no natural key
         optional=True),
     TableSpec("ground_truth", (
         C("event_id"), C("kind"), C("unit", "code"), C("indicator", required=False, nullable=True),
@@ -312,22 +312,130 @@ def _codes(s: pd.Series) -> tuple[pd.Series, np.ndarray, list[str]]:
     return text.where(~missing, None), bad, reasons
 
 
-def _by_uniques(s: pd.Series, check: Callable[[pd.Series], tuple]) -> tuple:
-    """Run a text check on the distinct values only (codes and periods repeat millions of times)."""
+def _factorize(s: pd.Series) -> tuple[np.ndarray, pd.Series]:
+    """Integer codes (-1 = NA) and the distinct values; cheap for categoricals and Arrow strings."""
+    if isinstance(s.dtype, pd.CategoricalDtype):
+        return s.cat.codes.to_numpy().astype(np.int64), pd.Series(s.cat.categories, dtype=object)
+    try:
+        import pyarrow as pa
+
+        arr = pa.chunked_array([pa.array(s.to_numpy(dtype=object), from_pandas=True)]) \
+            if s.dtype == object else pa.chunked_array(s.array._pa_array.chunks) if hasattr(s.array, "_pa_array") \
+            else None
+        if arr is not None:
+            enc = arr.combine_chunks().dictionary_encode()
+            codes = enc.indices.to_numpy(zero_copy_only=False)
+            codes = np.where(enc.indices.is_null().to_numpy(zero_copy_only=False), -1, codes).astype(np.int64)
+            return codes, pd.Series(enc.dictionary.to_pylist(), dtype=object)
+    except (TypeError, ValueError, ImportError, AttributeError):  # mixed Python objects: let pandas do it
+        pass
     codes, uniques = pd.factorize(s, use_na_sentinel=True)
-    if len(uniques) > 0.5 * len(s) or len(s) < 10_000:
-        return check(s)
-    u = pd.Series(uniques, dtype=object)
-    values_u, bad_u, reasons_u = check(u)
+    return codes.astype(np.int64), pd.Series(np.asarray(uniques, dtype=object), dtype=object)
+
+
+def _check_text_like(col: Column, s: pd.Series) -> tuple[Any, np.ndarray, Any, np.ndarray]:
+    """Parse and check a code/text/period/bool/date column given as text: (values, bad, reasons, missing)."""
+    missing = _is_missing_text(s)
+    bad = np.zeros(len(s), bool)
+    reasons: list[str] | str = ""
+    if col.kind == "code":
+        values, bad, reasons = _codes(s)
+    elif col.kind == "bool":
+        t = s.astype(str).str.strip().str.lower()
+        truthy = t.isin(["true", "1", "yes", "y", "t", "是", "1.0"]).to_numpy()
+        falsy = t.isin(["false", "0", "no", "n", "f", "否", "0.0"]).to_numpy()
+        bad = ~(truthy | falsy) & ~missing
+        values = pd.Series(np.where(truthy, True, np.where(falsy, False, None)), index=s.index, dtype=object)
+        reasons = "true/false (also 1/0, yes/no, 是/否)"
+    elif col.kind in ("period", "year", "month"):
+        t = s.astype(str).str.translate(_FULLWIDTH).str.strip()
+        t = t.str.replace(r"^(\d{4})\.0$", r"\1", regex=True).str.upper().str.replace("-Q", "Q", regex=False)
+        pattern = {"period": "|".join(f"(?:{p.pattern[1:-1]})" for p in PERIOD_PATTERNS.values()),
+                   "year": PERIOD_PATTERNS["A"].pattern[1:-1], "month": PERIOD_PATTERNS["M"].pattern[1:-1]}[col.kind]
+        ok = t.str.fullmatch(pattern).fillna(False).to_numpy(dtype=bool)
+        bad = ~ok & ~missing
+        values = pd.Series(t.to_numpy(dtype=object), index=s.index, dtype=object)
+        values[missing] = None
+        reasons = {"period": "a period: 2024 (year), 2024Q3 (quarter) or 2024-07 (month)",
+                   "year": "a year such as 2024", "month": "a month such as 2024-07"}[col.kind]
+    elif col.kind == "datetime":
+        t = s.astype(str).str.translate(_FULLWIDTH).str.strip()
+        t = t.str.replace(r"(\d{4})年(\d{1,2})月(\d{1,2})日", r"\1-\2-\3", regex=True)
+        t = t.str.replace(r"^(\d{4})[/.](\d{1,2})[/.](\d{1,2})", r"\1-\2-\3", regex=True)
+        values = pd.to_datetime(t.where(~missing, None), errors="coerce", format="mixed")
+        bad = values.isna().to_numpy() & ~missing
+        reasons = "a date or time such as 2024-07-01 or 2024-07-01 09:30"
+    else:  # text
+        values = pd.Series(s.astype(str).str.strip().to_numpy(dtype=object), index=s.index, dtype=object)
+        values[missing] = None
+        if col.allowed is not None:
+            bad = ~values.isin(list(col.allowed)).to_numpy() & ~missing
+            reasons = "one of " + ", ".join(a for a in col.allowed if a != "")
+            if col.nullable and "" in col.allowed:
+                values[missing] = ""
+    return values, bad, reasons, missing
+
+
+def _check_column(col: Column, s: pd.Series) -> tuple[Any, np.ndarray, Any, np.ndarray]:
+    """Like :func:`_check_text_like`, on the distinct values only when the column repeats (codes, periods)."""
+    if col.kind == "datetime" and pd.api.types.is_datetime64_any_dtype(s):
+        return s, np.zeros(len(s), bool), "", s.isna().to_numpy()
+    if col.kind == "bool" and pd.api.types.is_bool_dtype(s):
+        return s.astype("boolean"), np.zeros(len(s), bool), "", s.isna().to_numpy()
+    if col.kind in ("text", "code") and len(s) > 10_000 and col.allowed is None and col.kind == "text" \
+            and not isinstance(s.dtype, pd.CategoricalDtype):
+        # Identifiers (ticket_id, respondent_id): only presence matters; keep them as they are.
+        if pd.api.types.is_numeric_dtype(s):
+            missing = s.isna().to_numpy()
+        elif s.dtype == object:
+            missing = s.isna().to_numpy() | (s.astype(str).str.len() == 0).to_numpy()
+        else:
+            missing = s.isna().to_numpy() | (s.str.len() == 0).fillna(True).to_numpy(dtype=bool)
+        return s, np.zeros(len(s), bool), "", missing
+    if len(s) < 10_000:
+        return _check_text_like(col, s)
+    codes, uniques = _factorize(s)
+    if len(uniques) > 0.5 * len(s):
+        return _check_text_like(col, s)
+    values_u, bad_u, reasons_u, missing_u = _check_text_like(col, uniques)
     take = np.where(codes < 0, 0, codes)
-    values = pd.Series(np.asarray(values_u, dtype=object)[take], index=s.index)
-    values[codes < 0] = None
-    bad = np.asarray(bad_u)[take] & (codes >= 0)
+    na = codes < 0
+    bad = np.asarray(bad_u, dtype=bool)[take] & ~na
+    missing = np.asarray(missing_u, dtype=bool)[take] | na
+    values_u = pd.Series(values_u).reset_index(drop=True)
+    if col.kind == "datetime":
+        values = pd.Series(values_u.to_numpy()[take], index=s.index)
+        values[na] = pd.NaT
+    else:
+        # Categorical keeps memory low for millions of repeated codes; plain object for small tables.
+        cats = pd.Index(values_u.dropna().unique())
+        inv = pd.Categorical(values_u, categories=cats).codes.astype(np.int64)
+        full = np.where(na, -1, inv[take])
+        values = pd.Series(pd.Categorical.from_codes(full, categories=cats), index=s.index)
     if isinstance(reasons_u, list):
-        per_u = np.full(len(u), "", dtype=object)
+        per_u = np.full(len(uniques), "", dtype=object)
         per_u[np.flatnonzero(bad_u)] = reasons_u
         reasons_u = list(per_u[take][bad])
-    return values, bad, reasons_u
+    return values, bad, reasons_u, missing
+
+
+def _duplicated(out: pd.DataFrame, key: tuple[str, ...]) -> np.ndarray:
+    """Rows whose key was already seen (vectorised on integer codes; fast on millions of rows)."""
+    combined = np.zeros(len(out), dtype=np.int64)
+    radix = 1
+    for k in key:
+        codes, uniques = _factorize(out[k]) if not pd.api.types.is_datetime64_any_dtype(out[k]) \
+            else pd.factorize(out[k])
+        n = len(uniques) + 1
+        if radix * n >= 2**62:  # too many combinations for one integer: let pandas hash the rows
+            return out.duplicated(list(key), keep="first").to_numpy()
+        combined += (np.asarray(codes, dtype=np.int64) + 1) * radix
+        radix *= n
+    order = np.argsort(combined, kind="stable")  # stable: the first occurrence stays "first"
+    ordered = combined[order]
+    dup = np.zeros(len(combined), bool)
+    dup[order[1:][ordered[1:] == ordered[:-1]]] = True
+    return dup
 
 
 def validate_table(df: pd.DataFrame, spec: TableSpec, file: str | None = None,
@@ -335,12 +443,12 @@ def validate_table(df: pd.DataFrame, spec: TableSpec, file: str | None = None,
     """Check and convert ``df`` against ``spec``; returns the typed table and the problems found.
 
     Only intra-table rules are checked here (types, ranges, allowed values, duplicate keys); references to other
-    tables are checked by :func:`load_raw`.
+    tables are checked by :func:`load_raw`. Columns that repeat a few values millions of times (codes, periods)
+    come back as categoricals.
     """
     file = file or df.attrs.get("file", spec.name)
     offset = row_offset if row_offset is not None else df.attrs.get("row_offset", 2)
-    rows = np.asarray(df.index) + offset if isinstance(df.index, pd.RangeIndex) or df.index.dtype.kind == "i" \
-        else np.arange(len(df)) + offset
+    rows = np.asarray(df.index) + offset if df.index.dtype.kind == "i" else np.arange(len(df)) + offset
     problems: list[Problem] = []
     if len(df) == 0:
         problems.append(Problem(file, None, None, None, "the table has a header but no rows"))
@@ -357,17 +465,13 @@ def validate_table(df: pd.DataFrame, spec: TableSpec, file: str | None = None,
                                         f"{', '.join(map(str, df.columns))}){hint}"))
             continue
         s = df[col.name]
-        missing = _is_missing_text(s)
-        bad = np.zeros(len(s), bool)
-        reasons: list[str] | str = ""
-        if col.kind == "code":
-            values, bad, reasons = _by_uniques(s, _codes)
-        elif col.kind in ("float", "int"):
+        if col.kind in ("float", "int"):
             values, bad, had_pct = parse_numbers(s, percent_ok=col.percent)
-            reasons = "a number" + (" (85%, 1,234 and full-width digits are accepted)" if col.percent else "")
+            missing = np.isnan(values) & ~bad
+            reasons: list[str] | str = "a number" + (
+                " (85%, 1,234 and full-width digits are accepted)" if col.percent else "")
             if col.kind == "int":
-                frac = ~np.isnan(values) & (values != np.round(values))
-                bad |= frac
+                bad |= ~np.isnan(values) & (values != np.round(values))
                 reasons = "a whole number"
             if col.percent:
                 out[f"_{col.name}_percent"] = had_pct
@@ -379,44 +483,8 @@ def validate_table(df: pd.DataFrame, spec: TableSpec, file: str | None = None,
                 for i in np.flatnonzero(off)[:200]:
                     problems.append(Problem(file, int(rows[i]), col.name, s.iloc[i], f"expected {word} {limit:g}"))
             values = pd.Series(values, index=df.index)
-        elif col.kind == "bool":
-            t = s.astype(str).str.strip().str.lower()
-            truthy = t.isin(["true", "1", "yes", "y", "t", "是", "1.0"])
-            falsy = t.isin(["false", "0", "no", "n", "f", "否", "0.0"])
-            bad = ~(truthy | falsy).to_numpy() & ~missing
-            values = pd.Series(np.where(truthy, True, np.where(falsy, False, None)), index=df.index, dtype=object)
-            values = values.astype("boolean")
-            reasons = "true/false (also 1/0, yes/no, 是/否)"
-        elif col.kind in ("period", "year", "month"):
-            t = s.astype(str).str.translate(_FULLWIDTH).str.strip()
-            t = t.str.replace(r"^(\d{4})\.0$", r"\1", regex=True).str.upper().str.replace("-Q", "Q", regex=False)
-            pattern = {"period": "|".join(f"(?:{p.pattern[1:-1]})" for p in PERIOD_PATTERNS.values()),
-                       "year": PERIOD_PATTERNS["A"].pattern[1:-1], "month": PERIOD_PATTERNS["M"].pattern[1:-1]}[col.kind]
-            ok = t.str.fullmatch(pattern).fillna(False).to_numpy()
-            bad = ~ok & ~missing
-            values = t.where(~missing, None)
-            reasons = {"period": "a period: 2024 (year), 2024Q3 (quarter) or 2024-07 (month)",
-                       "year": "a year such as 2024", "month": "a month such as 2024-07"}[col.kind]
-        elif col.kind == "datetime":
-            if pd.api.types.is_datetime64_any_dtype(s):
-                values = s
-            else:
-                t = s.astype(str).str.translate(_FULLWIDTH).str.strip()
-                t = t.str.replace(r"(\d{4})年(\d{1,2})月(\d{1,2})日", r"\1-\2-\3", regex=True)
-                t = t.str.replace("/", "-", regex=False).str.replace(".", "-", regex=False) \
-                    if not t.str.contains(r"\d{4}-\d", regex=True).all() else t
-                values = pd.to_datetime(t.where(~missing, None), errors="coerce", format="mixed")
-            bad = values.isna().to_numpy() & ~missing
-            reasons = "a date or time such as 2024-07-01 or 2024-07-01 09:30"
-        else:  # text
-            values = s.astype(str).str.strip() if not (s.dtype.name == "category") else s
-            if s.dtype == object or pd.api.types.is_string_dtype(s):
-                values = values.where(~missing, None)
-            if col.allowed is not None:
-                allowed = set(col.allowed)
-                isin = pd.Series(values).isin(list(allowed)).to_numpy()
-                bad = ~isin & ~missing
-                reasons = "one of " + ", ".join(a for a in col.allowed if a != "")
+        else:
+            values, bad, reasons, missing = _check_column(col, s)
         if bad.any():
             idx = np.flatnonzero(bad)
             for k, i in enumerate(idx[:200]):
@@ -425,24 +493,25 @@ def validate_table(df: pd.DataFrame, spec: TableSpec, file: str | None = None,
             if len(idx) > 200:
                 problems.append(Problem(file, None, col.name, None, f"{len(idx) - 200} more rows with the same problem"))
         if not col.nullable:
-            empty = missing & ~bad
-            for i in np.flatnonzero(empty)[:200]:
+            for i in np.flatnonzero(missing & ~bad)[:200]:
                 problems.append(Problem(file, int(rows[i]), col.name, None, "a value is required here"))
-        if col.kind == "text" and col.allowed is not None and col.nullable:
-            values = pd.Series(values).where(~missing, "" if "" in col.allowed else None)
+        if col.kind == "bool" and not isinstance(values.dtype, pd.CategoricalDtype):
+            values = values.astype("boolean")
+        elif col.kind == "bool":
+            values = values.astype(object).astype("boolean")
         out[col.name] = values
     # Columns beyond the contract are kept (survey items, extra attributes).
     for extra in df.columns:
         if extra not in names and extra not in out.columns:
             out[extra] = df[extra]
     if spec.key and all(k in out.columns for k in spec.key) and not problems:
-        dup = out.duplicated(list(spec.key), keep="first").to_numpy()
+        dup = _duplicated(out, spec.key)
         if dup.any():
-            first = out.drop_duplicates(list(spec.key), keep="first")
-            first_row = dict(zip(map(tuple, first[list(spec.key)].astype(str).to_numpy()),
-                                 (np.asarray(first.index) + offset)))
+            keys = out[list(spec.key)].astype(str)
+            first_seen = ~keys.duplicated(keep="first").to_numpy()
+            first_row = dict(zip(map(tuple, keys.to_numpy()[first_seen]), rows[first_seen]))
             for i in np.flatnonzero(dup)[:200]:
-                key = tuple(out[list(spec.key)].iloc[i].astype(str))
+                key = tuple(keys.iloc[i])
                 problems.append(Problem(file, int(rows[i]), ", ".join(spec.key), "/".join(key),
                                         f"duplicate key (first seen at row {first_row.get(key, '?')})"))
     out.attrs.update(df.attrs)

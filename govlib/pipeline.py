@@ -71,6 +71,12 @@ def run_stages(dataset: Dataset, settings: Settings, only: list[str] | None = No
         if only is not None and name not in only:
             continue
         module = importlib.import_module(module_name)
+        missing = [t for t in getattr(module, "REQUIRES", ()) if t not in tables]
+        if missing:  # e.g. no survey microdata: the stage has nothing to do
+            timings[name] = 0.0
+            if on_stage:
+                on_stage(f"{name} (skipped: no {', '.join(missing)})", 0.0)
+            continue
         t0 = time.perf_counter()
         if name == "index":
             _merge_derived_observations(tables)

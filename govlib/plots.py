@@ -20,7 +20,7 @@ import pandas as pd
 from .fonts import setup_fonts
 
 __all__ = ["PALETTE", "SEQUENTIAL_CMAP", "LEVEL_COLOURS", "TILE_GRID", "short_name", "rank_dot_plot",
-           "profile_bars", "trend_small_multiples", "heatmap", "ci_bars", "tile_map", "style"]
+           "profile_bars", "trend_small_multiples", "heatmap", "ci_bars", "tile_map", "style", "figure_png", "show"]
 
 #: Okabe-Ito colour-blind-safe palette (blue, orange, green, vermillion, purple, sky blue, yellow, black).
 PALETTE = ["#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442", "#000000"]
@@ -127,6 +127,7 @@ def rank_dot_plot(df: pd.DataFrame, ax=None, label: str = "label", rank: str = "
     ax.set_yticks(y, d[label].astype(str).tolist())
     ax.invert_yaxis()
     ax.set_xlabel(xlabel)
+    ax.xaxis.set_major_locator(mpl.ticker.MaxNLocator(integer=True))
     ax.grid(axis="y", visible=False)
     return ax
 
@@ -161,7 +162,7 @@ def profile_bars(df: pd.DataFrame, ax=None, label: str = "label", value: str = "
     ax.set_xlabel(xlabel)
     ax.grid(axis="y", visible=False)
     if references:
-        ax.legend(loc="lower right")
+        ax.legend(loc="lower right", scatterpoints=1)
     return ax
 
 
@@ -324,3 +325,33 @@ def tile_map(values: Mapping[str, float] | pd.Series, ax=None, labels: Mapping[s
     mappable = mpl.cm.ScalarMappable(norm=norm, cmap=colormap)
     ax.figure.colorbar(mappable, ax=ax, shrink=0.5, label=colorbar_label)
     return ax
+
+
+def figure_png(fig, dpi: int = 110) -> bytes:
+    """A figure as PNG bytes (backend-independent; used to embed charts in reports and the portal).
+
+    Examples
+    --------
+    >>> fig, ax = plt.subplots(); figure_png(fig)[:4]
+    b'\\x89PNG'
+    >>> plt.close(fig)
+    """
+    import io
+
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=dpi, bbox_inches="tight")
+    return buf.getvalue()
+
+
+def show(fig, dpi: int = 110) -> None:
+    """Display a figure in a notebook as an embedded PNG and close it.
+
+    Works whatever the matplotlib backend (papermill kernels may run with ``MPLBACKEND=Agg``, where ``plt.show``
+    displays nothing); drawing happens here, so a missing glyph raises in the cell that drew the chart.
+    """
+    from IPython.display import Image, display
+
+    try:
+        display(Image(data=figure_png(fig, dpi=dpi)))
+    finally:
+        plt.close(fig)

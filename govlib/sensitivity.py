@@ -4,7 +4,7 @@ Public API (stable; the uncertainty engine calls these)::
 
     saltelli_sample(factors, n, seed=None, sampling="sobol") -> SaltelliDesign   # .A .B .AB (k, n, k) .stacked()
     sobol_indices(f_A, f_B, f_AB, factor_names=None, output_names=None,
-                  n_bootstrap=0, confidence=0.95, seed=None, center=True) -> SobolResult       # .S1 .ST (k, m) .to_frame()
+                  n_bootstrap=0, confidence=0.95, seed=None, center=True) -> SobolResult  # .S1 .ST (k, m) .to_frame()
 
 The design follows Saltelli et al. (2010), "Variance based sensitivity analysis of model output. Design and
 estimator for the total sensitivity index", Comput. Phys. Commun. 181:259-270: two independent N x k matrices A
@@ -186,6 +186,20 @@ def _estimate(f_A: np.ndarray, f_B: np.ndarray, f_AB: np.ndarray) -> tuple[np.nd
     return s1, st, var
 
 
+def _nanquantile(x: np.ndarray, q: float) -> np.ndarray:
+    """Quantile along axis 0 ignoring NaN (linear interpolation, numpy's default), without numpy's slow
+    per-column loop in ``nanquantile``; all-NaN columns give NaN."""
+    ordered = np.sort(x, axis=0)  # NaN sort last
+    valid = (~np.isnan(x)).sum(axis=0)
+    pos = q * np.maximum(valid - 1, 0)
+    lo = np.floor(pos).astype(int)
+    hi = np.minimum(lo + 1, np.maximum(valid - 1, 0))
+    low = np.take_along_axis(ordered, lo[None], axis=0)[0]
+    high = np.take_along_axis(ordered, hi[None], axis=0)[0]
+    out = low + (pos - lo) * (high - low)
+    return np.where(valid > 0, out, np.nan)
+
+
 def sobol_indices(f_A: Any, f_B: Any, f_AB: Any, factor_names: Sequence[str] | None = None,
                   output_names: Sequence[str] | None = None, n_bootstrap: int = 0, confidence: float = 0.95,
                   seed: Any = None, center: bool = True) -> SobolResult:
@@ -255,20 +269,21 @@ def sobol_indices(f_A: Any, f_B: Any, f_AB: Any, factor_names: Sequence[str] | N
         if not 0 < confidence < 1:
             raise InputError(f"confidence: must be in (0, 1), got {confidence}")
         rng = np.random.default_rng(seed)
-        # Chunk the replicates so memory stays ~ 50 MB whatever N, k, m are.
-        per = max(1, int(6e6 // max(1, n * m * (k + 2))))
-        s1_boot, st_boot = [], []
-        for start in range(0, n_bootstrap, per):
-            r = min(per, n_bootstrap - start)
-            idx = rng.integers(0, n, size=(r, n))
-            bs1, bst, _ = _estimate(a[idx], b[idx], ab[:, idx].transpose(1, 0, 2, 3))
-            s1_boot.append(bs1)
-            st_boot.append(bst)
-        s1_boot = np.concatenate(s1_boot)
-        st_boot = np.concatenate(st_boot)
+        # Resampling rows with replacement = weighting rows by multinomial counts, so every bootstrap mean is
+        # one matrix product (R, N) @ (N, ...) instead of R gathers of the (k, N, m) outputs.
+        counts = rng.multinomial(n, np.full(n, 1.0 / n), size=n_bootstrap).astype(float)  # (R, N)
+        first = (b[None] * (ab - a[None])).transpose(1, 0, 2).reshape(n, k * m)
+        total = ((a[None] - ab) ** 2).transpose(1, 0, 2).reshape(n, k * m)
+        mean_sum = counts @ (a + b) / (2 * n)                       # (R, m)
+        mean_sq = counts @ (a ** 2 + b ** 2) / (2 * n)
+        var_boot = mean_sq - mean_sum ** 2
+        ok = (var_boot > 0) & np.isfinite(s1[0])[None, :]
+        safe = np.where(ok, var_boot, 1.0)[:, None, :]
+        s1_boot = (counts @ first / n).reshape(n_bootstrap, k, m) / safe
+        st_boot = 0.5 * (counts @ total / n).reshape(n_bootstrap, k, m) / safe
+        s1_boot = np.where(ok[:, None, :], s1_boot, np.nan)
+        st_boot = np.where(ok[:, None, :], st_boot, np.nan)
         lo, hi = (1 - confidence) / 2, 1 - (1 - confidence) / 2
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN slices for constant outputs
-            result.S1_conf = (np.nanquantile(s1_boot, hi, axis=0) - np.nanquantile(s1_boot, lo, axis=0)) / 2
-            result.ST_conf = (np.nanquantile(st_boot, hi, axis=0) - np.nanquantile(st_boot, lo, axis=0)) / 2
+        result.S1_conf = (_nanquantile(s1_boot, hi) - _nanquantile(s1_boot, lo)) / 2
+        result.ST_conf = (_nanquantile(st_boot, hi) - _nanquantile(st_boot, lo)) / 2
     return result

@@ -21,6 +21,10 @@ __all__ = ["atomic_path", "atomic_write_bytes", "atomic_write_text", "write_tabl
            "current_dir", "has_build", "begin_build", "commit_build"]
 
 
+_UMASK = os.umask(0)
+os.umask(_UMASK)
+
+
 @contextlib.contextmanager
 def atomic_path(target: str | Path, suffix: str | None = None) -> Iterator[Path]:
     """Yield a temporary path next to ``target``; on success it is fsynced and renamed to ``target``.
@@ -45,6 +49,7 @@ def atomic_path(target: str | Path, suffix: str | None = None) -> Iterator[Path]
         yield tmp
         with open(tmp, "rb") as fh:
             os.fsync(fh.fileno())
+        os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp makes 0600; published files are readable like any other
         os.replace(tmp, target)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
@@ -125,7 +130,9 @@ def begin_build(processed_dir: str | Path) -> Path:
     """A new, empty staging folder for a build under ``processed_dir/builds``."""
     builds = Path(processed_dir) / BUILDS
     builds.mkdir(parents=True, exist_ok=True)
-    return Path(tempfile.mkdtemp(prefix=".staging-", dir=builds))
+    staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=builds))
+    os.chmod(staging, 0o777 & ~_UMASK)
+    return staging
 
 
 def commit_build(processed_dir: str | Path, staging: Path, build_id: str, keep: int = 2) -> Path:

@@ -47,7 +47,8 @@ from .errors import InputError, format_value
 
 __all__ = [
     "SurveyDesign", "make_design", "domain_codes", "reduce_domain_sums", "combine_domain_sums",
-    "finalize_domain_sums", "estimate", "LONELY_PSU_OPTIONS", "FPC_KINDS",
+    "finalize_domain_sums", "estimate", "score_items", "reliability_flags", "LONELY_PSU_OPTIONS", "FPC_KINDS",
+    "STATCAN_RULES", "MEASURES",
 ]
 
 LONELY_PSU_OPTIONS = ("fail", "remove", "certainty", "adjust", "average")
@@ -730,3 +731,115 @@ def estimate(design: SurveyDesign, data: pd.DataFrame, variables: str | Sequence
     out["deff"] = res["deff"].reshape(-1)
     out["cv"] = res["cv"].reshape(-1)
     return out
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# Scoring and reliability
+# ----------------------------------------------------------------------------------------------------------------
+
+MEASURES = ("score", "top2", "net")
+
+#: Statistics Canada's release rules (CV in proportion), the default flag thresholds.
+STATCAN_RULES = {"cv_release": 0.165, "cv_suppress": 0.333, "min_n": 30, "min_n_eff": 30}
+
+
+def _missing_codes(value) -> set[float]:
+    if value is None or (isinstance(value, float) and np.isnan(value)) or value is pd.NA:
+        return set()
+    parts = str(value).replace(",", ";").split(";")
+    out = set()
+    for p in parts:
+        p = p.strip()
+        if p:
+            try:
+                out.add(float(p))
+            except ValueError:
+                raise InputError(f"survey_items column 'missing_codes': {p!r} is not a numeric code") from None
+    return out
+
+
+def score_items(responses: pd.DataFrame, items: pd.DataFrame, *, measure: str = "score") -> pd.DataFrame:
+    """Turn k-point item codes into analysis variables; "don't know"/refused become NaN (domain estimation).
+
+    Parameters
+    ----------
+    responses : one column per item (as named in ``items['item']``).
+    items : ``item``, ``scale_min``, ``scale_max``, ``missing_codes`` (codes such as ``9`` separated by ``;``).
+    measure : ``"score"``: ``100 * (x - min) / (max - min)`` (0-100; for a 1..k scale ``100 (x-1)/(k-1)``);
+        ``"top2"``: 100 if x is one of the two highest points, else 0 (percent satisfied);
+        ``"net"``: +100 top two, -100 bottom two, 0 otherwise (net satisfaction, percentage points).
+
+    Returns
+    -------
+    DataFrame with one float column per item, aligned with ``responses``; rows stay (no listwise deletion).
+
+    Raises
+    ------
+    InputError
+        A code outside ``[scale_min, scale_max]`` that is not a missing code (names item and values).
+
+    Examples
+    --------
+    >>> r = pd.DataFrame({"q1": [1, 5, 9, 3]})
+    >>> it = pd.DataFrame({"item": ["q1"], "scale_min": [1], "scale_max": [5], "missing_codes": ["9"]})
+    >>> score_items(r, it)["q1"].tolist()
+    [0.0, 100.0, nan, 50.0]
+    >>> score_items(r, it, measure="top2")["q1"].tolist()
+    [0.0, 100.0, nan, 0.0]
+    """
+    if measure not in MEASURES:
+        raise InputError(f"measure={measure!r}: expected one of {', '.join(MEASURES)}")
+    for col in ("item", "scale_min", "scale_max"):
+        _column(items, col, "survey_items")
+    out = {}
+    for row in items.itertuples(index=False):
+        item = row.item
+        lo, hi = float(row.scale_min), float(row.scale_max)
+        if not hi > lo:
+            raise InputError(f"survey_items: item '{item}' has scale_min={lo} not below scale_max={hi}")
+        codes = _missing_codes(getattr(row, "missing_codes", None))
+        raw = pd.to_numeric(_column(responses, item, "survey item"), errors="coerce").astype(float).to_numpy()
+        is_missing = np.isnan(raw) | np.isin(raw, list(codes))
+        bad = ~is_missing & ((raw < lo) | (raw > hi) | (raw != np.round(raw)))
+        if bad.any():
+            vals = np.unique(raw[bad])
+            raise InputError(f"survey item column '{item}': codes {_show(vals)} are outside its scale "
+                             f"{lo:g}..{hi:g} and not among its missing codes {sorted(codes) or '(none)'} "
+                             f"({int(bad.sum())} responses)")
+        x = np.where(is_missing, np.nan, raw)
+        if measure == "score":
+            v = 100.0 * (x - lo) / (hi - lo)
+        elif measure == "top2":
+            v = np.where(np.isnan(x), np.nan, np.where(x >= hi - 1, 100.0, 0.0))
+        else:
+            v = np.where(np.isnan(x), np.nan, np.where(x >= hi - 1, 100.0, np.where(x <= lo + 1, -100.0, 0.0)))
+        out[item] = v
+    return pd.DataFrame(out, index=responses.index)
+
+
+def reliability_flags(estimates: pd.DataFrame, *, cv_release: float = 0.165, cv_suppress: float = 0.333,
+                      min_n: int = 30, min_n_eff: float = 30, psu_domain: np.ndarray | None = None) -> pd.Series:
+    """Release flags: ``release``, ``caution``, ``suppress`` or ``psu_domain`` (defaults: Statistics Canada).
+
+    A CV up to ``cv_release`` is released, up to ``cv_suppress`` released with caution, above suppressed; fewer
+    than ``min_n`` respondents or an effective n below ``min_n_eff`` is suppressed. ``psu_domain`` marks
+    domains that are a single PSU without a second-stage variance: their design SE is 0 by construction, so
+    they are flagged for small-area estimation instead of released.
+
+    Examples
+    --------
+    >>> e = pd.DataFrame({"cv": [0.05, 0.2, 0.5, 0.05], "n": [100, 100, 100, 10], "n_eff": [80, 80, 80, 8]})
+    >>> reliability_flags(e).tolist()
+    ['release', 'caution', 'suppress', 'suppress']
+    """
+    if not 0 < cv_release <= cv_suppress:
+        raise InputError(f"flag thresholds: need 0 < cv_release ({cv_release}) <= cv_suppress ({cv_suppress})")
+    cv = estimates["cv"].to_numpy(float)
+    n = estimates["n"].to_numpy(float)
+    n_eff = estimates["n_eff"].to_numpy(float)
+    flag = np.where(cv <= cv_release, "release", np.where(cv <= cv_suppress, "caution", "suppress"))
+    flag = np.where(np.isnan(cv), "suppress", flag)
+    flag = np.where((n < min_n) | ~(n_eff >= min_n_eff), "suppress", flag)
+    if psu_domain is not None:
+        flag = np.where(np.asarray(psu_domain, bool), "psu_domain", flag)
+    return pd.Series(flag, index=estimates.index, name="flag")

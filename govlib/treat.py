@@ -64,8 +64,9 @@ def annualise(observations: pd.DataFrame, rules: dict[str, str] | pd.Series | No
     need = [c for c in ("unit", "period", "indicator", "value") if c not in observations.columns]
     if need:
         raise InputError(f"observations: missing column(s) {need}; expected unit, period, indicator, value")
-    obs = observations[["unit", "period", "indicator", "value"]].copy()
-    obs["se"] = observations["se"].astype(float) if "se" in observations.columns else np.nan
+    obs = observations[["unit", "period", "indicator", "value"]].reset_index(drop=True)
+    obs["se"] = pd.to_numeric(observations["se"], errors="coerce").to_numpy(float) if "se" in observations.columns \
+        else np.nan
     obs["unit"] = obs["unit"].astype(str)
     obs["indicator"] = obs["indicator"].astype(str)
     obs["period"] = obs["period"].astype(str)

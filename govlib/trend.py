@@ -636,20 +636,29 @@ def make_panel(df: pd.DataFrame, time: str, value: str, by: list[str] | None = N
     if frame[time].isna().any():
         raise InputError(f"column '{time}': {int(frame[time].isna().sum())} empty time values")
     frame["_t"] = _time_axis(frame[time], time)
-    dup = frame.duplicated(by + ["_t"], keep=False)
+    # with a season column the time may repeat across seasons (e.g. --time year --season month): the series
+    # is then ordered by (time, season), seasons numerically when they are numbers
+    order_keys = ["_t"]
+    if season:
+        season_text = frame[season].astype(str)
+        season_num = pd.to_numeric(season_text, errors="coerce")
+        frame["_s"] = season_num if season_num.notna().all() else season_text
+        order_keys = ["_t", "_s"]
+    dup = frame.duplicated(by + order_keys, keep=False)
     if dup.any():
-        shown = frame.loc[dup, by + [time]].drop_duplicates().head(5).astype(str).agg(" / ".join, axis=1).tolist()
+        shown = frame.loc[dup, by + [time] + ([season] if season else [])].drop_duplicates().head(5) \
+            .astype(str).agg(" / ".join, axis=1).tolist()
         raise InputError(f"duplicated time stamps in column '{time}' within a series: {shown}; each series "
-                         f"needs one value per time (aggregate first)")
+                         f"needs one value per time{' and season' if season else ''} (aggregate first)")
     frame = frame[frame[value].notna()]
     if by:
-        frame = frame.sort_values(by + ["_t"], kind="stable")
+        frame = frame.sort_values(by + order_keys, kind="stable")
         # every series of the input gets a row, also one whose values are all missing (n = 0)
         keys = df[by].drop_duplicates().sort_values(by, kind="stable").reset_index(drop=True)
         key_index = pd.MultiIndex.from_frame(keys.astype(str))
         gid = key_index.get_indexer(pd.MultiIndex.from_frame(frame[by].astype(str)))
     else:
-        frame = frame.sort_values("_t", kind="stable")
+        frame = frame.sort_values(order_keys, kind="stable")
         keys = pd.DataFrame(index=[0])
         gid = np.zeros(len(frame), dtype=int)
     m = len(keys)
@@ -664,7 +673,10 @@ def make_panel(df: pd.DataFrame, time: str, value: str, by: list[str] | None = N
     labels = np.full((m, width), None, dtype=object)
     values[gid_sorted, pos] = frame[value].to_numpy()[order]
     times[gid_sorted, pos] = frame["_t"].to_numpy()[order]
-    labels[gid_sorted, pos] = frame[time].to_numpy()[order]
+    label = frame[time].astype(str) if not pd.api.types.is_datetime64_any_dtype(frame[time]) else frame[time]
+    if season and frame.duplicated(by + ["_t"]).any():
+        label = label + "/" + frame[season].astype(str)  # time repeats across seasons: label "1932/5"
+    labels[gid_sorted, pos] = label.to_numpy()[order]
     seasons = None
     if season:
         seasons = np.full((m, width), None, dtype=object)

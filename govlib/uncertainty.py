@@ -174,7 +174,8 @@ def monte_carlo(index, *, replications: int = 1000, seed: int | None = 0,
         """Root scores (runs, unit-periods) for design rows ``r``."""
         ni, ai, ii, li = (r[:, 0].astype(int), r[:, 1].astype(int), r[:, 2].astype(int), r[:, 3].astype(int))
         factor = 1 - weight_noise + 2 * weight_noise * r[:, 4:] if n_w else np.ones((len(r), 0))
-        wts = w_nom.reindex(weighted).to_numpy()[None, :] * factor
+        nominal_w = np.repeat(w_nom.reindex(weighted).to_numpy()[None, :], len(r), axis=0)
+        wts = nominal_w * factor
         wcol = {code: j for j, code in enumerate(weighted)}
         vals = stack[ii, ni]  # (R, n, k)
         node_vals = {code: vals[..., j] for j, code in enumerate(scored)}
@@ -184,18 +185,26 @@ def monte_carlo(index, *, replications: int = 1000, seed: int | None = 0,
         drop[np.flatnonzero(has), li[has] - 1] = True
         for j, code in enumerate(scored):
             wts[:, wcol[code]] = np.where(drop[:, j], 0.0, wts[:, wcol[code]])
+            nominal_w[:, wcol[code]] = np.where(drop[:, j], 0.0, nominal_w[:, wcol[code]])
         for code, kids in plan:
             v = np.stack([node_vals[kk] for kk in kids], axis=-1)  # (R, n, c)
-            w = wts[:, [wcol[kk] for kk in kids]][:, None, :]
-            a = np.stack([node_app[kk] for kk in kids], axis=-1)[None]
+            cols = [wcol[kk] for kk in kids]
+            w, wn = wts[:, cols][:, None, :], nominal_w[:, cols][:, None, :]
+            a = np.stack([node_app[kk] for kk in kids], axis=-1)  # (R or 1, n, c)
+            a = a if a.ndim == 3 else a[None]
             out = np.full(v.shape[:2], np.nan)
             for mi, meth in enumerate(aggregations):
                 sel = ai == mi
                 if sel.any():
-                    out[sel], _ = aggregate_children(v[sel], w[sel], meth, applicable=a,
+                    out[sel], _ = aggregate_children(v[sel], w[sel], meth,
+                                                     applicable=a[sel] if a.shape[0] > 1 else a,
                                                      coverage_threshold=float(c["coverage_threshold"]),
-                                                     zero_rule="epsilon", epsilon=eps, node=code)
-            node_vals[code], node_app[code] = out, a[0].any(axis=-1)
+                                                     zero_rule="epsilon", epsilon=eps, node=code,
+                                                     coverage_weights=wn[sel])
+            # A node applies to a unit if some child with a positive weight applies (a node whose indicators
+            # are all left out does not count as missing for its parent).
+            node_app[code] = (a & (wn > 0)).any(axis=-1)
+            node_vals[code] = out
         return node_vals[root]
 
     n_runs = len(rows)
@@ -222,8 +231,8 @@ def monte_carlo(index, *, replications: int = 1000, seed: int | None = 0,
     nom = nominal.reshape(n_units, n_periods)
     r3 = ranks.reshape(n_runs, n_units, n_periods)
     for pi, period in enumerate(periods):
-        shift = np.nanmean(np.abs(r3[:, :, pi] - nom[None, :, pi]), axis=1) if np.isfinite(nom[:, pi]).any() \
-            else np.full(n_runs, np.nan)
+        with np.errstate(all="ignore"), _quiet():
+            shift = np.nanmean(np.abs(r3[:, :, pi] - nom[None, :, pi]), axis=1)
         if np.isfinite(shift).all():
             fA, fB, fAB = shift[:N], shift[N:2 * N], shift[2 * N:].reshape(len(groups_cols), N)
             res = sobol_indices(fA, fB, fAB, factor_names=FACTORS)

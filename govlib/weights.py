@@ -15,7 +15,7 @@ Public API (stable; the index engine calls these)::
     critic_weights(data, directions=None, ddof=1) -> CRITICResult         # .weights .sigma .correlation .information
     pca_weights(data, directions=None, ddof=1) -> PCAResult               # .weights .loadings .eigenvalue .explained
     effective_weights(nodes, node_weights=None) -> Series                 # leaves' real shares in the root, sum 1
-    empirical_effective_weights(normalised, index_scores) -> DataFrame    # r, r2 (main effect), share per indicator
+    empirical_effective_weights(normalised, index_scores) -> DataFrame    # r, main_effect (r^2), share per code
     WeightSet(name, weights, method, diagnostics={})                      # a named, validated weight set
 
 ``nodes`` is the framework's node table (columns ``code``, ``parent`` with an empty parent for the root,
@@ -36,6 +36,7 @@ Conventions (each named in a parameter or stated here, and tested):
   weights are what they would be without them. If every column is constant, InputError.
 - CRITIC: sigma_j with ``ddof=1`` (sample SD). The choice does not change the weights (it scales every
   sigma_j by the same factor); Tuş & Aytaç Adalı (2019) 0.157 0.249 0.168 0.121 0.154 0.151 hold with either.
+  If all non-constant columns are perfectly correlated (r = 1) every C_j is 0: InputError (use equal weights).
 - PCA: first principal component of the correlation matrix (columns z-scored, ``ddof=1``), cost columns
   flipped first, the eigenvector oriented so its loadings sum to a positive number; weights are the squared
   eigenvector entries (they sum to 1). Only the first component (not OECD's varimax-rotated factors).
@@ -77,7 +78,7 @@ CR_LIMIT = 0.10
 # Result objects
 
 
-def _check_weights(weights: pd.Series, name: str, per_parent: pd.Series | None = None) -> None:
+def _check_weights(weights: pd.Series, name: str) -> None:
     values = weights.to_numpy(dtype=float)
     bad = ~np.isfinite(values) | (values < 0)
     if bad.any():
@@ -86,7 +87,7 @@ def _check_weights(weights: pd.Series, name: str, per_parent: pd.Series | None =
     if weights.index.has_duplicates:
         dup = sorted(set(weights.index[weights.index.duplicated()]))
         raise InputError(f"{name}: duplicated codes {dup}")
-    if per_parent is None and not np.isclose(values.sum(), 1.0, atol=1e-9):
+    if not np.isclose(values.sum(), 1.0, atol=1e-9):
         raise InputError(f"{name}: weights must sum to 1; they sum to {values.sum():.12g}")
 
 
@@ -626,7 +627,7 @@ def effective_weights(nodes: Any, node_weights: Any = None) -> pd.Series:
     ----------
     nodes : DataFrame or Framework
         Node table (``code``, ``parent``, ``weight``, optional ``direction``).
-    node_weights : Series or mapping, optional
+    node_weights : Series, mapping or WeightSet, optional
         Weights for some or all non-root nodes (e.g. AHP weights for one dimension's children); nodes not given
         keep the framework's weight. Weights are renormalised within each parent. Default: the framework's.
 
@@ -645,6 +646,8 @@ def effective_weights(nodes: Any, node_weights: Any = None) -> pd.Series:
     t = _nodes_table(nodes, need_weight=node_weights is None)
     if "weight" not in t.columns:
         t["weight"] = np.nan
+    if isinstance(node_weights, WeightSet):
+        node_weights = node_weights.weights
     if node_weights is not None:
         given = pd.Series(node_weights, dtype=float)
         unknown = sorted(set(map(str, given.index)) - set(t["code"]))

@@ -75,6 +75,26 @@ def test_correlation_unknown_column_and_method(panel):
         correlation_matrix(panel, NODES, method="kendall")
 
 
+# Real Statistics (real-statistics.com) Cronbach's alpha example, 15 respondents x 10 items; R psych::alpha gives
+# raw_alpha 0.592 (the value pingouin's test suite checks against R).
+REAL_STATISTICS_ITEMS = {
+    "Q1": [3, 5, 7, 2, 6, 1, 4, 2, 6, 5, 4, 4, 5, 6, 4],
+    "Q2": [2, 4, 3, 4, 5, 2, 3, 4, 5, 4, 3, 2, 5, 5, 3],
+    "Q3": [4, 6, 5, 3, 6, 3, 5, 4, 5, 6, 5, 3, 6, 5, 5],
+    "Q4": [1, 3, 5, 3, 5, 4, 3, 3, 5, 4, 2, 2, 2, 4, 5],
+    "Q5": [4, 5, 6, 2, 4, 2, 5, 7, 1, 3, 5, 5, 3, 2, 3],
+    "Q6": [5, 1, 4, 2, 4, 5, 2, 2, 6, 5, 3, 3, 3, 2, 1],
+    "Q7": [1, 2, 3, 2, 4, 2, 1, 2, 5, 3, 2, 4, 2, 1, 3],
+    "Q8": [4, 5, 3, 6, 6, 3, 2, 4, 2, 1, 3, 2, 4, 4, 2],
+    "Q9": [3, 5, 6, 6, 7, 5, 4, 6, 3, 7, 4, 3, 4, 6, 3],
+    "Q10": [2, 5, 5, 3, 5, 2, 3, 5, 2, 2, 1, 4, 5, 5, 4],
+}
+
+
+def test_cronbach_alpha_matches_r_psych():
+    assert round(cronbach_alpha(pd.DataFrame(REAL_STATISTICS_ITEMS)), 3) == 0.592
+
+
 def test_cronbach_alpha_hand_computed():
     # items a, b, c: variances 2.5, 1.8, 2.5; variance of the sum 17.3 -> 3/2 (1 - 6.8/17.3)
     x = pd.DataFrame({"a": [1.0, 2, 3, 4, 5], "b": [2.0, 2, 4, 4, 5], "c": [1.0, 3, 2, 5, 4]})
@@ -85,7 +105,7 @@ def test_cronbach_alpha_hand_computed():
 @given(arrays(np.float64, st.tuples(st.integers(5, 30), st.integers(2, 6)),
               elements=st.floats(-50, 50, allow_nan=False, allow_infinity=False)))
 def test_cronbach_alpha_equals_covariance_form(x):
-    # Independent formula: alpha = k c̄ / (v̄ + (k-1) c̄), c̄ the mean off-diagonal covariance, v̄ the mean variance.
+    # Independent formula: alpha = k c̄ / (v̄ + (k-1) c̄) (c̄ mean covariance, v̄ mean variance).
     cov = np.cov(x, rowvar=False, ddof=1)
     k = x.shape[1]
     total = cov.sum()
@@ -184,3 +204,57 @@ def test_audit_is_order_invariant(panel):
     a, b = audit(panel, NODES), audit(shuffled, NODES)
     for key in ("audit_alpha", "audit_pca", "audit_correlations"):
         pd.testing.assert_frame_equal(a[key], b[key], check_exact=False, rtol=1e-10)
+
+
+def test_correlation_with_aggregates_and_closer_flag(panel):
+    from govlib.audit import correlation_with_aggregates
+
+    scores = pd.DataFrame({"D1": panel[["a1", "a2", "a3"]].mean(axis=1),
+                           "D2": panel[["b1", "b3"]].mean(axis=1) - panel["b2"]}, index=panel.index)
+    # make a3 belong, in the data, to D2's factor: it should be flagged as closer to D2
+    moved = panel.assign(a3=panel["b1"] + 0.1)
+    scores_moved = scores.assign(D1=moved[["a1", "a2"]].mean(axis=1) * 2 / 3 + moved["a3"] / 3)
+    agg = correlation_with_aggregates(moved, scores_moved, NODES)
+    assert len(agg) == 6 * 2 and agg["own"].sum() == 6
+    row = agg[(agg["indicator"] == "a1") & (agg["node"] == "D1")].iloc[0]
+    pair = pd.concat([moved["a1"], scores_moved["D1"]], axis=1).dropna()
+    assert row["r"] == pytest.approx(stats.pearsonr(pair.iloc[:, 0], pair.iloc[:, 1])[0]) and row["own"]
+    assert row["n"] == len(pair)
+    out = audit(moved, NODES, scores=scores_moved)
+    flags = out["audit_flags"]
+    closer = flags[flags["kind"] == "closer_to_other_dimension"]
+    # a3 now follows D2's factor; the reversed b2 correlates negatively with its own D2, so D1 (r ~ 0) is "closer"
+    assert dict(zip(closer["indicator"], closer["other"])) == {"a3": "D2", "b2": "D1"}
+    assert set(out["audit_aggregate_correlations"]["method"]) == {"pearson", "spearman"}
+    with pytest.raises(InputError, match="scores"):
+        audit(moved, NODES, scores=scores_moved.iloc[:5])
+    with pytest.raises(InputError, match=r"\['Dx'\]"):
+        correlation_with_aggregates(moved, scores_moved.rename(columns={"D2": "Dx"}), NODES)
+
+
+def test_audit_by_period_with_scores(panel):
+    scores = pd.DataFrame({"D1": panel[["a1", "a2", "a3"]].mean(axis=1)}, index=panel.index)
+    out = audit(panel, NODES, by="period", scores=scores)
+    agg = out["audit_aggregate_correlations"]
+    one = agg.query("period == '2024' and indicator == 'a2' and node == 'D1' and method == 'pearson'")
+    sub = panel.xs("2024", level="period")
+    assert one["r"].item() == pytest.approx(sub["a2"].corr(sub[["a1", "a2", "a3"]].mean(axis=1)))
+
+
+def test_tai_eigenvalues_oecd_handbook_table_16(reference_dir):
+    # OECD/JRC Handbook (2008) Table 16, eigenvalues of the TAI data set (23 countries, 8 indicators):
+    # eigenvalue 3.3 1.7 1.0 0.9 0.5 0.3 0.2 0.1; variance % 41.9 21.8 12.3 11.1 6.0 3.7 2.2 0.9. The Handbook's
+    # one-decimal figures are not all rounded the same way (3.35 is shown as 3.3), so allow 0.06 / 0.15 points.
+    from govlib.weights import pca_weights
+
+    tai = pd.read_csv(reference_dir / "composite" / "tai23.csv", index_col=0)
+    nodes = pd.DataFrame({"code": ["TAI"] + list(tai.columns), "parent": [None] + ["TAI"] * 8})
+    summary, loadings = pca_by_dimension(tai, nodes)
+    assert summary["eigenvalue_1"].item() == pytest.approx(3.3, abs=0.06)
+    assert round(100 * summary["explained_1"].item(), 1) == 41.9
+    r = pca_weights(tai)
+    assert round(100 * r.explained, 1) == 41.9 and r.eigenvalue == pytest.approx(summary["eigenvalue_1"].item())
+    eig = np.linalg.eigvalsh(np.corrcoef(tai.to_numpy(), rowvar=False))[::-1]
+    share = 100 * eig / eig.sum()
+    assert eig == pytest.approx([3.3, 1.7, 1.0, 0.9, 0.5, 0.3, 0.2, 0.1], abs=0.06)
+    assert share == pytest.approx([41.9, 21.8, 12.3, 11.1, 6.0, 3.7, 2.2, 0.9], abs=0.15)

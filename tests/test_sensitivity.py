@@ -157,3 +157,18 @@ def test_bad_input():
         saltelli_sample(2, 1)
     with pytest.raises(InputError, match="sampling"):
         saltelli_sample(2, 8, sampling="lhs")
+
+
+def test_fast_nanquantile_matches_numpy():
+    import warnings
+
+    from govlib.sensitivity import _nanquantile
+
+    rng = np.random.default_rng(0)
+    x = rng.random((101, 4, 6))
+    x[rng.random(x.shape) < 0.2] = np.nan
+    x[:, 0, 0] = np.nan
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        for q in (0.025, 0.5, 0.975):
+            assert np.allclose(_nanquantile(x, q), np.nanquantile(x, q, axis=0), equal_nan=True)

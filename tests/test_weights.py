@@ -319,6 +319,29 @@ def test_scaling_a_column_leaves_weights_unchanged(x, name, factor):
     assert _method(name)(scaled).to_numpy() == pytest.approx(_method(name)(x).to_numpy(), abs=1e-9)
 
 
+@settings(max_examples=30, deadline=None)
+@given(data_matrices, st.sampled_from(METHODS), st.randoms(use_true_random=False))
+def test_reordering_units_changes_nothing(x, name, rnd):
+    assume(_informative(x))
+    assume(name != "pca" or _pca_gap_ok(x))
+    assume(name != "critic" or _critic_ok(x))
+    rows = list(range(x.shape[0]))
+    rnd.shuffle(rows)
+    assert _method(name)(x[rows]).to_numpy() == pytest.approx(_method(name)(x).to_numpy(), abs=1e-9)
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.randoms(use_true_random=False), st.sampled_from(["eigenvector", "geometric_mean"]))
+def test_ahp_relabelling_permutes_priorities(rnd, method):
+    perm = list(range(7))
+    rnd.shuffle(perm)
+    m = np.asarray(DRINKS_MATRIX)[np.ix_(perm, perm)]
+    base = ahp_weights(DRINKS_MATRIX, labels=DRINKS, method=method)
+    permuted = ahp_weights(m, labels=[DRINKS[i] for i in perm], method=method)
+    assert permuted.weights.to_numpy() == pytest.approx(base.weights[[DRINKS[i] for i in perm]].to_numpy())
+    assert permuted.cr == pytest.approx(base.cr)
+
+
 def test_raw_entropy_is_not_shift_invariant_but_minmax_is():
     x = np.asarray(ZAVADSKAS_2016)
     shifted = x + np.array([0, 0, 100, 0])
@@ -365,6 +388,8 @@ def test_effective_weights_with_node_weights_override():
     ahp = ahp_weights([[1, 3], [1 / 3, 1]], labels=["c", "d"]).weights
     w = effective_weights(NODES, pd.concat([ahp, pd.Series({"D1": 1.0, "D2": 1.0})]))
     assert w.to_dict() == pytest.approx({"a": 0.25, "b": 0.25, "c": 0.375, "d": 0.125})
+    as_set = WeightSet("dims_equal_c_ahp", pd.concat([ahp / 2, pd.Series({"D1": 0.25, "D2": 0.25})]), "mixed")
+    assert effective_weights(NODES, as_set).to_dict() == pytest.approx(w.to_dict())
     with pytest.raises(InputError, match=r"\['zz'\]"):
         effective_weights(NODES, {"zz": 1.0})
 

@@ -6,8 +6,8 @@ is recorded). ``DATASET.json`` and ``README.md`` beside the files say that the d
 """
 from __future__ import annotations
 
-import shutil
 import json
+import shutil
 import time
 from pathlib import Path
 
@@ -77,6 +77,20 @@ def _check_out_dir(out: Path, force: bool) -> None:
                       "folder with --out, or pass --force")
 
 
+def _write_parquet(df: pd.DataFrame, target: Path) -> Path:
+    """Atomic Parquet like :func:`govlib.store.write_table`, with dictionary encoding only for low-cardinality
+    columns (categorical, text, small integers): trying it on 16 million timestamps costs a third of the time."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    dictionary = [c for c in df.columns if isinstance(df[c].dtype, pd.CategoricalDtype) or df[c].dtype == object
+                  or str(df[c].dtype) in ("Int8", "int8", "bool", "str", "string")]
+    table = pa.Table.from_pandas(df, preserve_index=False)
+    with atomic_path(target) as tmp:
+        pq.write_table(table, tmp, compression="zstd", use_dictionary=dictionary)
+    return target
+
+
 def write_demo_data(tables: dict, out_dir: str | Path, size: str, seed: int, report=None) -> list[tuple[Path, int]]:
     """Write the tables of :func:`govlib.demo.generate_demo_data` to ``out_dir``; return (path, rows) pairs.
 
@@ -103,13 +117,13 @@ def write_demo_data(tables: dict, out_dir: str | Path, size: str, seed: int, rep
     for name in CSV_TABLES:
         done(write_table(tables[name], out / f"{name}.csv"), len(tables[name]))
     for name in sorted(PARQUET_TABLES):
-        done(write_table(tables[name], out / f"{name}.parquet"), len(tables[name]))
+        done(_write_parquet(tables[name], out / f"{name}.parquet"), len(tables[name]))
     hot = tables["hotline_tickets"]
     year = hot["created_at"].dt.year.to_numpy()
     folder = out / "hotline_tickets"
     for y in sorted(set(year.tolist())):
         part = hot[year == y].reset_index(drop=True)
-        done(write_table(part, folder / f"{y}.parquet"), len(part))
+        done(_write_parquet(part, folder / f"{y}.parquet"), len(part))
     with atomic_path(out / "framework.yaml") as tmp:
         shutil.copyfile(package_data("framework_sgi.yaml"), tmp)
     done(out / "framework.yaml", -1)

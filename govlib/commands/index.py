@@ -78,11 +78,7 @@ def _numeric(data, file: str):
     from ..errors import Problem, ValidationError
     from ..io import parse_numbers
 
-    try:
-        values, bad, _ = parse_numbers(data["value"])
-    except Exception:  # pragma: no cover - fall back to plain conversion
-        values = pd.to_numeric(data["value"], errors="coerce").to_numpy(float)
-        bad = data["value"].astype(str).str.strip().ne("").to_numpy() & np.isnan(values)
+    values, bad, _ = parse_numbers(data["value"])
     bad = np.asarray(bad, dtype=bool)
     if bad.any():
         offset = data.attrs.get("row_offset", 2)

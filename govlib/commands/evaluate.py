@@ -1,0 +1,55 @@
+"""``govlib evaluate``: score the processed trends and alerts against the demo ground truth."""
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import pandas as pd
+
+from ..alerts import score_detection, series_years_from_trends
+from ..errors import InputError
+from ..settings import load_settings
+
+NAME = "evaluate"
+HELP = "precision, recall and detection delay of trends and alerts against the demo ground truth"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--processed", default=None, help="processed folder (default: paths.processed)")
+    parser.add_argument("--ground-truth", default=None, help="ground truth table (default: raw/ground_truth.csv)")
+    parser.add_argument("--min-sd", type=float, default=1.5, help="step events at least this many SD count (1.5)")
+    parser.add_argument("--out", default=None, help="write the metrics as JSON here")
+
+
+def _read(path: Path, name: str) -> pd.DataFrame:
+    for suffix in (".parquet", ".csv"):
+        p = path.with_suffix(suffix) if path.suffix == "" else path
+        if p.suffix == ".parquet" and p.exists():
+            return pd.read_parquet(p)
+        if p.suffix == ".csv" and p.exists():
+            return pd.read_csv(p, dtype={"unit": str, "period": str, "start_period": str, "end_period": str,
+                                         "indicator": str, "node": str})
+    raise InputError(f"{name} not found at {path}(.parquet|.csv); run `govlib build` first")
+
+
+def run(args) -> int:
+    settings = load_settings(getattr(args, "settings", None))
+    processed = Path(args.processed) if args.processed else settings.processed_dir
+    trends = _read(processed / "trends", "trends")
+    alerts = _read(processed / "alerts", "alerts")
+    gt_path = Path(args.ground_truth) if args.ground_truth else settings.raw_dir / "ground_truth"
+    truth = _read(gt_path if gt_path.suffix else gt_path, "ground_truth")
+    result = score_detection(alerts, trends, truth, min_magnitude_sd=args.min_sd,
+                             series_periods=series_years_from_trends(trends))
+    per_event = result.pop("per_event")
+    text = json.dumps(result, indent=2, ensure_ascii=False, default=float)
+    print(text)
+    targets = [("step recall >= 0.9", result["step"]["recall"] >= 0.9),
+               ("false red alerts <= 5% of series per year", result["false_red_rate"] <= 0.05)]
+    for label, ok in targets:
+        print(f"{'PASS' if ok else 'FAIL'}  {label}")
+    if args.out:
+        from ..store import write_json
+        write_json(args.out, {**result, "per_event": per_event.to_dict(orient="records")})
+    return 0

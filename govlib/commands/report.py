@@ -1,0 +1,82 @@
+"""``govlib report``: render reports with papermill, then the Excel workbook and the portal.
+
+    govlib report street --unit 310115005000 --period 2025 [--lang zh|en]
+    govlib report district --period 2025 [--lang zh|en]
+    govlib report audit --period latest
+    govlib report all --period latest [--workers 2] [--force]
+
+Exit status: 0 when every report was rendered (or was up to date), 1 when at least one report failed (the others
+are still rendered and the failures are listed with their errors), 2 for a mistake in the request (unknown unit
+code, malformed period, no processed data).
+"""
+from __future__ import annotations
+
+import sys
+import time
+
+NAME = "report"
+HELP = "render the 街镇 profiles and the district report (HTML, JSON), the Excel workbook and the portal"
+DESCRIPTION = __doc__
+
+
+def add_arguments(parser) -> None:
+    parser.add_argument("what", choices=["street", "district", "audit", "all"],
+                        help="street: one 街镇 profile; district: the district report; audit: the methodology "
+                             "audit; all: every 街镇 profile, the district report, the workbook and the portal")
+    parser.add_argument("--unit", action="append", default=None,
+                        help="12-digit 街镇 code (street; may be repeated)")
+    parser.add_argument("--period", default="latest", help="2025, 2025Q3, ... or 'latest' (newest complete period)")
+    parser.add_argument("--lang", default=None, choices=["zh", "en"], help="report language (default: settings)")
+    parser.add_argument("--workers", type=int, default=None, help="reports rendered at once (default: settings, 2)")
+    parser.add_argument("--timeout", type=float, default=None, help="seconds per report (default: settings, 900)")
+    parser.add_argument("--force", action="store_true", help="render even reports whose inputs are unchanged")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+
+def run(args) -> int:
+    from ..errors import InputError
+    from ..reports import audit_job, district_job, plan_all, run_reports, street_job
+    from ..settings import load_settings
+    from ..views import check_unit, load_report_tables, resolve_period
+
+    settings = load_settings(args.settings)
+    lang = args.lang or settings.section("reports").get("lang", "zh")
+    if args.workers is not None and args.workers < 1:
+        raise InputError(f"--workers must be at least 1, got {args.workers}")
+    if args.timeout is not None and args.timeout <= 0:
+        raise InputError(f"--timeout must be positive, got {args.timeout}")
+    t0 = time.perf_counter()
+    if args.what == "all":
+        jobs = plan_all(args.period, lang, settings, units=args.unit)
+    else:
+        tables = load_report_tables(settings, names=("units", "framework", "index_scores"))
+        period = resolve_period(args.period, tables)
+        if args.what == "street":
+            if not args.unit:
+                raise InputError("report street needs --unit CODE (a 12-digit 街镇 code)")
+            jobs = [street_job(check_unit(u, tables), period, lang) for u in args.unit]
+        elif args.what == "district":
+            jobs = [district_job(period, lang)]
+        else:
+            jobs = [audit_job(period, lang)]
+    results = run_reports(jobs, settings, workers=args.workers, timeout=args.timeout, force=args.force,
+                          progress=not args.no_progress)
+    ok = [r for r in results if r.status == "ok"]
+    skipped = [r for r in results if r.status == "skipped"]
+    failed = [r for r in results if r.status == "failed"]
+    print(f"reports: {len(ok)} rendered, {len(skipped)} up to date (skipped), {len(failed)} failed "
+          f"({time.perf_counter() - t0:.1f} s) -> {settings.outputs_dir / 'reports'}")
+    if args.what == "all":
+        from ..excel import write_workbook
+        from ..portal import write_portal
+
+        period = jobs[-1].parameters["period"]
+        t1 = time.perf_counter()
+        book = write_workbook(period, settings)
+        print(f"workbook: {book} ({time.perf_counter() - t1:.1f} s)")
+        t1 = time.perf_counter()
+        site = write_portal(period, settings, lang=lang)
+        print(f"portal: {site} ({time.perf_counter() - t1:.1f} s)")
+    for r in failed:
+        print(f"FAILED {r.job.name}: {r.error}", file=sys.stderr)
+    return 1 if failed else 0

@@ -1,0 +1,322 @@
+"""Build stage: trends, alerts and progress to target for every unit x node / indicator series.
+
+Inputs (``tables``)
+-------------------
+- ``index_scores``: unit, period, node, score (+ rank, peer_rank, coverage) — optional.
+- ``observations``: unit, period, indicator, value (+ se, flag, source); mixed frequencies — optional.
+- ``survey_estimates``: level, unit (or ``domain``), period, indicator (or ``item``), estimate, se — optional;
+  rows with ``level == "district"`` are the district reference for the ``survey_below`` rule.
+- ``framework``: code, name_zh, name_en, direction, target (+ frequency, ...) — direction 1 higher is better,
+  -1 lower is better, 0 context (no status, no alerts).
+- ``units``: code, name_zh, name_en — optional (codes are shown when missing).
+
+Each series is one (source, unit, node, frequency): ``source`` is ``index`` (node scores) or ``indicator``
+(observations); it runs at its own frequency (``A``, ``Q``, ``M``) on decimal years, so slopes are per year.
+
+Outputs
+-------
+- ``trends``: unit, node, source, frequency, n, s, var_s, z, p, q (BH), tau_b, tau_a, sen_slope, sen_low,
+  sen_high, pettitt_u, pettitt_p, change_point, trend, status (direction-aware), direction, p_method, test,
+  first_period, last_period, n_changes, last_change, last_change_shift, fdr.
+- ``alerts``: unit, period, node, level, rules, evidence, message_zh, message_en (see :mod:`govlib.alerts`).
+- ``progress_to_target``: unit, node, source, frequency, method (``target``/``trend``), base_period, base_value,
+  latest_period, latest_value, target, target_period, actual_cagr, required_cagr, ratio, status.
+
+Settings
+--------
+Section ``trend`` (all optional; an unknown key is an error):
+
+============================ ========= ===========================================================================
+key                          default   meaning
+============================ ========= ===========================================================================
+``alpha``                    0.05      level of each series' own ``trend`` word (unadjusted p)
+``fdr``                      0.05      **false-alarm budget**: Benjamini–Hochberg FDR across all series of one
+                                       report; ``status`` and the ``trend_down`` rule use q < fdr. Also written to
+                                       the ``fdr`` column of ``trends``.
+``conf_level``               0.95      Sen slope CI
+``min_n``                    4         fewer observations: no test (``test = "too_short"``)
+``exact_max_n``              10        exact p of S for n <= this without ties
+``seasonal``                 true      seasonal Mann–Kendall + seasonal Sen for Q and M series
+``changepoint_penalty``      "bic"     optimal-partitioning penalty (:func:`govlib.changepoint.change_points`)
+``changepoint_min_size``     2         minimum segment length
+``control_baseline``         5         number of first observations forming the robust (median/MAD) baseline
+``cusum_k``, ``cusum_h``     0.5, 4.0  two-sided tabular CUSUM
+``ewma_lambda``, ``ewma_L``  0.2, 2.86 EWMA; ``ewma_limits`` "fixed" (asymptotic, as R spc) or "exact"
+``base_period``              (periods.base_period) base of the CAGR for progress to target
+``target_period``            "2030"    when framework targets should be reached
+============================ ========= ===========================================================================
+
+Section ``alerts``: ``rules`` (list; default :data:`govlib.alerts.DEFAULT_RULES`).
+"""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from ..alerts import evaluate_rules, validate_rules
+from ..changepoint import change_points, robust_sigma
+from ..control import cusum, ewma, robust_standardise
+from ..errors import InputError
+from ..periods import decimal_time
+from ..progress import progress_to_target, trend_status
+from ..trend import benjamini_hochberg, make_panel, panel_trends
+
+__all__ = ["run", "TREND_DEFAULTS"]
+
+TREND_DEFAULTS = {
+    "alpha": 0.05, "fdr": 0.05, "conf_level": 0.95, "min_n": 4, "exact_max_n": 10, "seasonal": True,
+    "changepoint_penalty": "bic", "changepoint_min_size": 2, "control_baseline": 5,
+    "cusum_k": 0.5, "cusum_h": 4.0, "ewma_lambda": 0.2, "ewma_L": 2.86, "ewma_limits": "fixed",
+    "base_period": None, "target_period": "2030",
+}
+
+_KEYS = ["source", "unit", "node", "frequency"]
+
+
+def _config(settings) -> tuple[dict, list[dict]]:
+    user = settings.section("trend") or {}
+    unknown = set(user) - set(TREND_DEFAULTS)
+    if unknown:
+        raise InputError(f"settings trend: unknown keys {sorted(unknown)}; expected {', '.join(TREND_DEFAULTS)}")
+    cfg = {**TREND_DEFAULTS, **user}
+    if cfg["base_period"] is None:
+        cfg["base_period"] = str(settings.data.get("periods", {}).get("base_period", "2018"))
+    if not 0 < float(cfg["fdr"]) < 1:
+        raise InputError(f"settings trend.fdr: expected a rate between 0 and 1, got {cfg['fdr']!r}")
+    alerts_cfg = settings.section("alerts") or {}
+    unknown = set(alerts_cfg) - {"rules"}
+    if unknown:
+        raise InputError(f"settings alerts: unknown keys {sorted(unknown)}; expected rules")
+    return cfg, validate_rules(alerts_cfg.get("rules"))
+
+
+def _frequency(periods: pd.Series) -> np.ndarray:
+    s = periods.astype(str)
+    return np.where(s.str.contains("Q", regex=False), "Q", np.where(s.str.contains("-", regex=False), "M", "A"))
+
+
+def _series_long(tables) -> pd.DataFrame:
+    parts = []
+    scores = tables.get("index_scores")
+    if scores is not None and len(scores):
+        parts.append(pd.DataFrame({"source": "index", "unit": scores["unit"].astype(str),
+                                   "node": scores["node"].astype(str), "period": scores["period"].astype(str),
+                                   "value": pd.to_numeric(scores["score"], errors="coerce")}))
+    obs = tables.get("observations")
+    if obs is not None and len(obs):
+        parts.append(pd.DataFrame({"source": "indicator", "unit": obs["unit"].astype(str),
+                                   "node": obs["indicator"].astype(str), "period": obs["period"].astype(str),
+                                   "value": pd.to_numeric(obs["value"], errors="coerce")}))
+    if not parts:
+        raise InputError("trend stage: neither index_scores nor observations were given")
+    long = pd.concat(parts, ignore_index=True)
+    long["frequency"] = _frequency(long["period"])
+    long["season"] = np.where(long["frequency"] == "A", "", long["period"].str.slice(4))
+    return long
+
+
+def _names(tables):
+    fw = tables.get("framework")
+    if fw is None or "code" not in fw.columns:
+        raise InputError("trend stage: the framework table (code, name_zh, name_en, direction, target) is needed")
+    fw = fw.copy()
+    fw["code"] = fw["code"].astype(str)
+    for col, default in [("name_zh", None), ("name_en", None), ("direction", 1), ("target", np.nan)]:
+        if col not in fw.columns:
+            fw[col] = fw["code"] if default is None else default
+    fw["direction"] = pd.to_numeric(fw["direction"], errors="coerce").fillna(1)
+    fw["target"] = pd.to_numeric(fw["target"], errors="coerce")
+    units = tables.get("units")
+    if units is not None and "code" in units.columns:
+        u = units.copy()
+        u["code"] = u["code"].astype(str)
+        for col in ("name_zh", "name_en"):
+            if col not in u.columns:
+                u[col] = u["code"]
+    else:
+        u = pd.DataFrame(columns=["code", "name_zh", "name_en"])
+    return fw.set_index("code"), u.set_index("code")
+
+
+def _trend_rows(long: pd.DataFrame, cfg: dict):
+    """Panels (annual / seasonal) and their trend tables; returns list of (panel, table)."""
+    out = []
+    annual = long["frequency"] == "A" if cfg["seasonal"] else np.ones(len(long), dtype=bool)
+    for mask, season in ((annual, None), (~annual, "season")):
+        sub = long[mask]
+        if not len(sub):
+            continue
+        panel = make_panel(sub, "period", "value", by=_KEYS, season=season)
+        table = panel_trends(panel, alpha=cfg["alpha"], conf_level=cfg["conf_level"], min_n=int(cfg["min_n"]),
+                             exact_max_n=int(cfg["exact_max_n"]))
+        out.append((panel, table))
+    return out
+
+
+def run(tables: dict[str, pd.DataFrame], settings) -> dict[str, pd.DataFrame]:
+    """Trends, alerts and progress to target (pure; see the module docstring for tables and settings).
+
+    Examples
+    --------
+    >>> from govlib.settings import load_settings
+    >>> scores = pd.DataFrame({"unit": "u1", "node": "D6", "period": [str(y) for y in range(2016, 2026)],
+    ...                        "score": [80, 81, 79, 80, 82, 81, 80, 70, 69, 68.0]})
+    >>> fw = pd.DataFrame({"code": ["D6"], "name_zh": ["居民满意度"], "name_en": ["Satisfaction"], "direction": [1]})
+    >>> out = run({"index_scores": scores, "framework": fw}, load_settings())
+    >>> out["trends"][["unit", "node", "n", "change_point"]].values.tolist()
+    [['u1', 'D6', 10, '2022']]
+    >>> out["alerts"]["period"].tolist()[:1], "sharp_drop" in out["alerts"]["rules"].iloc[0]
+    (['2023'], True)
+    """
+    cfg, rules = _config(settings)
+    fw, units = _names(tables)
+    long = _series_long(tables)
+    pieces = _trend_rows(long, cfg)
+    facts, trend_tables, progress_rows = [], [], []
+    for panel, table in pieces:
+        keys = panel.keys
+        direction = keys["node"].map(fw["direction"]).fillna(1).to_numpy(dtype=float)
+        table["direction"] = direction
+        table["first_period"] = panel.labels[:, 0]
+        last_idx = np.maximum(panel.n - 1, 0)
+        rows = np.arange(len(keys))
+        table["last_period"] = np.where(panel.n > 0, panel.labels[rows, last_idx], None)
+        # sub-annual series: change points and control charts run on values minus their season's median
+        work = _deseasonalise(panel) if panel.seasons is not None else panel.values
+        # ---- multiple change points
+        cps = change_points(work, penalty=cfg["changepoint_penalty"],
+                            min_size=int(cfg["changepoint_min_size"]))
+        sigma = robust_sigma(work)
+        table["n_changes"] = np.bincount(cps["series"], minlength=len(keys)) if len(cps) else 0
+        table["last_change"] = None
+        table["last_change_shift"] = np.nan
+        if len(cps):
+            last = cps.groupby("series").tail(1)
+            table.loc[last["series"].to_numpy(), "last_change"] = panel.labels[last["series"], last["k"] - 1]
+            table.loc[last["series"].to_numpy(), "last_change_shift"] = last["shift"].to_numpy()
+            r = cps["series"].to_numpy()
+            with np.errstate(all="ignore"):
+                good_shift_sd = direction[r] * cps["shift"].to_numpy() / np.where(sigma[r] > 0, sigma[r], np.nan)
+            facts.append(pd.DataFrame({
+                "unit": keys["unit"].to_numpy()[r], "node": keys["node"].to_numpy()[r],
+                "period": panel.labels[r, cps["k"].to_numpy()],  # first period after the change
+                "cp_shift": cps["shift"].to_numpy(), "cp_shift_sd": good_shift_sd}))
+        # ---- control charts on robustly standardised series
+        z, _ = robust_standardise(work, baseline=int(cfg["control_baseline"]))
+        zg = z * direction[:, None]  # orient: negative = worse
+        cs = cusum(zg, k=float(cfg["cusum_k"]), h=float(cfg["cusum_h"]))
+        ew = ewma(zg, lam=float(cfg["ewma_lambda"]), L=float(cfg["ewma_L"]), limits=cfg["ewma_limits"])
+        for name, sig in (("cusum_down", cs["signal_down"]), ("ewma_down", ew["signal_down"])):
+            onset = sig & ~np.concatenate([np.zeros((len(keys), 1), bool), sig[:, :-1]], axis=1)
+            onset &= (direction != 0)[:, None]
+            r, c = np.nonzero(onset)
+            facts.append(pd.DataFrame({"unit": keys["unit"].to_numpy()[r], "node": keys["node"].to_numpy()[r],
+                                       "period": panel.labels[r, c], name: True}))
+        # ---- level and change of index scores
+        is_index = (keys["source"] == "index").to_numpy()
+        if is_index.any():
+            r, c = np.nonzero(is_index[:, None] & ~np.isnan(panel.values))
+            prev = np.where(c > 0, panel.values[r, np.maximum(c - 1, 0)], np.nan)
+            facts.append(pd.DataFrame({"unit": keys["unit"].to_numpy()[r], "node": keys["node"].to_numpy()[r],
+                                       "period": panel.labels[r, c], "score": panel.values[r, c],
+                                       "change": panel.values[r, c] - prev}))
+        # ---- progress to target (value at/after the base period vs the latest)
+        t = panel.times
+        base_t = float(decimal_time(pd.Series([cfg["base_period"]]))[0])
+        after = (t >= base_t) & ~np.isnan(panel.values)
+        has_base = after.any(axis=1)
+        b_idx = np.argmax(after, axis=1)
+        target = keys["node"].map(fw["target"]).to_numpy(dtype=float)
+        target_t = float(decimal_time(pd.Series([str(cfg["target_period"])]))[0])
+        latest_val = np.where(panel.n > 0, panel.values[rows, last_idx], np.nan)
+        base_val = np.where(has_base, panel.values[rows, b_idx], np.nan)
+        prog = progress_to_target(base_val, np.where(has_base, t[rows, b_idx], np.nan), latest_val,
+                                  np.where(panel.n > 0, t[rows, last_idx], np.nan), target, target_t, direction)
+        progress_rows.append(pd.DataFrame({
+            **{k: keys[k].to_numpy() for k in _KEYS},
+            "base_period": np.where(has_base, panel.labels[rows, b_idx], None), "base_value": base_val,
+            "latest_period": table["last_period"].to_numpy(), "latest_value": latest_val,
+            "target": target, "target_period": str(cfg["target_period"]),
+            "actual_cagr": prog["actual_cagr"].to_numpy(), "required_cagr": prog["required_cagr"].to_numpy(),
+            "ratio": prog["ratio"].to_numpy(), "status": prog["status"].to_numpy()}))
+        trend_tables.append(table)
+    trends = pd.concat(trend_tables, ignore_index=True)
+    trends["q"] = benjamini_hochberg(trends["p"].to_numpy(dtype=float))
+    trends["status"] = trend_status(trends["z"].to_numpy(dtype=float), trends["q"].to_numpy(dtype=float),
+                                    trends["direction"].to_numpy(dtype=float), fdr=float(cfg["fdr"]))
+    trends["fdr"] = float(cfg["fdr"])
+    tested = trends["q"].notna()
+    facts.append(pd.DataFrame({"unit": trends.loc[tested, "unit"], "node": trends.loc[tested, "node"],
+                               "period": trends.loc[tested, "last_period"], "trend_q": trends.loc[tested, "q"],
+                               "trend_p": trends.loc[tested, "p"], "trend_z": trends.loc[tested, "z"]}))
+    facts.append(_survey_facts(tables.get("survey_estimates")))
+    progress = pd.concat(progress_rows, ignore_index=True)
+    no_target = progress["target"].isna()
+    progress["method"] = np.where(no_target, "trend", "target")
+    status_by_series = trends.set_index(_KEYS)["status"]
+    idx = pd.MultiIndex.from_frame(progress.loc[no_target, _KEYS])
+    progress.loc[no_target, "status"] = status_by_series.reindex(idx).to_numpy()
+    alerts = _alerts(facts, fw, units, rules)
+    order = ["unit", "node", "source", "frequency", "n", "s", "var_s", "z", "p", "q", "tau_b", "tau_a", "sen_slope",
+             "sen_low", "sen_high", "pettitt_u", "pettitt_p", "change_point", "trend", "status", "direction",
+             "p_method", "test", "first_period", "last_period", "n_changes", "last_change", "last_change_shift",
+             "fdr"]
+    prog_cols = _KEYS[1:3] + ["source", "frequency", "method", "base_period", "base_value", "latest_period",
+                              "latest_value", "target", "target_period", "actual_cagr", "required_cagr", "ratio",
+                              "status"]
+    return {"trends": trends[order].sort_values(["source", "unit", "node", "frequency"]).reset_index(drop=True),
+            "alerts": alerts,
+            "progress_to_target": progress[prog_cols].sort_values(["source", "unit", "node"]).reset_index(drop=True)}
+
+
+def _deseasonalise(panel) -> np.ndarray:
+    """Values minus the median of their (series, season) — vectorised with a groupby on the flat arrays."""
+    r, c = np.nonzero(~np.isnan(panel.values))
+    flat = pd.DataFrame({"r": r, "s": panel.seasons[r, c], "v": panel.values[r, c]})
+    med = flat.groupby(["r", "s"])["v"].transform("median").to_numpy()
+    out = np.full(panel.values.shape, np.nan)
+    out[r, c] = flat["v"].to_numpy() - med
+    return out
+
+
+def _survey_facts(est: pd.DataFrame | None) -> pd.DataFrame:
+    if est is None or not len(est):
+        return pd.DataFrame(columns=["unit", "node", "period"])
+    e = est.copy()
+    unit_col = "unit" if "unit" in e.columns else "domain"
+    node_col = "indicator" if "indicator" in e.columns else "item"
+    for col in (unit_col, node_col, "period", "estimate", "se"):
+        if col not in e.columns:
+            raise InputError(f"survey_estimates: column '{col}' is missing")
+    e["unit"] = e[unit_col].astype(str)
+    e["node"] = e[node_col].astype(str)
+    e["period"] = e["period"].astype(str)
+    level = e["level"].astype(str) if "level" in e.columns else pd.Series("", index=e.index)
+    district = e[level == "district"].groupby(["period", "node"])["estimate"].first()
+    local = e[level != "district"].copy()
+    local["district_estimate"] = district.reindex(pd.MultiIndex.from_frame(local[["period", "node"]])).to_numpy()
+    with np.errstate(all="ignore"):
+        local["survey_z"] = (local["estimate"] - local["district_estimate"]) / local["se"].where(local["se"] > 0)
+    local = local.rename(columns={"estimate": "survey_estimate"})
+    return local[["unit", "node", "period", "survey_estimate", "district_estimate", "survey_z"]]
+
+
+def _alerts(facts, fw, units, rules) -> pd.DataFrame:
+    frames = [f for f in facts if len(f)]
+    if not frames:
+        return evaluate_rules(pd.DataFrame(columns=["unit", "node", "period"]), rules)
+    allf = pd.concat(frames, ignore_index=True)
+    allf["period"] = allf["period"].astype(str)
+    merged = allf.groupby(["unit", "node", "period"], sort=True).first().reset_index()
+    for col in ("cusum_down", "ewma_down"):
+        if col in merged.columns:
+            merged[col] = merged[col].astype("boolean").fillna(False).astype(bool)
+    merged["direction"] = merged["node"].map(fw["direction"]).fillna(1).to_numpy(dtype=float)
+    merged["survey_z"] = merged["survey_z"] * merged["direction"] if "survey_z" in merged.columns else np.nan
+    merged = merged[merged["direction"] != 0]
+    merged["node_zh"] = merged["node"].map(fw["name_zh"]).fillna(merged["node"])
+    merged["node_en"] = merged["node"].map(fw["name_en"]).fillna(merged["node"])
+    merged["unit_zh"] = merged["unit"].map(units["name_zh"]).fillna(merged["unit"]) if len(units) else merged["unit"]
+    merged["unit_en"] = merged["unit"].map(units["name_en"]).fillna(merged["unit"]) if len(units) else merged["unit"]
+    alerts = evaluate_rules(merged, rules)
+    return alerts.sort_values(["unit", "node", "period"]).reset_index(drop=True)
