@@ -296,25 +296,30 @@ def series_years_from_trends(trends: pd.DataFrame) -> pd.DataFrame:
 
 
 def score_detection(alerts: pd.DataFrame, trends: pd.DataFrame, ground_truth: pd.DataFrame, *,
-                    step_kinds=("step", "shock", "satisfaction_drop"), min_magnitude_sd: float = 1.5,
-                    series_periods: pd.DataFrame | None = None, max_delay_years: float = 3.0) -> dict:
-    """Precision, recall and detection delay of alerts and trend calls against planted events (pure).
+                    change_points: pd.DataFrame | None = None, step_kinds=("step",),
+                    min_magnitude_sd: float = 1.5, series_periods: pd.DataFrame | None = None,
+                    max_delay_years: float = 3.0, early_tolerance_years: float = 1.0, fdr: float = 0.05,
+                    district_code: str | None = "310115000000") -> dict:
+    """Precision, recall and detection delay of alerts, change points and trend calls against planted events (pure).
 
-    An event (``ground_truth`` row: ``event_id, kind, unit, indicator, start_period, magnitude_sd``) is detected
-    by an alert when an alert on the same unit and node (``node`` = the event's indicator) falls in
-    ``[start_period, start_period + max_delay_years]``; the delay is the years from the start to the first such
-    alert. A trend event (kind ``trend``) is detected by a significant trend call in ``trends`` (``q < 0.05`` or
-    ``status`` significant) on the same unit and node.
+    Events (``ground_truth``: ``event_id, kind, unit, indicator, start_period, magnitude_sd``) whose unit is
+    ``district_code`` (district-wide movements) are expanded to every unit that has a series of that node in
+    ``trends``. An event is *detected* when, on the same unit and node (``node`` = the event's indicator), an alert
+    or a change point in the event's direction (sign of ``magnitude_sd``/``magnitude``) falls in
+    ``[start - early_tolerance_years, start + max_delay_years]``; the delay is the years from the start to the first
+    such signal (negative when the change point is dated before the planted start; alerts mark worsening only, so
+    improvements are found by change points). A ``trend`` event is detected by a trend call with q < ``fdr`` in its
+    direction.
 
-    Precision: share of alerts (per level) that match some event window on their unit x node. False red rate:
-    red alerts that match no event, per series and year (``series_periods``: unit, node, period rows of all
-    monitored series; needed for the denominator).
+    Precision: share of alerts that fall in some event window on their unit x node. False red rate: red alerts in
+    no event window, counted once per unit x node x year, over the monitored series-years (``series_periods``:
+    unit, node, period of every monitored series, e.g. :func:`series_years_from_trends`).
 
     Returns
     -------
-    dict with ``step`` (n_events, recall, median/mean delay in years), ``trend`` (n_events, recall),
-    ``alerts`` (n, precision by level), ``false_red_rate`` (false red alerts per series-year; NaN without
-    ``series_periods``), ``per_event`` (DataFrame).
+    dict with ``step`` (n_events, recall, median and mean delay in years, for kinds ``step_kinds`` with
+    |magnitude_sd| >= ``min_magnitude_sd``), ``trend`` (n_events, recall), ``by_kind`` (n_events and recall by
+    kind), ``alerts`` (n, precision, precision_by_level), ``false_red_rate`` and ``per_event`` (DataFrame).
 
     Examples
     --------
@@ -322,7 +327,7 @@ def score_detection(alerts: pd.DataFrame, trends: pd.DataFrame, ground_truth: pd
     ...                    "start_period": ["2022"], "end_period": ["2025"], "magnitude_sd": [-2.0]})
     >>> al = pd.DataFrame({"unit": ["u1", "u2"], "node": ["D6", "D6"], "period": ["2023", "2022"],
     ...                    "level": ["red", "red"]})
-    >>> r = score_detection(al, pd.DataFrame(columns=["unit", "node", "q", "trend"]), gt)
+    >>> r = score_detection(al, pd.DataFrame(columns=["unit", "node", "q", "z"]), gt)
     >>> r["step"]["recall"], r["step"]["mean_delay_years"], r["alerts"]["precision"]
     (1.0, 1.0, 0.5)
     """
@@ -332,52 +337,81 @@ def score_detection(alerts: pd.DataFrame, trends: pd.DataFrame, ground_truth: pd
         raise InputError(f"ground_truth: missing columns {sorted(missing)}")
     gt = ground_truth.copy()
     gt["unit"] = gt["unit"].astype(str)
-    gt["node"] = gt["indicator"].astype(str)
-    gt["t0"] = _period_number(gt["start_period"])
-    mag = pd.to_numeric(gt.get("magnitude_sd", pd.Series(np.nan, index=gt.index)), errors="coerce").abs()
+    gt["node"] = gt["indicator"].fillna("").astype(str)
+    gt = gt[gt["node"] != ""]
+    tr = trends.copy()
+    tr["unit"] = tr["unit"].astype(str) if len(tr) else tr.get("unit")
+    tr["node"] = tr["node"].astype(str) if len(tr) else tr.get("node")
+    if district_code is not None and len(tr):
+        district = gt["unit"] == district_code
+        if district.any():
+            series = tr[["unit", "node"]].drop_duplicates()
+            expanded = gt[district].drop(columns="unit").merge(series, on="node")
+            gt = pd.concat([gt[~district], expanded], ignore_index=True)
+    gt["t0"] = _period_number(gt["start_period"]) if len(gt) else np.array([], float)
+    mag_sd = pd.to_numeric(gt["magnitude_sd"], errors="coerce") if "magnitude_sd" in gt else \
+        pd.Series(np.nan, index=gt.index)
+    mag = pd.to_numeric(gt["magnitude"], errors="coerce") if "magnitude" in gt else pd.Series(np.nan, index=gt.index)
+    gt["sign"] = np.sign(mag_sd.fillna(mag)).fillna(0).to_numpy()
+    gt["_event"] = np.arange(len(gt))
     al = alerts.copy()
     al["unit"] = al["unit"].astype(str)
     al["node"] = al["node"].astype(str)
     al["t"] = _period_number(al["period"]) if len(al) else np.array([], float)
-    # match alerts to event windows
-    pairs = al.reset_index().merge(gt[["event_id", "unit", "node", "t0", "kind"]], on=["unit", "node"])
-    pairs = pairs[(pairs["t"] >= pairs["t0"]) & (pairs["t"] <= pairs["t0"] + max_delay_years + 1e-9)]
-    first = pairs.groupby("event_id")["t"].min()
-    gt["detected_by_alert"] = gt["event_id"].map(first).notna()
-    gt["delay_years"] = gt["event_id"].map(first) - gt["t0"]
-    tr = trends.copy()
-    if len(tr):
-        tr["unit"] = tr["unit"].astype(str)
-        tr["node"] = tr["node"].astype(str)
-        sig = (pd.to_numeric(tr.get("q", np.nan), errors="coerce") < 0.05)
-        if "status" in tr.columns:
-            sig |= tr["status"].astype(str).str.startswith("significant")
-        called = set(map(tuple, tr.loc[sig, ["unit", "node"]].to_numpy()))
+    lo, hi = gt["t0"] - early_tolerance_years, gt["t0"] + max_delay_years + 1e-9
+    windows = gt[["_event", "unit", "node", "t0", "sign"]].assign(lo=lo, hi=hi)
+    pairs = al.reset_index().merge(windows, on=["unit", "node"])
+    pairs = pairs[(pairs["t"] >= pairs["lo"]) & (pairs["t"] <= pairs["hi"])]
+    signals = [pairs[["_event", "t"]]]
+    if change_points is not None and len(change_points):
+        cp = change_points.copy()
+        cp["unit"], cp["node"] = cp["unit"].astype(str), cp["node"].astype(str)
+        cp["t"] = _period_number(cp["period"])
+        cpp = cp.merge(windows, on=["unit", "node"])
+        cpp = cpp[(cpp["t"] >= cpp["lo"]) & (cpp["t"] <= cpp["hi"])
+                  & ((np.sign(cpp["shift"]) == cpp["sign"]) | (cpp["sign"] == 0))]
+        signals.append(cpp[["_event", "t"]])
+    first = pd.concat(signals).groupby("_event")["t"].min()
+    first_alert = pairs.groupby("_event")["t"].min()
+    gt["detected"] = gt["_event"].map(first).notna()
+    gt["detected_by_alert"] = gt["_event"].map(first_alert).notna()
+    gt["delay_years"] = gt["_event"].map(first) - gt["t0"]
+    if len(tr) and "q" in tr.columns:
+        q = pd.to_numeric(tr["q"], errors="coerce")
+        z = pd.to_numeric(tr["z"], errors="coerce") if "z" in tr.columns else pd.Series(np.nan, index=tr.index)
+        called = tr.loc[q < fdr, ["unit", "node"]].assign(zsign=np.sign(z[q < fdr]))
+        hit = gt.merge(called, on=["unit", "node"], how="left")
+        hit = hit[(hit["zsign"] == hit["sign"]) | ((hit["sign"] == 0) & hit["zsign"].notna())]
+        gt["detected_by_trend"] = gt["_event"].isin(hit["_event"])
     else:
-        called = set()
-    gt["detected_by_trend"] = [(u, n) in called for u, n in zip(gt["unit"], gt["node"])]
-    steps = gt[gt["kind"].isin(step_kinds) & (mag >= min_magnitude_sd)]
+        gt["detected_by_trend"] = False
+    steps = gt[gt["kind"].isin(step_kinds) & (mag_sd.abs() >= min_magnitude_sd)]
     trends_gt = gt[gt["kind"] == "trend"]
-    matched = set(pairs["index"])
-    al["matched"] = al.index.isin(matched)
+    al["matched"] = al.index.isin(set(pairs["index"]))
     precision_by_level = al.groupby("level")["matched"].mean().to_dict() if len(al) else {}
     false_red = al[(al["level"] == "red") & ~al["matched"]]
     rate = np.nan
     if series_periods is not None and len(series_periods):
-        sp = series_periods.copy()
-        sp["year"] = sp["period"].astype(str).str.slice(0, 4)
+        sp = series_periods.assign(year=series_periods["period"].astype(str).str.slice(0, 4))
         n_series_years = sp[["unit", "node", "year"]].drop_duplicates().shape[0]
         fr = false_red.assign(year=false_red["period"].astype(str).str.slice(0, 4))
         rate = fr[["unit", "node", "year"]].drop_duplicates().shape[0] / max(n_series_years, 1)
+    by_kind = {k: {"n_events": int(len(g)), "recall": float(g["detected"].mean()),
+                   "recall_alerts": float(g["detected_by_alert"].mean()),
+                   "recall_trend_test": float(g["detected_by_trend"].mean())} for k, g in gt.groupby("kind")}
+
+    def _f(x):
+        return float(x) if len(steps) else float("nan")
+
     return {
-        "step": {"n_events": int(len(steps)),
-                 "recall": float(steps["detected_by_alert"].mean()) if len(steps) else float("nan"),
-                 "median_delay_years": float(steps["delay_years"].median()) if len(steps) else float("nan"),
-                 "mean_delay_years": float(steps["delay_years"].mean()) if len(steps) else float("nan")},
+        "step": {"n_events": int(len(steps)), "recall": _f(steps["detected"].mean()),
+                 "median_delay_years": _f(steps["delay_years"].median()),
+                 "mean_delay_years": _f(steps["delay_years"].mean())},
         "trend": {"n_events": int(len(trends_gt)),
                   "recall": float(trends_gt["detected_by_trend"].mean()) if len(trends_gt) else float("nan")},
+        "by_kind": by_kind,
         "alerts": {"n": int(len(al)), "precision": float(al["matched"].mean()) if len(al) else float("nan"),
                    "precision_by_level": {k: float(v) for k, v in precision_by_level.items()}},
         "false_red_rate": float(rate),
-        "per_event": gt.drop(columns=["t0"]),
+        "per_event": gt.drop(columns=["t0", "_event"]),
     }

@@ -55,13 +55,13 @@ def _cells(data: pd.DataFrame, cols: Sequence[str], population: pd.DataFrame, de
                          f"{_show(pop[count_col][np.isnan(freq) | (freq < 0)].tolist())}")
     codes = pop_key.get_indexer(key_data)
     if (codes < 0).any():
-        absent = pd.unique(np.asarray(key_data[codes < 0].tolist(), dtype=object))
+        absent = [k[0] if len(k) == 1 else k for k in dict.fromkeys(key_data[codes < 0].tolist())]
         raise InputError(f"{what}: sample cells {cols} absent from the population table: {_show(absent)}")
     in_sample = np.bincount(codes, minlength=len(pop_key)) > 0
     only_pop = ~in_sample & (freq > 0)
     if only_pop.any():
         raise InputError(f"{what}: population cells {cols} with no respondent (cannot be calibrated; merge them "
-                         f"with a neighbouring cell): {_show(pop_key[only_pop].tolist())}")
+                         f"with a neighbouring cell): {_show([k[0] if len(k) == 1 else k for k in pop_key[only_pop].tolist()])}")
     return codes, freq
 
 

@@ -34,11 +34,17 @@ def _as_2d(values) -> np.ndarray:
     return arr
 
 
-def robust_standardise(values, baseline: int = 5, *, min_baseline: int = 3) -> tuple[np.ndarray, pd.DataFrame]:
+def robust_standardise(values, baseline=5, *, min_baseline: int = 3, scale=None) -> tuple[np.ndarray, pd.DataFrame]:
     """Standardise each row by the median and MAD of its first ``baseline`` observed values.
 
     z = (x - median) / (1.4826 MAD). Rows with fewer than ``min_baseline`` baseline values, or a MAD of 0 (a flat
     baseline), cannot be standardised: their z is NaN and ``status`` says why.
+
+    Parameters
+    ----------
+    baseline : number of first observed values forming the baseline (an int, or one int per row).
+    scale : optional SD per row to use instead of the baseline MAD (e.g. a robust noise SD pooled across the
+        units of one indicator, steadier than the MAD of a few baseline values).
 
     Returns
     -------
@@ -53,13 +59,17 @@ def robust_standardise(values, baseline: int = 5, *, min_baseline: int = 3) -> t
     x = _as_2d(values)
     observed = ~np.isnan(x)
     rank = np.cumsum(observed, axis=1)
-    base = np.where(observed & (rank <= baseline), x, np.nan)
+    limit = np.broadcast_to(np.asarray(baseline), (x.shape[0],))[:, None]
+    base = np.where(observed & (rank <= limit), x, np.nan)
     n_base = (~np.isnan(base)).sum(axis=1)
     import warnings
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
         center = np.nanmedian(base, axis=1)
-        scale = 1.4826 * np.nanmedian(np.abs(base - center[:, None]), axis=1)
+        if scale is None:
+            scale = 1.4826 * np.nanmedian(np.abs(base - center[:, None]), axis=1)
+        else:
+            scale = np.broadcast_to(np.asarray(scale, dtype=float), (x.shape[0],)).copy()
     status = np.where(n_base < min_baseline, "short_baseline", np.where(~(scale > 0), "flat_baseline", "ok"))
     ok = status == "ok"
     z = np.full_like(x, np.nan)

@@ -692,7 +692,7 @@ def _hotline(ctx: _Context, residents: np.ndarray) -> pd.DataFrame:
     allowed = due - created
     jj = j[c_idx]
     late = rng.random(N, dtype=np.float32) > ontime_jz[jj].astype(np.float32)
-    secs = (allowed * (rng.random(N, dtype=np.float32) ** 1.5)).astype(np.int64)
+    secs = np.maximum((allowed * (rng.random(N, dtype=np.float32) ** 1.5)).astype(np.int64), 300)
     n_late = int(late.sum())
     secs[late] = allowed[late] + (86400 * (0.2 + rng.exponential(4.0, size=n_late))).astype(np.int64)
     closed = created + secs

@@ -400,27 +400,16 @@ def survey_plan(ddf, variables: str | Sequence[str], *, weight: str | None = Non
         offsets = [0] * ddf.npartitions  # not used: PSU codes come from the PSU column
     if row_psu:
         cluster_cols = [_ROW]
-    if in_memory:  # the same plan from a pandas DataFrame (a chunked or single-partition executor)
-        structure = (_with_row_numbers(ddf[design_cols], 0) if row_psu else ddf[design_cols].drop_duplicates())
-        computed = [structure] + ([ddf[by_cols].drop_duplicates()] if by_cols else [])
-        computed += [ddf[v].dropna().drop_duplicates() for v in variables] if stat == "prop" else []
-        n_tasks = 1 + bool(by_cols)
+    # One pass over the data: per partition the distinct design rows, domain labels and (prop) categories,
+    # then a tree of concat + drop_duplicates (no shuffle: the distinct rows are few).
+    column_sets = [design_cols] + ([by_cols] if by_cols else []) + ([[v] for v in variables] if stat == "prop" else [])
+    n_tasks = 1 + bool(by_cols)
+    if in_memory:
+        computed = _distinct_in_partition(ddf, column_sets, 0, row_psu)
     else:
-        tasks = []
-        if by_cols:
-            tasks.append(ddf[by_cols].drop_duplicates())
-        if stat == "prop":
-            tasks += [ddf[v].dropna().drop_duplicates() for v in variables]
-        if row_psu:  # every row is a PSU: the structure is (stratum, fpc, row number) of every row
-            frames = [dask.delayed(_with_row_numbers)(p[design_cols] if design_cols else p.iloc[:, :0], off)
-                      for p, off in zip(ddf.to_delayed(), offsets)]
-            (structure,) = dask.compute(dask.delayed(pd.concat)(frames, ignore_index=True))
-        else:
-            tasks.insert(0, ddf[design_cols].drop_duplicates())
-        computed = list(dask.compute(*tasks)) if tasks else []
-        if row_psu:
-            computed.insert(0, structure)
-        n_tasks = 1 + bool(by_cols)
+        distinct_d = dask.delayed(_distinct_in_partition, pure=True)
+        parts = [distinct_d(p, column_sets, off, row_psu) for p, off in zip(ddf.to_delayed(), offsets)]
+        (computed,) = dask.compute(_tree_combine(parts, _combine_distinct))
     structure = computed[0].reset_index(drop=True)
     structure = structure.apply(_plain) if len(structure.columns) else structure
     if len(structure) == 0:
@@ -439,7 +428,7 @@ def survey_plan(ddf, variables: str | Sequence[str], *, weight: str | None = Non
     if stat == "prop":
         columns, names = [], []
         for v, cats in zip(variables, computed[n_tasks:]):
-            for c in np.sort(_plain(cats).unique()):
+            for c in np.sort(_plain(cats[v]).dropna().unique()):
                 columns.append(("cat", v, c))
                 names.append(f"{v}{c}")
     elif stat == "ratio":
@@ -455,6 +444,25 @@ def survey_plan(ddf, variables: str | Sequence[str], *, weight: str | None = Non
     plan = SurveyPlan(design=design, strata=strata, clusters=tuple(cluster_cols), weight=weight, by=tuple(by_cols),
                       domain_labels=labels, columns=tuple(columns), ssu_lookup=ssu_lookup, row_psu=row_psu)
     return plan, names, offsets
+
+
+def _distinct_in_partition(part: pd.DataFrame, column_sets: list, row_offset: int, row_psu: bool) -> list:
+    """Distinct rows of each column set in one partition (the first set: design rows, with row numbers as PSUs
+    when ``row_psu``). Missing values are dropped from single-column sets after the first two (categories)."""
+    out = []
+    for i, cols in enumerate(column_sets):
+        frame = part[cols]
+        if i == 0 and row_psu:
+            out.append(_with_row_numbers(frame, row_offset))
+            continue
+        frame = frame.apply(_plain) if len(cols) else frame
+        out.append(frame.drop_duplicates())
+    return out
+
+
+def _combine_distinct(parts: list) -> list:
+    return [pd.concat(group, ignore_index=True).drop_duplicates().reset_index(drop=True)
+            for group in zip(*parts)]
 
 
 def _partition_values(part: pd.DataFrame, plan: SurveyPlan) -> np.ndarray:

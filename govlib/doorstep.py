@@ -61,9 +61,20 @@ ALL = "all"
 
 
 def _codes_of(values, categories) -> np.ndarray:
-    """Position of each value in ``categories`` (-1 when absent or missing), as int64."""
+    """Position of each value (as text) in ``categories`` (-1 when absent or missing), as int64.
+
+    A categorical column is matched through its few categories and its integer codes: no Python string is made
+    per row (record tables have millions of rows).
+    """
     index = categories if isinstance(categories, pd.Index) else pd.Index(list(categories))
-    return index.get_indexer(pd.Index(np.asarray(values, dtype=object))).astype(np.int64)
+    index = pd.Index(np.asarray(index.astype(str), dtype=object))
+    if isinstance(getattr(values, "dtype", None), pd.CategoricalDtype):
+        lookup = index.get_indexer(pd.Index(np.asarray(values.cat.categories.astype(str), dtype=object)))
+        codes = values.cat.codes.to_numpy()
+        return np.where(codes >= 0, np.append(lookup, -1)[codes], -1).astype(np.int64)
+    values = pd.Series(values)
+    text = values.astype(str).where(values.notna(), None)
+    return index.get_indexer(pd.Index(np.asarray(text, dtype=object))).astype(np.int64)
 
 
 # ----------------------------------------------------------------------------------------------- helpers
@@ -160,9 +171,9 @@ def _catalogue_codes(catalogue: pd.DataFrame):
     """Items in catalogue order with integer tier/category codes and the category list."""
     cat = catalogue.reset_index(drop=True)
     items = cat["item_id"].astype(str).to_numpy()
-    tier_code = _codes_of(cat["tier"].astype(str), list(TIERS))
+    tier_code = _codes_of(cat["tier"], list(TIERS))
     categories = list(pd.unique(cat["category"].astype(str)))
-    cat_code = _codes_of(cat["category"].astype(str), categories)
+    cat_code = _codes_of(cat["category"], categories)
     return items, tier_code, categories, cat_code
 
 
@@ -242,16 +253,12 @@ def validate_doorstep(tables: dict[str, pd.DataFrame], categories: list[str] | N
     item_index = pd.Index(ids.dropna().unique())
 
     def check_units(df, file, column="community"):
-        out = []
-        c = df[column].astype("string")
-        known = c.isin(community_codes).fillna(False).to_numpy(dtype=bool)
-        bad = np.flatnonzero(~known)
-        return out + _problems(file, bad, column, df[column].to_numpy()[bad],
-                               "a community code of the unit registry (units, level 'community')")
+        bad = np.flatnonzero(_codes_of(df[column], community_codes) < 0)
+        return _problems(file, bad, column, df[column].to_numpy()[bad],
+                         "a community code of the unit registry (units, level 'community')")
 
     def check_items(df, file):
-        bad = np.flatnonzero(~df["item_id"].astype("string").str.strip().isin(item_index).fillna(False)
-                             .to_numpy(dtype=bool))
+        bad = np.flatnonzero(_codes_of(df["item_id"], item_index) < 0)
         return _problems(file, bad, "item_id", df["item_id"].to_numpy()[bad], "an item_id of doorstep_catalogue")
 
     menus = tables.get("doorstep_menus")
@@ -309,8 +316,8 @@ def validate_doorstep(tables: dict[str, pd.DataFrame], categories: list[str] | N
             problems += _problems(f, bad, "count", records["count"].to_numpy()[bad], "a number of services >= 0")
             if check_records and first_from is not None and len(first_from):
                 # integer keys instead of a string merge: records can have millions of rows
-                cc = _codes_of(records["community"].astype(str), community_codes)
-                ic = _codes_of(records["item_id"].astype(str), item_index)
+                cc = _codes_of(records["community"], community_codes)
+                ic = _codes_of(records["item_id"], item_index)
                 ff = first_from.reset_index()
                 fc = _codes_of(ff["c"], community_codes)
                 fi = _codes_of(ff["i"], item_index)
@@ -376,7 +383,7 @@ def _station_mask(stations: pd.DataFrame | None, communities: pd.Index, years: n
     mask = np.ones((len(communities), len(years)), dtype=bool)
     if stations is None or len(stations) == 0:
         return mask
-    ci = _codes_of(stations["community"].astype(str), communities)
+    ci = _codes_of(stations["community"], communities)
     yi = _codes_of(pd.to_numeric(stations["year"], errors="coerce").astype("Int64").astype(str),
                    pd.Index(years.astype(str)))
     has = stations["has_station"].astype("boolean").fillna(True).to_numpy(dtype=bool)
@@ -454,8 +461,8 @@ def menu_coverage(catalogue: pd.DataFrame, menus: pd.DataFrame, units: pd.DataFr
     per = period_months(int(m0), int(m1), frequency)
     snaps = per["end_month"].to_numpy()
     n_snap = len(snaps)
-    ci = _codes_of(menus["community"].astype(str), comm_index)
-    ii = _codes_of(menus["item_id"].astype(str), item_index)
+    ci = _codes_of(menus["community"], comm_index)
+    ii = _codes_of(menus["item_id"], item_index)
     ok = (ci >= 0) & (ii >= 0) & ~np.isnan(fm)
     ci, ii, fm_ok, tm_ok = ci[ok], ii[ok], fm[ok], tm[ok]
     lo = np.searchsorted(snaps, fm_ok, side="left")
@@ -531,9 +538,7 @@ def menu_coverage(catalogue: pd.DataFrame, menus: pd.DataFrame, units: pd.DataFr
     out = pd.concat(frames, ignore_index=True)
     out["items_catalogue"] = out["items_catalogue"].astype(int)
     out["coverage_pct"] = 100.0 * out["items_available"] / out["items_catalogue"]
-    order = {"community": 0, "subdistrict": 1, "district": 2}
-    out = out.sort_values(["level", "unit", "period"], kind="stable",
-                          key=lambda s: s.map(order) if s.name == "level" else s).reset_index(drop=True)
+    # rows are already in order: communities, 街镇, district; units in registry order; periods in time order
     return out[["level", "unit", "parent", "period", "tier", "category", "items_available", "items_catalogue",
                 "coverage_pct", "n_communities"]]
 
@@ -580,8 +585,8 @@ def bottom_line_gaps(catalogue: pd.DataFrame, menus: pd.DataFrame, units: pd.Dat
         per = per[per["period"].isin(periods)].reset_index(drop=True)
     snaps = per["end_month"].to_numpy()
     bl_index = pd.Index(bl["item_id"].astype(str))
-    ci = _codes_of(menus["community"].astype(str), comm_index)
-    ii = _codes_of(menus["item_id"].astype(str), bl_index)
+    ci = _codes_of(menus["community"], comm_index)
+    ii = _codes_of(menus["item_id"], bl_index)
     ok = (ci >= 0) & (ii >= 0) & ~np.isnan(fm)
     # [spell, snap] coverage for bottom-line spells only (few rows)
     cover = (fm[ok][:, None] <= snaps[None, :]) & (tm[ok][:, None] >= snaps[None, :])
@@ -673,8 +678,8 @@ def usage_table(records: pd.DataFrame, catalogue: pd.DataFrame, units: pd.DataFr
     items, tier_code, categories, cat_code = _catalogue_codes(catalogue)
     rm = _month_code_from_dates(records["date"])
     cnt = pd.to_numeric(records["count"], errors="coerce").to_numpy(dtype=float)
-    ci = _codes_of(records["community"].astype(str), comm_index)
-    ii = _codes_of(records["item_id"].astype(str), pd.Index(items))
+    ci = _codes_of(records["community"], comm_index)
+    ii = _codes_of(records["item_id"], pd.Index(items))
     ok = (ci >= 0) & (ii >= 0) & ~np.isnan(rm) & ~np.isnan(cnt)
     ci, ii, rm, cnt = ci[ok], ii[ok], rm[ok].astype(np.int64), cnt[ok]
     cols = ["level", "unit", "parent", "period", "tier", "category", "services", "residents", "per_1000",
@@ -860,8 +865,8 @@ def meeting_table(evaluations: pd.DataFrame, units: pd.DataFrame, frequency: str
     communities = _communities(units)
     comm_index = pd.Index(communities["community"])
     dm = _month_code_from_dates(evaluations["date"])
-    ci = _codes_of(evaluations["community"].astype(str), comm_index)
-    mi = _codes_of(evaluations["meeting"].astype(str), list(MEETINGS))
+    ci = _codes_of(evaluations["community"], comm_index)
+    mi = _codes_of(evaluations["meeting"], list(MEETINGS))
     ok = (ci >= 0) & (mi >= 0) & ~np.isnan(dm)
     ci, mi, dm = ci[ok], mi[ok], dm[ok].astype(np.int64)
     cols = ["level", "unit", "parent", "period", *MEETINGS, "total", "n_communities", "per_community",

@@ -69,6 +69,8 @@ DEFAULT_CHOICES: dict[str, Any] = {
     "pooled": True,                   # normalise over all periods at once (True) or within each period (False)
     "reference_unit": None,           # unit code for distance_to_reference
     "aggregation": "arithmetic",      # default per-node method; the framework `aggregation` column overrides
+    "node_aggregation": None,         # {node code: method} overriding the framework's aggregation column
+    "indicator_normalisation": None,  # {indicator code: method} overriding the framework's normalisation column
     "p": 1.0,                         # order of the generalised mean
     "zero_rule": "error",             # geometric/harmonic over values <= 0: "error" or "epsilon"
     "epsilon": 1e-3,                  # the replacement value for zero_rule="epsilon"
@@ -212,7 +214,7 @@ class CompositeIndex:
     def _build(self) -> None:
         self._check_choices()
         c = self.choices
-        nodes = nodes_table(self._inputs["framework"])
+        nodes = self._apply_overrides(nodes_table(self._inputs["framework"]))
         fw_scale = getattr(self._inputs["framework"], "scale", None)
         scale = tuple(c["scale"]) if c["scale"] is not None else (tuple(fw_scale) if fw_scale else (0.0, 100.0))
         if not (len(scale) == 2 and float(scale[0]) < float(scale[1])):
@@ -324,6 +326,26 @@ class CompositeIndex:
         self._note("aggregated", "coverage_threshold", c["coverage_threshold"])
         self._results()
 
+    def _apply_overrides(self, nodes: pd.DataFrame) -> pd.DataFrame:
+        for choice, column, allowed, where in (
+                ("node_aggregation", "aggregation", AGGREGATION_METHODS, ~nodes["is_leaf"]),
+                ("indicator_normalisation", "normalisation", METHODS, nodes["is_leaf"])):
+            given = self.choices[choice]
+            if not given:
+                continue
+            given = {str(k): str(v) for k, v in dict(given).items()}
+            unknown = sorted(set(given) - set(nodes.loc[where, "code"]))
+            if unknown:
+                kind = "aggregated nodes" if column == "aggregation" else "indicators"
+                raise InputError(f"{choice}: {unknown} are not {kind} of the framework")
+            bad = {k: v for k, v in given.items() if v.split(":")[0] not in allowed}
+            if bad:
+                raise InputError(f"{choice}: unknown method(s) {bad}; expected one of {', '.join(allowed)}")
+            nodes = nodes.copy()
+            nodes[column] = [given.get(c, m) for c, m in zip(nodes["code"], nodes[column])]
+            self._note("setup", choice, given)
+        return nodes
+
     def _apply_weights(self, nodes: pd.DataFrame) -> pd.DataFrame:
         w = self.choices["weights"]
         if w is None:
@@ -339,7 +361,8 @@ class CompositeIndex:
         nodes = nodes.copy()
         nodes.loc[nodes["code"].isin(given.index), "weight"] = nodes.loc[
             nodes["code"].isin(given.index), "code"].map(given).to_numpy()
-        sums = nodes.groupby("parent")["weight"].sum()
+        scored = nodes[~(nodes["is_leaf"] & (nodes["direction"] == 0))]
+        sums = scored.groupby("parent")["weight"].sum()
         zero = sorted(sums.index[sums <= 0])
         if zero:
             raise InputError(f"weights: every child of {zero} has weight 0; at least one must be positive")

@@ -47,6 +47,10 @@ def test_hdi_api_reproduces_193_of_193(hdi_ref, example_dir):
     wide = ci.stages["aggregated"]
     np.testing.assert_allclose(wide["education"], (wide["eys"] + wide["mys"]) / 2)
     np.testing.assert_allclose(wide["HDI"], np.cbrt(wide["health"] * wide["education"] * wide["income"]))
+    # The pre-2010 variant (arithmetic mean of the dimensions) via replay: never below the geometric mean.
+    arith = ci.replay(node_aggregation={"HDI": "arithmetic"}).stages["aggregated"]["HDI"]
+    np.testing.assert_allclose(arith, (wide["health"] + wide["education"] + wide["income"]) / 3)
+    assert (arith >= wide["HDI"] - 1e-12).all()
 
 
 def test_hdi_cli_reproduces_193_of_193(hdi_ref, example_dir, tmp_path, capsys):

@@ -112,9 +112,13 @@ def test_progress_is_on_a_pooled_scale():
     pr = pooled.progress.query("node == 'I' and period == '2023'").set_index("unit")
     assert pr.loc["u1", "change_prev"] == pytest.approx(25.0) and pr.loc["u2", "change_prev"] == 0
     assert pr.loc["u1", "change_base"] == pytest.approx(25.0) and pr.loc["u1", "progress_rank"] == 1
-    per = pooled.replay(pooled=False)
-    assert per.progress.query("node == 'I' and period == '2023'")["change_prev"].abs().max() == 0
-    assert "pooled" in set(per.log_table["choice"])
+    # Per period, min-max moves u2 although nothing about u2 changed (a reshuffle, not progress) ...
+    per = pooled.replay(pooled=False).progress.query("node == 'I' and period == '2023'").set_index("unit")
+    assert per.loc["u2", "change_prev"] < 0
+    # ... and percentile ranks per period see no change at all, since the order is the same.
+    per_rank = pooled.replay(pooled=False, normalisation="percentile_rank")
+    assert per_rank.progress.query("node == 'I' and period == '2023'")["change_prev"].abs().max() == 0
+    assert "pooled" in set(per_rank.log_table["choice"])
     assert pooled.progress.query("period == '2022'")["change_prev"].isna().all()
 
 
@@ -169,12 +173,12 @@ def test_weights_that_do_not_match_the_framework_are_refused(ci):
 def test_an_indicator_without_data_in_a_period_is_a_documented_rule():
     obs = make_obs()
     obs = obs[~((obs["indicator"] == "c") & (obs["period"] == "2023"))]
-    ci = CompositeIndex(obs, FRAMEWORK, units=UNITS)
+    ci = CompositeIndex(obs, FRAMEWORK, units=UNITS, coverage_threshold=0.3)
     assert any("c@2023" in str(v) for v in ci.log_table.loc[ci.log_table["choice"] == "no_data", "value"])
     row = ci.stages["aggregated"].loc[("T1", "2023")]
     n = ci.stages["normalised"].loc[("T1", "2023")]
     assert row["D2"] == pytest.approx(n["t"])  # the other applicable child, weights renormalised
-    assert ci.coverage.loc[("T1", "2023"), "D2"] == pytest.approx(1 / 3)  # c had 2 of 3 weight units... missing
+    assert ci.coverage.loc[("T1", "2023"), "D2"] == pytest.approx(1 / 3)  # c (weight 2 of 3) is missing
     strict = ci.replay(coverage_threshold=0.5)
     assert np.isnan(strict.stages["aggregated"].loc[("T1", "2023"), "D2"])
     assert strict.stages["aggregated"].loc[("T1", "2023"), "SGI"] == pytest.approx(
@@ -210,7 +214,7 @@ def test_bad_inputs_are_clear_errors():
     with pytest.raises(InputError, match="normalisation"):
         CompositeIndex(make_obs(), FRAMEWORK, units=UNITS, normalisation="softmax")
     with pytest.raises(InputError, match="no values for any indicator"):
-        CompositeIndex(make_obs().assign(indicator="zz"), FRAMEWORK, units=UNITS)
+        CompositeIndex(make_obs().assign(indicator=lambda d: "zz" + d.index.astype(str)), FRAMEWORK, units=UNITS)
     with pytest.raises(InputError, match="not in the units table"):
         CompositeIndex(make_obs(), FRAMEWORK, units=UNITS.iloc[:3])
     with pytest.raises(InputError, match="root"):
@@ -237,7 +241,7 @@ def test_subannual_observations_are_made_annual():
 
 
 # ------------------------------------------------------------------------------------------------ properties
-@settings(max_examples=15, deadline=None)
+@settings(max_examples=6, deadline=None)
 @given(seed=st.integers(0, 10_000), perm=st.randoms(use_true_random=False),
        method=st.sampled_from(["minmax", "percentile_rank", "zscore"]))
 def test_reordering_units_and_rows_changes_nothing(seed, perm, method):
@@ -251,7 +255,7 @@ def test_reordering_units_and_rows_changes_nothing(seed, perm, method):
                                   b.sort_values(key).reset_index(drop=True), check_exact=False, rtol=1e-12)
 
 
-@settings(max_examples=15, deadline=None)
+@settings(max_examples=10, deadline=None)
 @given(seed=st.integers(0, 10_000), method=st.sampled_from(["minmax", "percentile_rank", "distance_to_target"]),
        agg=st.sampled_from(["arithmetic", "geometric", "harmonic"]), low=st.sampled_from([0.0, 1.0]),
        pooled=st.booleans())
@@ -263,7 +267,7 @@ def test_scores_stay_within_the_scale(seed, method, agg, low, pooled):
     assert s.min() >= low - 1e-9 and s.max() <= 100 + 1e-9
 
 
-@settings(max_examples=10, deadline=None)
+@settings(max_examples=6, deadline=None)
 @given(seed=st.integers(0, 10_000), imputation=st.sampled_from(["none", "mean", "locf"]),
        outliers=st.sampled_from(["none", "winsorise"]))
 def test_replay_without_change_reproduces_identical_results(seed, imputation, outliers):

@@ -65,8 +65,9 @@ __all__ = ["run", "TREND_DEFAULTS"]
 
 TREND_DEFAULTS = {
     "alpha": 0.05, "fdr": 0.05, "conf_level": 0.95, "min_n": 4, "exact_max_n": 10, "seasonal": True,
-    "changepoint_penalty": "bic", "changepoint_min_size": 2, "control_baseline": 5,
-    "cusum_k": 0.5, "cusum_h": 4.0, "ewma_lambda": 0.2, "ewma_L": 2.86, "ewma_limits": "fixed",
+    "changepoint_penalty": "bic", "changepoint_bic_factor": 3.0, "changepoint_min_size": 2,
+    "control_baseline": 4, "control_baseline_years": 2.0,
+    "cusum_k": 0.5, "cusum_h": 5.0, "ewma_lambda": 0.2, "ewma_L": 3.0, "ewma_limits": "fixed",
     "base_period": None, "target_period": "2030",
 }
 
@@ -172,7 +173,7 @@ def run(tables: dict[str, pd.DataFrame], settings) -> dict[str, pd.DataFrame]:
     fw, units = _names(tables)
     long = _series_long(tables)
     pieces = _trend_rows(long, cfg)
-    facts, trend_tables, progress_rows = [], [], []
+    facts, trend_tables, progress_rows, cp_rows = [], [], [], []
     for panel, table in pieces:
         keys = panel.keys
         direction = keys["node"].map(fw["direction"]).fillna(1).to_numpy(dtype=float)
@@ -183,10 +184,18 @@ def run(tables: dict[str, pd.DataFrame], settings) -> dict[str, pd.DataFrame]:
         table["last_period"] = np.where(panel.n > 0, panel.labels[rows, last_idx], None)
         # sub-annual series: change points and control charts run on values minus their season's median
         work = _deseasonalise(panel) if panel.seasons is not None else panel.values
+        # noise SD: diff-based robust SD pooled (median) over the units of the same node and frequency — steadier
+        # than one short series' own estimate (units of one indicator share its measurement noise)
+        own_sigma = robust_sigma(work)
+        sigma = pd.Series(own_sigma).groupby([keys["source"], keys["node"], keys["frequency"]]) \
+            .transform("median").to_numpy()
+        sigma = np.where(sigma > 0, sigma, own_sigma)
         # ---- multiple change points
-        cps = change_points(work, penalty=cfg["changepoint_penalty"],
-                            min_size=int(cfg["changepoint_min_size"]))
-        sigma = robust_sigma(work)
+        if cfg["changepoint_penalty"] == "bic":
+            penalty = float(cfg["changepoint_bic_factor"]) * np.log(np.maximum(panel.n, 2)) * sigma ** 2
+        else:
+            penalty = cfg["changepoint_penalty"]
+        cps = change_points(work, penalty=penalty, min_size=int(cfg["changepoint_min_size"]))
         table["n_changes"] = np.bincount(cps["series"], minlength=len(keys)) if len(cps) else 0
         table["last_change"] = None
         table["last_change_shift"] = np.nan
@@ -197,12 +206,24 @@ def run(tables: dict[str, pd.DataFrame], settings) -> dict[str, pd.DataFrame]:
             r = cps["series"].to_numpy()
             with np.errstate(all="ignore"):
                 good_shift_sd = direction[r] * cps["shift"].to_numpy() / np.where(sigma[r] > 0, sigma[r], np.nan)
+            after = panel.labels[r, cps["k"].to_numpy()]  # first period after the change
             facts.append(pd.DataFrame({
                 "unit": keys["unit"].to_numpy()[r], "node": keys["node"].to_numpy()[r],
-                "period": panel.labels[r, cps["k"].to_numpy()],  # first period after the change
-                "cp_shift": cps["shift"].to_numpy(), "cp_shift_sd": good_shift_sd}))
+                "period": after, "cp_shift": cps["shift"].to_numpy(), "cp_shift_sd": good_shift_sd}))
+            cp_rows.append(pd.DataFrame({
+                **{k: keys[k].to_numpy()[r] for k in _KEYS}, "period": after,
+                "last_before": panel.labels[r, cps["k"].to_numpy() - 1],
+                "mean_before": cps["mean_before"].to_numpy(), "mean_after": cps["mean_after"].to_numpy(),
+                "shift": cps["shift"].to_numpy(), "shift_sd": cps["shift"].to_numpy() / sigma[r],
+                "effect": np.select([direction[r] == 0, good_shift_sd > 0, good_shift_sd < 0],
+                                    ["context", "improvement", "deterioration"], "none")}))
         # ---- control charts on robustly standardised series
-        z, _ = robust_standardise(work, baseline=int(cfg["control_baseline"]))
+        # baseline: the first control_baseline_years of each series (at least control_baseline observations);
+        # scale: the diff-based robust noise SD pooled (median) over the units of the same node and frequency
+        t0 = panel.times[:, :1]
+        in_years = ((panel.times < t0 + float(cfg["control_baseline_years"])) & ~np.isnan(panel.values)).sum(axis=1)
+        base_n = np.maximum(in_years, int(cfg["control_baseline"]))
+        z, _ = robust_standardise(work, baseline=base_n, scale=sigma)
         zg = z * direction[:, None]  # orient: negative = worse
         cs = cusum(zg, k=float(cfg["cusum_k"]), h=float(cfg["cusum_h"]))
         ew = ewma(zg, lam=float(cfg["ewma_lambda"]), L=float(cfg["ewma_L"]), limits=cfg["ewma_limits"])
@@ -264,7 +285,11 @@ def run(tables: dict[str, pd.DataFrame], settings) -> dict[str, pd.DataFrame]:
     prog_cols = _KEYS[1:3] + ["source", "frequency", "method", "base_period", "base_value", "latest_period",
                               "latest_value", "target", "target_period", "actual_cagr", "required_cagr", "ratio",
                               "status"]
-    return {"trends": trends[order].sort_values(["source", "unit", "node", "frequency"]).reset_index(drop=True),
+    cp_cols = ["unit", "node", "source", "frequency", "period", "last_before", "mean_before", "mean_after", "shift",
+               "shift_sd", "effect"]
+    cp_table = pd.concat(cp_rows, ignore_index=True)[cp_cols] if cp_rows else pd.DataFrame(columns=cp_cols)
+    return {"change_points": cp_table.sort_values(["source", "unit", "node", "period"]).reset_index(drop=True),
+            "trends": trends[order].sort_values(["source", "unit", "node", "frequency"]).reset_index(drop=True),
             "alerts": alerts,
             "progress_to_target": progress[prog_cols].sort_values(["source", "unit", "node"]).reset_index(drop=True)}
 

@@ -1,0 +1,85 @@
+"""Crash safety: `govlib build` killed with SIGKILL at random moments never leaves a mix of two builds, and the next
+run completes. Runs against a copy of the small synthetic demo data in a temporary project."""
+from __future__ import annotations
+
+import json
+import os
+import random
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from govlib.store import file_sha256
+
+KILL_RUNS = 3
+
+
+def _env(root: Path) -> dict:
+    env = dict(os.environ)
+    env["GOVLIB_ROOT"] = str(root)
+    env["MPLBACKEND"] = "Agg"
+    return env
+
+
+def _build(root: Path) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", "govlib.cli", "build", "--quiet"], env=_env(root),
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
+
+
+def _current_is_complete(root: Path) -> str | None:
+    """The current build's id if it is complete and intact; None if there is none yet; fails on a mix."""
+    link = root / "data" / "processed" / "current"
+    if not link.exists():
+        return None
+    folder = link.resolve()
+    manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+    on_disk = {p.stem for p in folder.glob("*.parquet")}
+    assert on_disk == set(manifest["tables"]), f"tables on disk differ from the manifest in {folder}"
+    for name, info in manifest["tables"].items():
+        assert file_sha256(folder / f"{name}.parquet") == info["sha256"], f"{name} does not match its manifest"
+    return manifest["build_id"]
+
+
+@pytest.fixture(scope="module")
+def demo_project(tmp_path_factory):
+    root = tmp_path_factory.mktemp("crash")
+    shutil.copy(Path(__file__).resolve().parents[1] / "govlib.yaml", root / "govlib.yaml")
+    subprocess.run([sys.executable, "-m", "govlib.cli", "demo-data", "--size", "small"], env=_env(root),
+                   check=True, stdout=subprocess.DEVNULL)
+    return root
+
+
+def test_build_survives_sigkill_at_random_moments(demo_project):
+    root = demo_project
+    rng = random.Random(20180507)
+    t0 = time.perf_counter()
+    proc = _build(root)
+    assert proc.wait(timeout=600) == 0, proc.stderr.read().decode()
+    duration = time.perf_counter() - t0
+    first = _current_is_complete(root)
+    assert first is not None
+    # Change the settings so each completed build is a *new* version, then kill builds part-way.
+    survived = 0
+    for run in range(KILL_RUNS):
+        text = (root / "govlib.yaml").read_text(encoding="utf-8")
+        (root / "govlib.yaml").write_text(text.replace("timeout_seconds: 900", f"timeout_seconds: {901 + run}")
+                                          .replace(f"timeout_seconds: {900 + run}", f"timeout_seconds: {901 + run}"),
+                                          encoding="utf-8")
+        proc = _build(root)
+        time.sleep(rng.uniform(0.2, max(duration, 0.5)))
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=60)
+        current = _current_is_complete(root)  # previous or new, never a mix
+        assert current is not None
+        survived += 1
+    proc = _build(root)
+    assert proc.wait(timeout=600) == 0, proc.stderr.read().decode()
+    assert _current_is_complete(root) is not None
+    assert survived == KILL_RUNS
+    staging = [p for p in (root / "data" / "processed" / "builds").iterdir() if p.name.startswith(".staging")]
+    assert not staging, "a completed build cleans up the staging folders of killed builds"

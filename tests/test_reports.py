@@ -1,0 +1,153 @@
+"""The report runner: papermill runs of the street profile (one 街道, one town) and the district report, judged by
+their JSON sidecars and their HTML; a failing report is listed while the others finish; timeouts; incremental
+skips; parameter validation before any run. Runs against the fake processed store (independent of engine timing).
+"""
+from __future__ import annotations
+
+import json
+import time
+
+import nbformat
+import pandas as pd
+import pytest
+
+from _fake_processed import build_fake_store
+from govlib.cli import main
+from govlib.errors import InputError
+from govlib.html import network_references
+from govlib.reports import (district_job, inputs_hash, output_paths, plan_all, report_problems, run_reports,
+                            street_job)
+from govlib.settings import load_settings
+
+STREET, TOWN, UNKNOWN = "310115005000", "310115103000", "310115999000"
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory):
+    root = build_fake_store(tmp_path_factory.mktemp("reports"))
+    return load_settings(root=root)
+
+
+@pytest.fixture(scope="module")
+def rendered(project):
+    jobs = [street_job(STREET, "2025", "zh"), street_job(TOWN, "2025", "en"), district_job("2025", "zh"),
+            street_job(UNKNOWN, "2025", "zh")]  # bypasses validation: the notebook itself must fail
+    t0 = time.perf_counter()
+    results = run_reports(jobs, project, workers=2, timeout=300, force=True, progress=False)
+    return {r.job.name: r for r in results}, time.perf_counter() - t0
+
+
+def _sidecar(project, name):
+    return json.loads((project.outputs_dir / "reports" / f"{name}.json").read_text(encoding="utf-8"))
+
+
+def test_a_failed_report_is_listed_and_the_others_finish(rendered):
+    results, _ = rendered
+    status = {name: r.status for name, r in results.items()}
+    assert status == {f"street_{STREET}_2025_zh": "ok", f"street_{TOWN}_2025_en": "ok", "district_2025_zh": "ok",
+                      f"street_{UNKNOWN}_2025_zh": "failed"}
+    failed = results[f"street_{UNKNOWN}_2025_zh"]
+    assert UNKNOWN in failed.error and "InputError" in failed.error
+
+
+def test_street_sidecars_carry_the_headline_numbers(project, rendered):
+    scores = pd.read_parquet(project.processed_dir / "index_scores.parquet")
+    for unit, kind, lang in ((STREET, "街道", "zh"), (TOWN, "镇", "en")):
+        side = _sidecar(project, f"street_{unit}_2025_{lang}")
+        facts = side["facts"]
+        assert side["kind"] == "street" and side["parameters"] == {"unit": unit, "period": "2025", "lang": lang}
+        assert facts["unit"] == unit and facts["unit_kind"] == kind and facts["n_ranked"] == 36
+        row = scores[(scores["unit"] == unit) & (scores["period"] == "2025") & (scores["node"] == "SGI")].iloc[0]
+        assert facts["score"] == pytest.approx(row["score"]) and facts["rank"] == row["rank"]
+        assert (facts["name_zh"] if lang == "zh" else facts["name_en"]) in side["summary"]
+        shown = " ".join(str(v) for rec in side["headline"] for v in rec.values())
+        assert f"{facts['rank']} / 36" in shown
+        assert side["provenance"]["synthetic"] is True and len(side["provenance"]["manifest_hash"]) == 12
+        assert len(side["inputs_hash"]) == 64 and side["html"].endswith(".html")
+
+
+def test_district_sidecar(project, rendered):
+    side = _sidecar(project, "district_2025_zh")
+    assert side["facts"]["n_ranked"] == 36 and len(side["league"]) == 36
+    assert [r["rank"] for r in side["league"]][:1] == [1]
+    assert side["facts"]["alert_counts"] == {"red": 3, "amber": 3, "info": 2}
+    assert "36个街镇" in side["summary"]
+
+
+def test_reports_have_no_code_no_errors_no_missing_glyphs_and_no_network(project, rendered):
+    results, _ = rendered
+    for name, r in results.items():
+        if r.status != "ok":
+            continue
+        paths = output_paths(r.job, project)
+        nb = nbformat.read(str(paths["notebook"]), as_version=4)
+        assert report_problems(nb) == []
+        html = paths["html"].read_text(encoding="utf-8")
+        assert '<script src="http' not in html and network_references(html) == []
+        assert "missing from font" not in html and "Traceback" not in html
+        assert 'data-mime-type="application/vnd.jupyter.stderr"' not in html  # no warnings or errors printed
+        assert '<div class="cm-editor' not in html and "hl-ipython3" not in html  # no code
+        assert "data:image/png;base64," in html  # charts embedded
+        assert "合成" in html and "SYNTHETIC" in html  # the banner
+        assert _sidecar(project, name)["provenance"]["manifest_hash"] in html  # the footer
+
+
+def test_report_problems_catches_errors_and_missing_glyphs():
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("x"), nbformat.v4.new_code_cell("y")])
+    nb.cells[0].outputs = [nbformat.v4.new_output("error", ename="ValueError", evalue="bad", traceback=[])]
+    nb.cells[1].outputs = [nbformat.v4.new_output(
+        "stream", name="stderr", text="/x.py:1: UserWarning: Glyph 38470 (\\N{CJK}) missing from font(s) DejaVu Sans.")]
+    problems = report_problems(nb)
+    assert problems[0] == "cell 0: ValueError: bad" and "missing glyph" in problems[1]
+    assert report_problems(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("z")])) == []
+
+
+def test_unchanged_reports_are_skipped_and_inputs_hash_tracks_inputs(project, rendered):
+    jobs = [street_job(STREET, "2025", "zh"), district_job("2025", "zh")]
+    t0 = time.perf_counter()
+    again = run_reports(jobs, project, workers=2, progress=False)
+    assert [r.status for r in again] == ["skipped", "skipped"] and time.perf_counter() - t0 < 5
+    digest = inputs_hash(jobs[0], project)
+    assert inputs_hash(street_job(STREET, "2025", "en"), project) != digest
+    manifest = project.processed_dir / "manifest.json"
+    original = manifest.read_bytes()
+    try:
+        manifest.write_bytes(original.replace(b'"built_at"', b'"rebuilt": 1, "built_at"'))
+        assert inputs_hash(jobs[0], project) != digest
+    finally:
+        manifest.write_bytes(original)
+    assert inputs_hash(jobs[0], project) == digest
+
+
+def test_a_report_past_its_timeout_is_killed_and_listed(project, rendered):
+    t0 = time.perf_counter()
+    [result] = run_reports([district_job("2025", "en")], project, workers=1, timeout=1.5, force=True,
+                           progress=False)
+    assert result.status == "failed" and "timed out" in result.error
+    assert time.perf_counter() - t0 < 10
+
+
+def test_parameters_are_validated_before_any_run(project):
+    with pytest.raises(InputError, match="12-digit"):
+        plan_all("2025", "zh", project, units=["31011500500"])
+    with pytest.raises(InputError, match="not a ranked 街镇"):
+        plan_all("2025", "zh", project, units=[UNKNOWN])
+    with pytest.raises(InputError, match="12-digit"):
+        plan_all("2025", "zh", project, units=[310115005000])
+    with pytest.raises(InputError, match="not a period"):
+        plan_all("2025Q5", "zh", project)
+    with pytest.raises(InputError, match="no complete index scores"):
+        plan_all("2030", "zh", project)
+    with pytest.raises(InputError, match="lang"):
+        plan_all("2025", "fr", project)
+    jobs = plan_all("latest", "zh", project)
+    assert len(jobs) == 37 and jobs[-1].name == "district_2025_zh"
+    assert all(j.name.isascii() for j in jobs)
+
+
+def test_cli_user_mistakes_exit_2(project, monkeypatch, capsys):
+    monkeypatch.setenv("GOVLIB_ROOT", str(project.root))
+    assert main(["report", "street", "--unit", "3101150050", "--period", "2025"]) == 2
+    assert "12-digit" in capsys.readouterr().err
+    assert main(["report", "district", "--period", "2025-13"]) == 2
+    assert main(["report", "street", "--period", "2025"]) == 2
