@@ -71,12 +71,13 @@ def main():
     print(f"svy: {t_svy:.3f} s; max relative difference vs govlib: estimate {est_diff:.2e}, se {se_diff:.2e}")
 
     warnings.filterwarnings("ignore")
+    from samplics import PopParam
     from samplics.estimation import TaylorEstimator
 
     sub = df.iloc[:100_000]
     sub = sub[sub["q1"].notna()]
     t = time.perf_counter()
-    est = TaylorEstimator("mean")
+    est = TaylorEstimator(PopParam.mean)
     est.estimate(y=sub["q1"].to_numpy(), samp_weight=sub["weight"].to_numpy(), stratum=sub["stratum"].to_numpy(),
                  psu=sub["psu"].to_numpy(), domain=sub["domain"].to_numpy(), remove_nan=True)
     t_sam = time.perf_counter() - t

@@ -29,9 +29,11 @@ __all__ = ["DEFAULT_RULES", "LEVELS", "validate_rules", "evaluate_rules", "score
 
 LEVELS = {"info": 1, "amber": 2, "red": 3}
 
-#: Default rules (used when ``alerts.rules`` is absent). Thresholds are for 0-100 index scores.
+#: Default rules (used when ``alerts.rules`` is absent). Thresholds are for 0-100 index scores. Red is kept for
+#: evidence whose false-alarm rate is controlled (the BH-FDR trend test); a level rule is a policy line, and a
+#: unit that sits below it for years is not news each year, so level rules are amber/info by default.
 DEFAULT_RULES: list[dict] = [
-    {"name": "very_low_level", "kind": "level_below", "threshold": 50.0, "level": "red"},
+    {"name": "very_low_level", "kind": "level_below", "threshold": 50.0, "level": "amber"},
     {"name": "low_level", "kind": "level_below", "threshold": 60.0, "level": "info"},
     {"name": "sharp_drop", "kind": "drop", "threshold": 5.0, "level": "amber"},
     {"name": "significant_decline", "kind": "trend_down", "fdr": 0.05, "level": "red"},

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import copy
 from functools import lru_cache
+from typing import Callable
 
 import numpy as np
 import pandas as pd
@@ -240,7 +241,7 @@ def _population(ctx: _Context) -> tuple[pd.DataFrame, pd.DataFrame, np.ndarray, 
     jz_res = np.vstack([np.bincount(ctx.comm_jz, weights=residents[:, k], minlength=len(jz)) for k in range(n_years)]).T
 
     # Elderly share (residence basis): 街道 older; rising about 0.5 points a year.
-    share60_jz = np.where(ctx.is_street, rng.uniform(22.5, 28.0, size=len(jz)), rng.uniform(15.5, 20.5, size=len(jz)))
+    share60_jz = np.where(ctx.is_street, rng.uniform(23.0, 28.0, size=len(jz)), rng.uniform(16.5, 20.5, size=len(jz)))
     outer = (jz["peer_group"] == "outer_suburban").to_numpy()
     share60_jz[outer] += 2.5
     share60_jz = share60_jz[:, None] + 0.5 * (np.arange(n_years) - 0)[None, :] + rng.normal(0, 0.15, (len(jz), n_years))
@@ -296,7 +297,6 @@ def _population(ctx: _Context) -> tuple[pd.DataFrame, pd.DataFrame, np.ndarray, 
     young_share = np.where(ctx.is_street, 0.34, 0.40)
     parts = np.stack([rest * young_share[:, None], rest * 0.33, rest * (0.67 - young_share)[:, None], s65], axis=-1)
     male = np.array([0.52, 0.51, 0.50, 0.46])
-    rows = []
     cells = np.concatenate([parts * male, parts * (1 - male)], axis=-1)  # jz x year x 8 (M ages, F ages)
     cells = np.round(cells).astype(np.int64)
     sexes = np.repeat(["M", "F"], 4)
@@ -305,7 +305,6 @@ def _population(ctx: _Context) -> tuple[pd.DataFrame, pd.DataFrame, np.ndarray, 
     structure = pd.DataFrame({
         "code": np.repeat(jz["code"].to_numpy(), Y * 8), "year": np.tile(np.repeat(YEARS, 8), J),
         "sex": np.tile(sexes, J * Y), "age_group": np.tile(ages, J * Y), "residents": cells.ravel()})
-    del rows
     comm_adults = np.round(residents * adult_share[ctx.comm_jz][:, None]).astype(np.int64)
     return population, structure, residents, comm_adults
 
@@ -326,7 +325,8 @@ def _range_for(code: str, is_street: np.ndarray) -> tuple[np.ndarray, np.ndarray
 
 def _noise_sd(code: str, freq: str) -> float:
     lo, hi = DEMO_RANGES[code]
-    return (hi - lo) * {"A": 0.03, "Q": 0.04, "M": 0.05}[freq]
+    sd = (hi - lo) * {"A": 0.03, "Q": 0.04, "M": 0.05}[freq]
+    return sd / 4 if code == "D3.1" else sd  # D3.1: quarterly values are a quarter of a per-year rate
 
 
 def _observations(ctx: _Context, population: pd.DataFrame, framework: dict) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -480,13 +480,14 @@ def _observations(ctx: _Context, population: pd.DataFrame, framework: dict) -> t
                        f"true value {tv:g} (magnitude = factor)"))
     protected = in_event.copy()
     protected[chosen] = True
-    # Missing values (~2.5%) outside event series; provisional flags on the latest periods.
-    missing = (rng.random(len(obs)) < 0.025) & ~protected
+    # Missing values (~2.5% overall) outside event series; provisional flags on the latest periods.
+    missing = (rng.random(len(obs)) < 0.028) & ~protected
     obs.loc[missing, "value"] = np.nan
     period = obs["period"]
     p_prov = np.select([period == "2025", period.isin(["2025Q4"]), period.isin(["2025Q3"]),
                         period.isin(["2025-10", "2025-11", "2025-12"])], [0.6, 0.5, 0.2, 0.4], 0.0)
     provisional = (rng.random(len(obs)) < p_prov) & ~missing
+    provisional[chosen] = False  # keep planted entry errors unflagged
     obs["se"] = np.nan
     obs["flag"] = np.where(provisional, "provisional", "")
     obs["source"] = "admin"
@@ -520,7 +521,9 @@ def _first_period(year: str, freq: str) -> str:
 # ----------------------------------------------------------------------------------------------------------------
 # survey
 
-_ITEM_CENTRE = np.array([81.0, 78.5, 80.5, 85.5, 76.5, 84.0, 70.0, 82.0])  # safety > health > convenience > ...
+# Item centres follow the 2025 survey's order: safety > health > everyday convenience (infrastructure) > social
+# security > environment; awareness of community affairs lowest.
+_ITEM_CENTRE = np.array([80.0, 78.5, 81.8, 85.5, 76.5, 84.0, 70.0, 82.0])
 _ITEM_SPREAD = np.array([7.0, 7.0, 7.0, 6.5, 8.0, 6.5, 9.0, 6.5])
 _ITEM_LOADING = np.array([1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 0.4, 1.0])
 _DONT_KNOW = np.array([0.03, 0.04, 0.035, 0.03, 0.03, 0.045, 0.05, 0.03])
@@ -577,7 +580,6 @@ def _survey(ctx: _Context, structure: pd.DataFrame, comm_adults: np.ndarray):
     cum = np.cumsum(prob, axis=-1)
     u = rng.random(N)
     cell = (u[:, None] > cum[j_idx, wave_year[w_idx]]).sum(axis=1).clip(0, 7)
-    sex = np.where(cell < 4, "M", "F")
     age = cell % 4
     age_shift = np.array([-0.12, -0.04, 0.04, 0.15])[age]
     person = rng.normal(0, 0.55, size=N)
@@ -613,7 +615,6 @@ def _survey(ctx: _Context, structure: pd.DataFrame, comm_adults: np.ndarray):
         col[nonresp[:, k]] = pd.NA
         resp[f"q{k + 1}"] = col
     survey = pd.DataFrame(resp)
-    del sex
     item_table = pd.DataFrame([{"item": i, "indicator": ind, "scale_min": 1, "scale_max": 5, "missing_codes": "9",
                                 "label_zh": zh, "label_en": en} for i, ind, zh, en in _SURVEY_ITEMS])
     gt = pd.DataFrame({
@@ -756,8 +757,8 @@ def _stations(ctx: _Context) -> pd.DataFrame:
     rng = ctx.rngs["stations"]
     C, Y = len(ctx.comm), len(YEARS)
     level = 0.6 * ctx.comp[ctx.comm_jz, 4] + 0.5 * ctx.comm_effect
-    open_year = np.where(rng.random(C) < 0.975, 0, rng.integers(1, 3, size=C))  # ~97.5% in 2018, all by 2020
-    adviser_year = np.where(rng.random(C) < 0.93, 0, rng.integers(1, 5, size=C))
+    open_year = np.where(rng.random(C) < 0.98, 0, rng.integers(1, 3, size=C))  # ~98% in 2018, all by 2020
+    adviser_year = np.where(rng.random(C) < 0.96, 0, rng.integers(1, 4, size=C))
     yrs = np.arange(Y)
     has = yrs[None, :] >= open_year[:, None]
     floor = np.round(np.exp(rng.normal(np.log(450), 0.35, size=C)), 0)
@@ -789,14 +790,12 @@ def _menus(ctx: _Context, catalogue: pd.DataFrame):
     dropped = (adopt < M - 12) & (tier == "quality")[None, :] & (rng.random((C, I)) < 0.05)
     end[dropped] = np.minimum(M, adopt[dropped] + 12 + rng.integers(0, 36, size=int(dropped.sum())))
     # Planted event: one community loses several bottom-line items from a month on.
-    erng = ctx.rngs["events"]
     c_loss = int(rng.integers(C))
     bl = np.flatnonzero(tier == "bottom_line")
     lost = rng.choice(bl, size=6, replace=False)
     m_loss = int(rng.integers(48, 72))
     adopt[c_loss, bl] = 0
     end[c_loss, lost] = m_loss
-    del erng
     cc, ii = np.nonzero(adopt < M)
     months = np.array(MONTHS, dtype=object)
     menus = pd.DataFrame({
@@ -818,7 +817,9 @@ def _records(ctx: _Context, catalogue: pd.DataFrame, adopt, end, residents) -> t
     cat_rate = {"party": 0.02, "government": 0.06, "daily_life": 0.05, "legal": 0.01, "health": 0.05,
                 "culture": 0.03, "community": 0.02}
     item_rate = catalogue["category"].map(cat_rate).to_numpy() * np.exp(rng.normal(-0.5, 2.0, size=I))
-    c_drop = int(rng.integers(C))
+    # The usage drop is planted in a community of above-median size, where it stands out of the Poisson noise.
+    big = np.flatnonzero(residents[:, 0] >= np.median(residents[:, 0]))
+    c_drop = int(big[rng.integers(len(big))])
     m_drop = int(rng.integers(36, 72))
     months = pd.PeriodIndex(MONTHS, freq="M").to_timestamp().to_numpy()
     comm_codes = ctx.comm["code"].to_numpy()
@@ -877,7 +878,8 @@ def _evaluations(ctx: _Context) -> pd.DataFrame:
 
 # ----------------------------------------------------------------------------------------------------------------
 
-def generate_demo_data(size: str = "small", seed: int = DEFAULT_SEED) -> dict:
+def generate_demo_data(size: str = "small", seed: int = DEFAULT_SEED,
+                       progress: Callable[[str], None] | None = None) -> dict:
     """Generate the synthetic demo data set: every raw table of ``docs/data.md`` plus the framework.
 
     Parameters
@@ -885,6 +887,7 @@ def generate_demo_data(size: str = "small", seed: int = DEFAULT_SEED) -> dict:
     size : ``"small"`` (4 街镇, ≤25 communities each, populations ×0.1; seconds; for tests) or ``"full"``
         (36 街镇, 1,275 communities; ~1.2M survey rows, ~16M hotline tickets; under a minute).
     seed : the random seed; the same seed gives identical tables.
+    progress : optional callback, called with the name of each stage before it runs (for progress displays).
 
     Returns
     -------
@@ -903,12 +906,22 @@ def generate_demo_data(size: str = "small", seed: int = DEFAULT_SEED) -> dict:
         raise InputError(f"size: expected 'small' or 'full', got {size!r}")
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
         raise InputError(f"seed: expected a non-negative integer, got {seed!r}")
+    def stage(name: str) -> None:
+        if progress is not None:
+            progress(name)
+
+    stage("units and latent governance levels")
     ctx = _Context(size, int(seed))
     framework = default_framework()
+    stage("population")
     population, structure, residents, comm_adults = _population(ctx)
+    stage("admin observations and planted events")
     observations, gt_obs = _observations(ctx, population, framework)
+    stage("survey responses")
     survey, survey_items, gt_survey = _survey(ctx, structure, comm_adults)
+    stage("hotline tickets")
     hotline = _hotline(ctx, residents)
+    stage("doorstep services")
     catalogue = _catalogue(ctx)
     stations = _stations(ctx)
     menus, adopt, end, gt_menu = _menus(ctx, catalogue)

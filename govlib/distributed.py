@@ -42,7 +42,7 @@ __all__ = [
     "ReportTask", "TaskOutcome", "as_tasks", "run_tasks_sequentially", "run_tasks_in_processes",
     "run_reports_on_dask", "start_local_cluster", "local_client", "estimate_on_dask",
     "survey_plan", "reduce_survey_partition", "aggregate_ticket_files", "aggregate_tickets_on_dask",
-    "ticket_files", "probe_task",
+    "ticket_files", "probe_task", "run_report_jobs_on_dask",
 ]
 
 #: How many partial results one combine task adds up (the fan-in of the reduction tree).
@@ -290,6 +290,119 @@ def run_reports_on_dask(tasks: Iterable[Any], scheduler: str | None = None, loca
         return outcomes
 
 
+# ============================================================================== the papermill runner on Dask
+def _report_in_subprocess(spec: dict, timeout: float, env: dict) -> dict:
+    """Run one report on a Dask worker exactly as the process-pool runner does: ``python -m govlib.reports JOB``
+    in its own process group (killed with its kernel past ``timeout``). Returns the worker's result dict."""
+    import json
+    import signal
+    import subprocess
+    import sys
+    import tempfile
+
+    start = time.perf_counter()
+    with tempfile.TemporaryDirectory(prefix="govlib-report-") as work:
+        job_file = Path(work) / "job.json"
+        spec = dict(spec, result_file=str(Path(work) / "result.json"))
+        job_file.write_text(json.dumps(spec), encoding="utf-8")
+        log_path = Path(spec["log"])
+        log_path.parent.mkdir(parents=True, exist_ok=True)
+        with open(log_path, "w", encoding="utf-8") as log:
+            proc = subprocess.Popen([sys.executable, "-m", "govlib.reports", str(job_file)], env={**os.environ, **env},
+                                    stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+            try:
+                proc.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                with contextlib.suppress(ProcessLookupError, PermissionError):
+                    os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
+                return {"status": "failed", "error": f"timed out after {timeout:.0f} s",
+                        "seconds": time.perf_counter() - start}
+        try:
+            result = json.loads(Path(spec["result_file"]).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            tail = log_path.read_text(encoding="utf-8", errors="replace")[-1500:] if log_path.exists() else ""
+            result = {"status": "failed", "error": f"worker exited with status {proc.returncode}: {tail.strip()}"}
+    result["seconds"] = time.perf_counter() - start
+    return result
+
+
+def run_report_jobs_on_dask(jobs: Sequence[Any], settings: Any = None, scheduler: str | None = None,
+                            local_workers: int = 2, client: Any = None, timeout: float | None = None,
+                            force: bool = False) -> list:
+    """:func:`govlib.reports.run_reports` with the reports fanned out over Dask workers instead of a local pool.
+
+    The planning is the runner's own (inputs hash, skip of up-to-date reports, output paths, the same job spec and
+    worker entry point ``python -m govlib.reports``), so results are the same
+    :class:`govlib.reports.ReportResult` list, in job order. On a real cluster every worker must see the same
+    project folder (``data/processed`` and ``outputs/`` on shared storage, at the same path) and have govlib,
+    papermill and the ``govlib`` kernel installed -- see ``docs/scaling.md``.
+
+    Parameters
+    ----------
+    jobs : :class:`govlib.reports.ReportJob` s (from ``plan_all`` / ``street_job`` ...).
+    settings : :class:`govlib.settings.Settings` (default: the project's).
+    scheduler, local_workers, client : as :func:`run_reports_on_dask`.
+    timeout : seconds per report (default ``reports.timeout_seconds``, 900); the report is killed with its kernel.
+    force : render even when the inputs are unchanged.
+
+    Examples
+    --------
+    >>> run_report_jobs_on_dask([], local_workers=1)
+    []
+    """
+    from . import reports as _reports
+    from .settings import load_settings
+
+    jobs = list(jobs)
+    if not jobs:
+        return []
+    settings = settings or load_settings()
+    conf = settings.section("reports")
+    timeout = float(timeout or conf.get("timeout_seconds", 900))
+    kernel = str(conf.get("kernel", "govlib"))
+    env = {"GOVLIB_ROOT": str(settings.root), "MPLBACKEND": "Agg", "PYTHONHASHSEED": "0"}
+    results: dict[str, Any] = {}
+    tasks: list[ReportTask] = []
+    for job in jobs:
+        digest = _reports.inputs_hash(job, settings)
+        paths = _reports.output_paths(job, settings)
+        if not force and _report_up_to_date(paths, digest):
+            results[job.name] = _reports.ReportResult(job, "skipped", html=str(paths["html"]),
+                                                      sidecar=str(paths["sidecar"]))
+            continue
+        spec = {"name": job.name, "title": job.title, "parameters": job.parameters, "kernel": kernel,
+                "notebook": str(_reports.notebook_path(job.kind, settings)), "timeout": timeout,
+                "inputs_hash": digest, "paths": {k: str(v) for k, v in paths.items()},
+                "log": str(settings.outputs_dir / "notebooks" / "logs" / f"{job.name}.log")}
+        tasks.append(ReportTask(job.name, _report_in_subprocess, {"spec": spec, "timeout": timeout, "env": env}))
+    by_name = {j.name: j for j in jobs}
+    for outcome in run_reports_on_dask(tasks, scheduler=scheduler, local_workers=local_workers, client=client,
+                                       retries=0):
+        job = by_name[outcome.key]
+        paths = _reports.output_paths(job, settings)
+        data = outcome.value if outcome.ok else {"status": "failed", "error": outcome.error or "unknown error"}
+        if data.get("status") == "ok":
+            results[job.name] = _reports.ReportResult(job, "ok", data.get("seconds", outcome.seconds),
+                                                      html=str(paths["html"]), sidecar=str(paths["sidecar"]))
+        else:
+            results[job.name] = _reports.ReportResult(job, "failed", data.get("seconds", outcome.seconds),
+                                                      data.get("error", "unknown error"))
+    return [results[j.name] for j in jobs]
+
+
+def _report_up_to_date(paths: dict, digest: str) -> bool:
+    """Same rule as the pool runner: HTML and sidecar exist and the sidecar records this inputs hash."""
+    import json
+
+    if not (paths["html"].exists() and paths["sidecar"].exists()):
+        return False
+    try:
+        return json.loads(paths["sidecar"].read_text(encoding="utf-8")).get("inputs_hash") == digest
+    except (OSError, ValueError):
+        return False
+
+
 # ========================================================================================= tree reduction
 def _tree_combine(parts: list, combine: Callable[[list], Any], fan_in: int = COMBINE_FAN_IN):
     """Combine delayed partial results in a tree of ``fan_in``-way combines (bounded memory per task)."""
@@ -321,6 +434,8 @@ class SurveyPlan:
     columns: tuple  # value columns, one per reduced variable: (kind, column, category or None)
     ssu_lookup: pd.DataFrame | None
     row_psu: bool  # clusters=None: every row is its own PSU (codes from global row numbers)
+    stratum_index: pd.Index | None = None  # hash tables of the labels, built once and shipped with the plan
+    psu_index: pd.Index | None = None
 
     @property
     def n_domains(self) -> int:
@@ -337,12 +452,32 @@ def _plain(s: pd.Series) -> pd.Series:
     return s
 
 
+def _code_series(values: pd.Series, labels) -> np.ndarray:
+    """Position of each value in ``labels`` (-1 where absent); categoricals are coded via their categories."""
+    index = labels if isinstance(labels, pd.Index) else pd.Index(labels)
+    if isinstance(values.dtype, pd.CategoricalDtype):  # look up the few categories, not every row's string
+        cat_pos = index.get_indexer(values.cat.categories)
+        codes = values.cat.codes.to_numpy()
+        return np.where(codes >= 0, cat_pos[np.maximum(codes, 0)], -1)
+    return index.get_indexer(values)
+
+
 def _code(values: pd.Series | pd.DataFrame, labels, what: str, column: str) -> np.ndarray:
+    """Integer codes of ``values`` in ``labels`` (a sequence, or a DataFrame of label rows for several columns)."""
     if isinstance(values, pd.DataFrame):
-        idx = pd.MultiIndex.from_frame(labels.reset_index(drop=True))
-        codes = idx.get_indexer(pd.MultiIndex.from_frame(values.apply(_plain)))
+        labels = labels.reset_index(drop=True)
+        key = np.zeros(len(values), dtype=np.int64)
+        label_key = np.zeros(len(labels), dtype=np.int64)
+        valid = np.ones(len(values), dtype=bool)
+        for col in values.columns:
+            uniq = pd.Index(pd.unique(labels[col]))
+            c = _code_series(values[col], uniq)
+            valid &= c >= 0
+            key = key * len(uniq) + c
+            label_key = label_key * len(uniq) + uniq.get_indexer(labels[col])
+        codes = np.where(valid, pd.Index(label_key).get_indexer(key), -1)
     else:
-        codes = pd.Index(labels).get_indexer(_plain(values))
+        codes = _code_series(values, labels)
     if (codes < 0).any():
         bad = values[codes < 0]
         raise InputError(f"{what} column '{column}' has values not seen when the design was built: "
@@ -408,7 +543,9 @@ def survey_plan(ddf, variables: str | Sequence[str], *, weight: str | None = Non
         computed = _distinct_in_partition(ddf, column_sets, 0, row_psu)
     else:
         distinct_d = dask.delayed(_distinct_in_partition, pure=True)
-        parts = [distinct_d(p, column_sets, off, row_psu) for p, off in zip(ddf.to_delayed(), offsets)]
+        needed = list(dict.fromkeys(c for cols in column_sets for c in cols))
+        projected = ddf[needed] if needed else ddf.iloc[:, :1]  # read only these columns (Parquet projection)
+        parts = [distinct_d(p, column_sets, off, row_psu) for p, off in zip(projected.to_delayed(), offsets)]
         (computed,) = dask.compute(_tree_combine(parts, _combine_distinct))
     structure = computed[0].reset_index(drop=True)
     structure = structure.apply(_plain) if len(structure.columns) else structure
@@ -442,7 +579,8 @@ def survey_plan(ddf, variables: str | Sequence[str], *, weight: str | None = Non
         columns = [("value", v, None) for v in variables]
         names = list(variables)
     plan = SurveyPlan(design=design, strata=strata, clusters=tuple(cluster_cols), weight=weight, by=tuple(by_cols),
-                      domain_labels=labels, columns=tuple(columns), ssu_lookup=ssu_lookup, row_psu=row_psu)
+                      domain_labels=labels, columns=tuple(columns), ssu_lookup=ssu_lookup, row_psu=row_psu,
+                      stratum_index=pd.Index(design.stratum_labels), psu_index=pd.Index(design.psu_labels))
     return plan, names, offsets
 
 
@@ -502,9 +640,9 @@ def reduce_survey_partition(part: pd.DataFrame, plan: SurveyPlan, row_offset: in
     n = len(part)
     if plan.row_psu:
         part = _with_row_numbers(part, row_offset)
-    stratum = (_code(part[plan.strata], d.stratum_labels, "strata", plan.strata) if plan.strata
+    stratum = (_code(part[plan.strata], plan.stratum_index, "strata", plan.strata) if plan.strata
                else np.zeros(n, dtype=np.int64))
-    psu = _code(part[plan.clusters[0]], d.psu_labels, "cluster (PSU)", plan.clusters[0])
+    psu = _code(part[plan.clusters[0]], plan.psu_index, "cluster (PSU)", plan.clusters[0])
     ssu = None
     if plan.ssu_lookup is not None:
         keys = pd.DataFrame({"psu": psu, "ssu_label": _plain(part[plan.clusters[1]]).to_numpy()})
@@ -581,7 +719,10 @@ def estimate_on_dask(ddf, variables: str | Sequence[str], *, weight: str | None 
             names.append(name)
     plan_d = dask.delayed(plan, pure=True)
     reduce_d = dask.delayed(reduce_survey_partition, pure=True)
-    parts = [reduce_d(p, plan_d, off) for p, off in zip(ddf.to_delayed(), offsets)]
+    needed = [c for c in dict.fromkeys([weight, strata, *_survey._as_list(clusters), *_survey._as_list(fpc),
+                                        *_survey._as_list(by), *variables, *_survey._as_list(denominator)])
+              if c is not None]
+    parts = [reduce_d(p, plan_d, off) for p, off in zip(ddf[needed].to_delayed(), offsets)]
     (sums,) = dask.compute(_tree_combine(parts, _survey.combine_domain_sums, fan_in))
     k = len(variables)
     fin_stat = {"total": "total", "ratio": "ratio"}.get(stat, "mean")

@@ -63,18 +63,17 @@ ALL = "all"
 def _codes_of(values, categories) -> np.ndarray:
     """Position of each value (as text) in ``categories`` (-1 when absent or missing), as int64.
 
-    A categorical column is matched through its few categories and its integer codes: no Python string is made
-    per row (record tables have millions of rows).
+    Values are factorised first and only the distinct values are looked up, so no Python string is made per row
+    (tables of tickets and records have millions of rows).
     """
     index = categories if isinstance(categories, pd.Index) else pd.Index(list(categories))
     index = pd.Index(np.asarray(index.astype(str), dtype=object))
     if isinstance(getattr(values, "dtype", None), pd.CategoricalDtype):
-        lookup = index.get_indexer(pd.Index(np.asarray(values.cat.categories.astype(str), dtype=object)))
-        codes = values.cat.codes.to_numpy()
-        return np.where(codes >= 0, np.append(lookup, -1)[codes], -1).astype(np.int64)
-    values = pd.Series(values)
-    text = values.astype(str).where(values.notna(), None)
-    return index.get_indexer(pd.Index(np.asarray(text, dtype=object))).astype(np.int64)
+        codes, uniques = values.cat.codes.to_numpy(), values.cat.categories
+    else:
+        codes, uniques = pd.factorize(pd.Series(values), use_na_sentinel=True)
+    lookup = index.get_indexer(pd.Index(np.asarray(pd.Index(uniques).astype(str), dtype=object)))
+    return np.where(codes >= 0, np.append(lookup, -1)[codes], -1).astype(np.int64)
 
 
 # ----------------------------------------------------------------------------------------------- helpers
@@ -84,14 +83,37 @@ def _file_name(df: pd.DataFrame, table: str) -> str:
 
 
 def _problems(file: str, positions, column: str, values, expected: str) -> list[Problem]:
+    """One Problem per offending 0-based position (row = position + 2), at most ``_MAX_ROW_PROBLEMS`` and a summary.
+
+    ``values`` is the whole column (a Series, indexed here by position) or the offending values already picked.
+    """
     positions = np.asarray(positions)
-    values = np.asarray(values, dtype=object)
-    out = [Problem(file, int(p) + 2, column, values[k], expected)
-           for k, p in enumerate(positions[:_MAX_ROW_PROBLEMS])]
+    if positions.size == 0:
+        return []
+    shown = positions[:_MAX_ROW_PROBLEMS]
+    if isinstance(values, pd.Series):
+        picked = values.iloc[shown].to_numpy(dtype=object)
+    else:
+        picked = np.asarray(values, dtype=object)[: len(shown)]
+    out = [Problem(file, int(p) + 2, column, picked[k], expected) for k, p in enumerate(shown)]
     if len(positions) > _MAX_ROW_PROBLEMS:
         out.append(Problem(file, None, column, None,
                            f"{len(positions) - _MAX_ROW_PROBLEMS} more rows with the same problem ({expected})"))
     return out
+
+
+def _repeat_text(labels, inner: int = 1, outer: int = 1) -> pd.Series:
+    """``np.tile(np.repeat(labels, inner), outer)`` as a text column, built through an Arrow dictionary.
+
+    Long tables (a row per community, period, tier and category) would otherwise convert a million Python
+    strings per column into pandas' text type.
+    """
+    import pyarrow as pa
+
+    labels = [str(x) for x in np.asarray(labels, dtype=object)]
+    codes = np.tile(np.repeat(np.arange(len(labels), dtype=np.int32), inner), outer)
+    arr = pa.DictionaryArray.from_arrays(pa.array(codes), pa.array(labels, type=pa.string())).cast(pa.large_string())
+    return pd.Series(arr, dtype=pd.StringDtype("pyarrow", na_value=np.nan))
 
 
 def _require(df: pd.DataFrame | None, table: str, columns: list[str]) -> list[Problem]:
@@ -229,15 +251,15 @@ def validate_doorstep(tables: dict[str, pd.DataFrame], categories: list[str] | N
     f = _file_name(catalogue, "doorstep_catalogue")
     ids = catalogue["item_id"].astype("string").str.strip()
     bad = np.flatnonzero((ids.isna() | (ids == "")).to_numpy(dtype=bool))
-    problems += _problems(f, bad, "item_id", catalogue["item_id"].to_numpy()[bad], "an item id (required)")
+    problems += _problems(f, bad, "item_id", catalogue["item_id"], "an item id (required)")
     dup = np.flatnonzero(ids.duplicated(keep="first").to_numpy() & ids.notna().to_numpy(dtype=bool))
-    problems += _problems(f, dup, "item_id", ids.to_numpy()[dup], "a unique item id (this one is repeated)")
+    problems += _problems(f, dup, "item_id", ids, "a unique item id (this one is repeated)")
     tiers = catalogue["tier"].astype("string").str.strip()
     bad = np.flatnonzero(~tiers.isin(TIERS).fillna(False).to_numpy(dtype=bool))
-    problems += _problems(f, bad, "tier", catalogue["tier"].to_numpy()[bad], "one of " + ", ".join(TIERS))
+    problems += _problems(f, bad, "tier", catalogue["tier"], "one of " + ", ".join(TIERS))
     cats = catalogue["category"].astype("string").str.strip()
     bad = np.flatnonzero(~cats.str.lower().isin(allowed_cat).fillna(False).to_numpy(dtype=bool))
-    problems += _problems(f, bad, "category", catalogue["category"].to_numpy()[bad],
+    problems += _problems(f, bad, "category", catalogue["category"],
                           "one of the 7 service categories (" + ", ".join(v[0] for v in CATEGORIES.values()) + ")")
     n_cat = cats.dropna().nunique()
     if n_cat > n_categories:
@@ -246,7 +268,7 @@ def validate_doorstep(tables: dict[str, pd.DataFrame], categories: list[str] | N
     for col in ("department", "name_zh"):
         v = catalogue[col].astype("string").str.strip()
         bad = np.flatnonzero((v.isna() | (v == "")).to_numpy(dtype=bool))
-        problems += _problems(f, bad, col, catalogue[col].to_numpy()[bad], f"a {col} (required)")
+        problems += _problems(f, bad, col, catalogue[col], f"a {col} (required)")
 
     codes = units["code"].astype(str)
     community_codes = pd.Index(codes[units["level"].astype(str) == "community"].unique())
@@ -254,12 +276,12 @@ def validate_doorstep(tables: dict[str, pd.DataFrame], categories: list[str] | N
 
     def check_units(df, file, column="community"):
         bad = np.flatnonzero(_codes_of(df[column], community_codes) < 0)
-        return _problems(file, bad, column, df[column].to_numpy()[bad],
+        return _problems(file, bad, column, df[column],
                          "a community code of the unit registry (units, level 'community')")
 
     def check_items(df, file):
         bad = np.flatnonzero(_codes_of(df["item_id"], item_index) < 0)
-        return _problems(file, bad, "item_id", df["item_id"].to_numpy()[bad], "an item_id of doorstep_catalogue")
+        return _problems(file, bad, "item_id", df["item_id"], "an item_id of doorstep_catalogue")
 
     menus = tables.get("doorstep_menus")
     first_from = None
@@ -272,16 +294,16 @@ def validate_doorstep(tables: dict[str, pd.DataFrame], categories: list[str] | N
             problems += check_items(menus, f)
             fm = _month_code_from_text(menus["from_period"])
             bad = np.flatnonzero(np.isnan(fm))
-            problems += _problems(f, bad, "from_period", menus["from_period"].to_numpy()[bad], "a month such as 2019-03")
+            problems += _problems(f, bad, "from_period", menus["from_period"], "a month such as 2019-03")
             if "to_period" in menus:
                 raw = menus["to_period"]
                 tm = _month_code_from_text(raw)
                 empty = (raw.isna() | (raw.astype("string").str.strip().isin(["", "NA", "-", "—"]))).fillna(True)
                 bad = np.flatnonzero(np.isnan(tm) & ~empty.to_numpy(dtype=bool))
-                problems += _problems(f, bad, "to_period", raw.to_numpy()[bad], "a month such as 2024-06, or empty")
+                problems += _problems(f, bad, "to_period", raw, "a month such as 2024-06, or empty")
                 with np.errstate(invalid="ignore"):
                     bad = np.flatnonzero(tm < fm)
-                problems += _problems(f, bad, "to_period", raw.to_numpy()[bad], "a month not before from_period")
+                problems += _problems(f, bad, "to_period", raw, "a month not before from_period")
             key = pd.DataFrame({"c": menus["community"].astype(str), "i": menus["item_id"].astype(str),
                                 "f": menus["from_period"].astype(str)})
             dup = key.duplicated(keep="first").to_numpy()
@@ -310,10 +332,10 @@ def validate_doorstep(tables: dict[str, pd.DataFrame], categories: list[str] | N
             problems += check_items(records, f)
             rm = _month_code_from_dates(records["date"])
             bad = np.flatnonzero(np.isnan(rm))
-            problems += _problems(f, bad, "date", records["date"].to_numpy()[bad], "a date such as 2024-07-01")
+            problems += _problems(f, bad, "date", records["date"], "a date such as 2024-07-01")
             cnt = pd.to_numeric(records["count"], errors="coerce").to_numpy(dtype=float)
             bad = np.flatnonzero(~(cnt >= 0))
-            problems += _problems(f, bad, "count", records["count"].to_numpy()[bad], "a number of services >= 0")
+            problems += _problems(f, bad, "count", records["count"], "a number of services >= 0")
             if check_records and first_from is not None and len(first_from):
                 # integer keys instead of a string merge: records can have millions of rows
                 cc = _codes_of(records["community"], community_codes)
@@ -330,8 +352,10 @@ def validate_doorstep(tables: dict[str, pd.DataFrame], categories: list[str] | N
                 never = np.flatnonzero(okr & np.isinf(first))
                 early = np.flatnonzero(okr & np.isfinite(first) & (rm < first))
                 if never.size:
-                    vals = (records["community"].astype(str) + " / " + records["item_id"].astype(str)).to_numpy()
-                    problems += _problems(f, never, "item_id", vals[never],
+                    shown = never[:_MAX_ROW_PROBLEMS]
+                    vals = (records["community"].iloc[shown].astype(str) + " / "
+                            + records["item_id"].iloc[shown].astype(str)).to_numpy()
+                    problems += _problems(f, never, "item_id", vals,
                                           "an item on the community's menu (doorstep_menus has no row for it)")
                 if early.size:
                     ordered = _month_text(first[early].astype(np.int64))
@@ -364,15 +388,15 @@ def validate_doorstep(tables: dict[str, pd.DataFrame], categories: list[str] | N
             problems += check_units(evaluations, f)
             mt = evaluations["meeting"].astype("string").str.strip()
             bad = np.flatnonzero(~mt.isin(MEETINGS).fillna(False).to_numpy(dtype=bool))
-            problems += _problems(f, bad, "meeting", evaluations["meeting"].to_numpy()[bad],
+            problems += _problems(f, bad, "meeting", evaluations["meeting"],
                                   "one of " + ", ".join(MEETINGS))
             dm = _month_code_from_dates(evaluations["date"])
             bad = np.flatnonzero(np.isnan(dm))
-            problems += _problems(f, bad, "date", evaluations["date"].to_numpy()[bad], "a date such as 2024-07-01")
+            problems += _problems(f, bad, "date", evaluations["date"], "a date such as 2024-07-01")
             if "rating" in evaluations:
                 r = pd.to_numeric(evaluations["rating"], errors="coerce").to_numpy(dtype=float)
                 bad = np.flatnonzero(~np.isnan(r) & ((r < 0) | (r > 100)))
-                problems += _problems(f, bad, "rating", evaluations["rating"].to_numpy()[bad], "a rating 0-100")
+                problems += _problems(f, bad, "rating", evaluations["rating"], "a rating 0-100")
     if problems:
         raise ValidationError(problems)
 
@@ -392,9 +416,8 @@ def _station_mask(stations: pd.DataFrame | None, communities: pd.Index, years: n
     return mask
 
 
-def _long_margins(arr: np.ndarray, row_keys: pd.DataFrame, categories: list[str], value: str,
-                  reducer: str = "sum") -> pd.DataFrame:
-    """[row, tier, category] cube -> long table with tier/category cells plus "all" margins (only combos used)."""
+def _with_margins(arr: np.ndarray, categories: list[str]) -> tuple[np.ndarray, list[str], list[str]]:
+    """[row, tier, category] cube -> [row, tier + "all", category + "all"] with the margins, and the labels."""
     n_rows, n_t, n_c = arr.shape
     tier_labels = list(TIERS) + [ALL]
     cat_labels = list(categories) + [ALL]
@@ -485,8 +508,8 @@ def menu_coverage(catalogue: pd.DataFrame, menus: pd.DataFrame, units: pd.DataFr
     onehot[np.arange(len(items)), cell] = 1.0
     counts = (on.reshape(-1, len(items)).astype(float) @ onehot).reshape(len(comm_index), n_snap, n_t, n_c)
     cat_counts = onehot.sum(axis=0).reshape(n_t, n_c)
-    full, tier_labels, cat_labels = _long_margins(counts.reshape(-1, n_t, n_c), None, categories, "")
-    cat_full, _, _ = _long_margins(cat_counts[None], None, categories, "")
+    full, tier_labels, cat_labels = _with_margins(counts.reshape(-1, n_t, n_c), categories)
+    cat_full, _, _ = _with_margins(cat_counts[None], categories)
     cat_full = cat_full[0]
     exists = cat_full > 0
     t_idx, c_idx = np.nonzero(exists)
@@ -496,45 +519,32 @@ def menu_coverage(catalogue: pd.DataFrame, menus: pd.DataFrame, units: pd.DataFr
     frames = []
     vals = full[:, :, t_idx, c_idx]  # [comm, snap, cells]
     n_cells = len(t_idx)
-    frames.append(pd.DataFrame({
-        "level": "community",
-        "unit": np.repeat(comm_index.to_numpy(), n_snap * n_cells),
-        "parent": np.repeat(parents, n_snap * n_cells),
-        "period": np.tile(np.repeat(per["period"].to_numpy(), n_cells), len(comm_index)),
-        "tier": np.tile(np.asarray(tier_labels, dtype=object)[t_idx], len(comm_index) * n_snap),
-        "category": np.tile(np.asarray(cat_labels, dtype=object)[c_idx], len(comm_index) * n_snap),
-        "items_available": vals.reshape(-1),
-        "items_catalogue": np.tile(cat_full[t_idx, c_idx], len(comm_index) * n_snap),
-        "n_communities": 1,
-    }))
     # 街镇 and district: means over communities (vectorised by grouping the community axis)
     street_codes, street_of = np.unique(parents, return_inverse=True)
     n_per_street = np.bincount(street_of, minlength=len(street_codes)).astype(float)
     sums = np.zeros((len(street_codes), n_snap, n_cells))
     np.add.at(sums, street_of, vals)
     means = sums / n_per_street[:, None, None]
-    jz_parent = units.assign(code=units["code"].astype(str)).set_index("code")["parent"]
-    frames.append(pd.DataFrame({
-        "level": "subdistrict",
-        "unit": np.repeat(street_codes, n_snap * n_cells),
-        "parent": np.repeat(jz_parent.reindex(street_codes).fillna(district).astype(str).to_numpy(), n_snap * n_cells),
-        "period": np.tile(np.repeat(per["period"].to_numpy(), n_cells), len(street_codes)),
-        "tier": np.tile(np.asarray(tier_labels, dtype=object)[t_idx], len(street_codes) * n_snap),
-        "category": np.tile(np.asarray(cat_labels, dtype=object)[c_idx], len(street_codes) * n_snap),
-        "items_available": means.reshape(-1),
-        "items_catalogue": np.tile(cat_full[t_idx, c_idx], len(street_codes) * n_snap),
-        "n_communities": np.repeat(n_per_street, n_snap * n_cells).astype(int),
-    }))
     dmean = vals.mean(axis=0) if len(comm_index) else np.zeros((n_snap, n_cells))
-    frames.append(pd.DataFrame({
-        "level": "district", "unit": district, "parent": "",
-        "period": np.repeat(per["period"].to_numpy(), n_cells),
-        "tier": np.tile(np.asarray(tier_labels, dtype=object)[t_idx], n_snap),
-        "category": np.tile(np.asarray(cat_labels, dtype=object)[c_idx], n_snap),
-        "items_available": dmean.reshape(-1),
-        "items_catalogue": np.tile(cat_full[t_idx, c_idx], n_snap),
-        "n_communities": len(comm_index),
-    }))
+    jz_parent = units.assign(code=units["code"].astype(str)).set_index("code")["parent"]
+    street_parents = jz_parent.reindex(street_codes).fillna(district).astype(str).to_numpy()
+    tiers_cells = np.asarray(tier_labels, dtype=object)[t_idx]
+    cats_cells = np.asarray(cat_labels, dtype=object)[c_idx]
+
+    def frame(level, codes, parent_codes, v, n):
+        k, per_unit = len(codes), n_snap * n_cells
+        return pd.DataFrame({
+            "level": _repeat_text([level], k * per_unit), "unit": _repeat_text(codes, per_unit),
+            "parent": _repeat_text(parent_codes, per_unit),
+            "period": _repeat_text(per["period"].to_numpy(), n_cells, k),
+            "tier": _repeat_text(tiers_cells, 1, k * n_snap), "category": _repeat_text(cats_cells, 1, k * n_snap),
+            "items_available": v.reshape(-1), "items_catalogue": np.tile(cat_full[t_idx, c_idx], k * n_snap),
+            "n_communities": np.repeat(np.asarray(n, dtype=np.int64), per_unit),
+        })
+
+    frames = [frame("community", comm_index.to_numpy(), parents, vals, np.ones(len(comm_index))),
+              frame("subdistrict", street_codes, street_parents, means, n_per_street),
+              frame("district", [district], [""], dmean[None], [len(comm_index)])]
     out = pd.concat(frames, ignore_index=True)
     out["items_catalogue"] = out["items_catalogue"].astype(int)
     out["coverage_pct"] = 100.0 * out["items_available"] / out["items_catalogue"]
@@ -696,9 +706,9 @@ def usage_table(records: pd.DataFrame, catalogue: pd.DataFrame, units: pd.DataFr
     flat = (ci * n_p + pi) * (n_t * n_c) + cell
     cube = np.bincount(flat, weights=cnt, minlength=len(comm_index) * n_p * n_t * n_c)
     cube = cube.reshape(len(comm_index) * n_p, n_t, n_c)
-    full, tier_labels, cat_labels = _long_margins(cube, None, categories, "")
-    cat_full = _long_margins(np.bincount(tier_code * n_c + cat_code, minlength=n_t * n_c)
-                             .reshape(1, n_t, n_c).astype(float), None, categories, "")[0][0]
+    full, tier_labels, cat_labels = _with_margins(cube, categories)
+    cat_full = _with_margins(np.bincount(tier_code * n_c + cat_code, minlength=n_t * n_c)
+                             .reshape(1, n_t, n_c).astype(float), categories)[0][0]
     t_idx, c_idx = np.nonzero(cat_full > 0)
     n_cells = len(t_idx)
     vals = full[:, t_idx, c_idx].reshape(len(comm_index), n_p, n_cells)
@@ -716,9 +726,13 @@ def usage_table(records: pd.DataFrame, catalogue: pd.DataFrame, units: pd.DataFr
     s_res = np.zeros((len(street_codes), n_p))
     np.add.at(s_res, street_of, np.nan_to_num(res_grid))
     s_res = np.where(s_res > 0, s_res, np.nan)
-    s_basis = pd.DataFrame(basis).groupby(street_of).agg(
-        lambda col: "population" if (col == "population").all() else
-        ("missing" if (col == "missing").all() else "allocated")).to_numpy()
+    # a 街镇's basis: "population" if all its communities have their own figure, "missing" if none has any
+    n_comm_street = np.bincount(street_of, minlength=len(street_codes))[:, None]
+    n_own, n_missing = np.zeros((len(street_codes), n_p)), np.zeros((len(street_codes), n_p))
+    np.add.at(n_own, street_of, (basis == "population").astype(float))
+    np.add.at(n_missing, street_of, (basis == "missing").astype(float))
+    s_basis = np.where(n_own == n_comm_street, "population",
+                       np.where(n_missing == n_comm_street, "missing", "allocated")).astype(object)
     district = _district_code(units)
     jz_parent = units.assign(code=units["code"].astype(str)).set_index("code")["parent"]
     periods_arr = per["period"].to_numpy()
@@ -727,19 +741,20 @@ def usage_table(records: pd.DataFrame, catalogue: pd.DataFrame, units: pd.DataFr
 
     def frame(level, codes, parent_codes, v, r, b):
         k = len(codes)
+        basis_labels, basis_codes = np.unique(np.asarray(b, dtype=object).reshape(-1).astype(str),
+                                              return_inverse=True)
+        basis = _repeat_text(basis_labels, 1)
         return pd.DataFrame({
-            "level": level, "unit": np.repeat(codes, n_p * n_cells),
-            "parent": np.repeat(parent_codes, n_p * n_cells),
-            "period": np.tile(np.repeat(periods_arr, n_cells), k),
-            "tier": np.tile(tiers_arr, k * n_p), "category": np.tile(cats_arr, k * n_p),
+            "level": _repeat_text([level], k * n_p * n_cells), "unit": _repeat_text(codes, n_p * n_cells),
+            "parent": _repeat_text(parent_codes, n_p * n_cells),
+            "period": _repeat_text(periods_arr, n_cells, k),
+            "tier": _repeat_text(tiers_arr, 1, k * n_p), "category": _repeat_text(cats_arr, 1, k * n_p),
             "services": v.reshape(-1), "residents": np.repeat(r.reshape(-1), n_cells),
-            "residents_basis": np.repeat(np.asarray(b, dtype=object).reshape(-1), n_cells),
+            "residents_basis": basis.take(np.repeat(basis_codes, n_cells)).reset_index(drop=True),
         })
 
     d_res = np.nansum(res_grid, axis=0)
-    d_basis = s_basis.copy()
-    d_basis_row = np.array([["population" if (d_basis[:, j] == "population").all() else "allocated"
-                             for j in range(n_p)]], dtype=object)
+    d_basis_row = np.where((s_basis == "population").all(axis=0), "population", "allocated").astype(object)[None]
     out = pd.concat([
         frame("community", comm_index.to_numpy(), parents, vals, res_grid, basis),
         frame("subdistrict", street_codes, jz_parent.reindex(street_codes).fillna(district).astype(str).to_numpy(),

@@ -33,7 +33,7 @@ from typing import Iterable
 import numpy as np
 import pandas as pd
 
-from .errors import InputError, Problem, ValidationError, format_value
+from .errors import InputError, Problem, ValidationError
 
 __all__ = ["CATEGORIES", "COUNT_COLUMNS", "reduce_tickets", "combine_counts", "finalise_monthly",
            "hotline_observations", "aggregate_tickets"]
@@ -50,18 +50,19 @@ _MAX_ROW_PROBLEMS = 20  # per check; the rest are summarised in one Problem
 
 
 def _codes_of(values, categories) -> np.ndarray:
-    """Position of each value in ``categories`` (-1 when absent or missing), as int64.
+    """Position of each value (as text) in ``categories`` (-1 when absent or missing), as int64.
 
-    A categorical column is matched through its (few) categories and its integer codes, so no Python string is
-    made per row.
+    Values are factorised first and only the distinct values are looked up, so no Python string is made per row
+    (tables of tickets and records have millions of rows).
     """
     index = categories if isinstance(categories, pd.Index) else pd.Index(list(categories))
+    index = pd.Index(np.asarray(index.astype(str), dtype=object))
     if isinstance(getattr(values, "dtype", None), pd.CategoricalDtype):
-        cats = values.cat.categories
-        lookup = index.get_indexer(pd.Index(np.asarray(cats.astype(str), dtype=object)))
-        codes = values.cat.codes.to_numpy()
-        return np.where(codes >= 0, np.append(lookup, -1)[codes], -1).astype(np.int64)
-    return index.get_indexer(pd.Index(np.asarray(values, dtype=object))).astype(np.int64)
+        codes, uniques = values.cat.codes.to_numpy(), values.cat.categories
+    else:
+        codes, uniques = pd.factorize(pd.Series(values), use_na_sentinel=True)
+    lookup = index.get_indexer(pd.Index(np.asarray(pd.Index(uniques).astype(str), dtype=object)))
+    return np.where(codes >= 0, np.append(lookup, -1)[codes], -1).astype(np.int64)
 
 
 def _row_problems(table: str, rows: np.ndarray, column: str, values, expected: str,

@@ -81,7 +81,7 @@ DEFAULT_CHOICES: dict[str, Any] = {
     "outliers": "none",               # none or winsorise (then log if still failing)
     "max_winsorised": 5,
     "coverage_threshold": 0.5,        # minimum available share of a node's weight
-    "weights": None,                  # {node code: weight} overriding framework weights (renormalised per parent)
+    "weights": None,                  # {node: weight} or a govlib.weights.WeightSet; renormalised per parent
     "weight_set": "framework",        # the name of the weight set (logged)
     "indicators": "all",              # all, or common (scope == "all" only)
     "exclude": (),                    # indicator codes left out
@@ -124,6 +124,7 @@ def nodes_table(framework: Any) -> pd.DataFrame:
                                                                                    "direction") else \
                 pd.to_numeric(t[col], errors="coerce")
     t["direction"] = t["direction"].astype(int)
+    t["weight"] = t["weight"].astype(float)
     roots = t.loc[t["parent"].isna(), "code"].tolist()
     if len(roots) != 1:
         raise InputError(f"framework: expected exactly one root (a node with no parent), found {roots}")
@@ -243,6 +244,9 @@ class CompositeIndex:
         # Raw: annual values on the full unit x period grid.
         obs = self._inputs["observations"]
         annual = annualise(obs, nodes.set_index("code")["temporal_aggregation"])
+        if annual.attrs.get("sub_annual_ignored"):
+            self._note("raw", "sub_annual_ignored", annual.attrs["sub_annual_ignored"],
+                       "sub-annual values of unit-years that also have an annual value (the annual value wins)")
         extra = sorted(set(annual["indicator"]) - set(nodes["code"]) - drop)
         if extra:
             self._note("raw", "ignored_indicators", extra, "observations of codes that are not framework leaves")
@@ -350,6 +354,10 @@ class CompositeIndex:
         w = self.choices["weights"]
         if w is None:
             return nodes
+        name = self.choices["weight_set"]
+        if hasattr(w, "weights") and hasattr(w, "name"):  # a govlib.weights.WeightSet
+            name = f"{w.name} ({getattr(w, 'method', '')})" if name == "framework" else name
+            w = w.weights
         given = pd.Series(dict(w) if isinstance(w, Mapping) else w, dtype=float)
         given.index = given.index.astype(str)
         unknown = sorted(set(given.index) - set(nodes.loc[nodes["parent"].notna(), "code"]))
@@ -366,7 +374,7 @@ class CompositeIndex:
         zero = sorted(sums.index[sums <= 0])
         if zero:
             raise InputError(f"weights: every child of {zero} has weight 0; at least one must be positive")
-        self._note("setup", "weights", self.choices["weight_set"], f"{len(given)} node weights set")
+        self._note("setup", "weights", name, f"{len(given)} node weights set")
         return nodes
 
     def _units_table(self, observed) -> pd.DataFrame:
@@ -411,25 +419,24 @@ class CompositeIndex:
         fw = self.nodes.set_index("code").loc[self.leaves]
         periods = treated.index.get_level_values("period")
         groups = None if c["pooled"] else np.asarray(periods)
-        ref = None
+        ref = ampi_ref = None
         if method == "distance_to_reference" or (fw["normalisation"] == "distance_to_reference").any():
             if c["reference_unit"] is None:
                 raise InputError("reference_unit: distance_to_reference needs the code of the reference unit")
             ref = np.asarray(treated.index.get_level_values("unit") == str(c["reference_unit"]))
             if not ref.any():
                 raise InputError(f"reference_unit: {c['reference_unit']!r} has no rows in the data")
-            groups = np.asarray(periods)  # a reference value is per period by nature
-        elif method == "ampi" or (fw["normalisation"] == "ampi").any():
+        if method == "ampi" or (fw["normalisation"] == "ampi").any():
             base = c["base_period"] or self.periods[0]
-            ref = np.asarray(periods == str(base))
+            ampi_ref = np.asarray(periods == str(base))
         return normalise(treated[self.leaves], fw.reset_index(), method=method, scale=self.scale, ddof=int(c["ddof"]),
-                         ties=c["ties"], groups=groups, reference_rows=ref)
+                         ties=c["ties"], groups=groups, reference_rows=ref,
+                         reference_groups=np.asarray(periods), ampi_reference_rows=ampi_ref)
 
     # ------------------------------------------------------------------------------------------------- results
     def _results(self) -> None:
         c = self.choices
         agg, cov = self.stages["aggregated"], self.coverage
-        idx = agg.index
         long = agg.stack(future_stack=True).rename("score").reset_index()
         long.columns = ["unit", "period", "node", "score"]
         long["coverage"] = cov.stack(future_stack=True).to_numpy()
@@ -445,7 +452,6 @@ class CompositeIndex:
         long = long.sort_values(["period", "unit", "node"], key=lambda x: x.map(order) if x.name == "node" else x,
                                 kind="stable")
         self.scores = long[["unit", "period", "node", "score", "rank", "peer_rank", "coverage"]].reset_index(drop=True)
-        del idx
         self.progress = self._progress()
         self.strengths_weaknesses = self._strengths()
 

@@ -343,7 +343,8 @@ def ampi(x, direction=1, *, reference=None, reference_groups=None, groups=None) 
 
 def normalise(values: pd.DataFrame, framework: pd.DataFrame | None = None, *, method: str | Sequence[str] = "minmax",
               scale: tuple[float, float] = (0.0, 100.0), ddof: int = 1, ties: str = "average",
-              groups=None, reference_rows=None, cap: bool = True) -> pd.DataFrame:
+              groups=None, reference_rows=None, reference_groups=None, ampi_reference_rows=None,
+              cap: bool = True) -> pd.DataFrame:
     """Normalise a wide table (rows = unit-periods, columns = indicator codes) indicator by indicator.
 
     Parameters
@@ -357,7 +358,10 @@ def normalise(values: pd.DataFrame, framework: pd.DataFrame | None = None, *, me
     ddof : degrees of freedom of the z-score SD (1 = sample SD).
     ties : tie rule of rank methods.
     groups : per-row group labels (e.g. periods) for per-group normalisation; None = pooled.
-    reference_rows : row mask of the reference unit (``distance_to_reference``) or the AMPI reference rows.
+    reference_rows : row mask of the reference unit (``distance_to_reference``).
+    reference_groups : per-row labels within which the reference value is taken (default ``groups``; a reference
+        unit has one value per period, so pass the periods).
+    ampi_reference_rows : row mask whose mean is the AMPI reference value (e.g. the base year); default all rows.
 
     Returns
     -------
@@ -411,7 +415,8 @@ def normalise(values: pd.DataFrame, framework: pd.DataFrame | None = None, *, me
         elif m == "distance_to_reference":
             if reference_rows is None:
                 raise InputError("distance_to_reference: name the reference unit (reference_unit)")
-            r = distance_to_reference(x, d, reference_rows=reference_rows, groups=groups)
+            r = distance_to_reference(x, d, reference_rows=reference_rows,
+                                      groups=reference_groups if reference_groups is not None else groups)
         elif m == "rank":
             r = rank_score(x, d, ties=ties, groups=groups)
         elif m == "percentile_rank":
@@ -419,7 +424,7 @@ def normalise(values: pd.DataFrame, framework: pd.DataFrame | None = None, *, me
         elif m == "fraction_of_max":
             r = fraction_of_max(x, d, high=high, groups=groups)
         else:  # ampi
-            r = ampi(x, d, reference_groups=reference_rows, groups=groups)
+            r = ampi(x, d, reference_groups=ampi_reference_rows, groups=groups)
         out[:, idx] = r
     out[:, direction == 0] = np.nan
     return pd.DataFrame(out, index=values.index, columns=cols)

@@ -61,7 +61,9 @@ def run_stages(dataset: Dataset, settings: Settings, only: list[str] | None = No
                on_stage: Callable[[str, float], None] | None = None) -> tuple[dict[str, pd.DataFrame], dict[str, float]]:
     """Run the build stages on a validated data set (pure: nothing is written). Returns (tables, timings)."""
     tables: dict[str, pd.DataFrame] = dict(dataset.tables)
-    tables["framework"] = dataset.framework.nodes
+    tables["framework"] = dataset.framework.nodes.copy()
+    tables["framework"].attrs["scale"] = list(dataset.framework.scale)
+    tables["framework"].attrs["version"] = dataset.framework.version
     if "observations" in tables:
         obs = tables["observations"].copy()
         obs["source"] = obs["source"].fillna("admin") if "source" in obs else "admin"

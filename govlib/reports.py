@@ -292,32 +292,75 @@ def _execute(job: dict) -> dict:
     return {"status": "ok", "seconds": time.perf_counter() - t0}
 
 
-def _worker_main(job_file: str) -> int:
-    job = json.loads(Path(job_file).read_text(encoding="utf-8"))
+def _run_one(job: dict) -> dict:
     try:
-        result = _execute(job)
+        return _execute(job)
     except BaseException as exc:  # noqa: BLE001 - every failure is reported to the parent, never swallowed
         msg = f"{type(exc).__name__}: {exc}"
         if type(exc).__name__ == "PapermillExecutionError":
             msg = f"cell {getattr(exc, 'exec_count', '?')}: {getattr(exc, 'ename', '')}: {getattr(exc, 'evalue', '')}"
-        result = {"status": "failed", "error": msg.strip()[:2000]}
+        return {"status": "failed", "error": msg.strip()[:2000]}
+
+
+def _worker_main(argv: list[str]) -> int:
+    """Worker entry point. ``--serve``: read job files from stdin, one per line, until EOF (a persistent worker
+    saves the interpreter start and the papermill/nbconvert imports per report); else run the one job file given.
+    """
+    if argv and argv[0] == "--serve":
+        import nbconvert  # noqa: F401 - imported once, before the first job
+        import papermill  # noqa: F401
+
+        for line in sys.stdin:
+            job = json.loads(Path(line.strip()).read_text(encoding="utf-8"))
+            result = _run_one(job)
+            tmp = Path(job["result_file"] + ".tmp")
+            tmp.write_text(json.dumps(result), encoding="utf-8")
+            os.replace(tmp, job["result_file"])  # the parent polls for this file
+        return 0
+    job = json.loads(Path(argv[0]).read_text(encoding="utf-8"))
+    result = _run_one(job)
     Path(job["result_file"]).write_text(json.dumps(result), encoding="utf-8")
     return 0 if result["status"] == "ok" else 1
 
 
 # ------------------------------------------------------------------------------------------------ the pool
 @dataclass
-class _Running:
-    job: ReportJob
+class _Slot:
+    """One persistent worker process and the report it is rendering (if any)."""
+
     proc: subprocess.Popen
-    started: float
-    result_file: Path
+    log_path: Path
     log: Any
+    job: ReportJob | None = None
+    started: float = 0.0
+    result_file: Path | None = None
+
+
+def _start_worker(env: dict, log_path: Path) -> _Slot:
+    log = open(log_path, "a", encoding="utf-8")
+    proc = subprocess.Popen([sys.executable, "-m", "govlib.reports", "--serve"], env=env, stdin=subprocess.PIPE,
+                            stdout=log, stderr=subprocess.STDOUT, text=True, start_new_session=True)
+    return _Slot(proc, log_path, log)
+
+
+def _stop_worker(slot: _Slot, kill: bool = False) -> None:
+    if not kill:
+        try:
+            slot.proc.stdin.close()
+            slot.proc.wait(timeout=30)
+        except (OSError, subprocess.TimeoutExpired):
+            kill = True
+    if kill:
+        _kill_group(slot.proc)
+    slot.log.close()
 
 
 def run_reports(jobs: list[ReportJob], settings: Settings | None = None, workers: int | None = None,
                 timeout: float | None = None, force: bool = False, progress: bool = True) -> list[ReportResult]:
     """Render reports in a bounded pool of worker processes; return one result per job (in job order).
+
+    Each of the ``workers`` processes renders one report at a time and stays alive for the next one; a worker
+    whose report passes the timeout is killed with its kernel (its process group) and replaced.
 
     Parameters
     ----------
@@ -328,69 +371,81 @@ def run_reports(jobs: list[ReportJob], settings: Settings | None = None, workers
     force : render even when the inputs are unchanged.
     progress : show a tqdm progress bar on stderr.
     """
+    import shutil
+
+    from tqdm import tqdm
+
     settings = settings or load_settings()
     conf = settings.section("reports")
     workers = max(1, int(workers or conf.get("workers", 2)))
     timeout = float(timeout or conf.get("timeout_seconds", 900))
     kernel = str(conf.get("kernel", "govlib"))
     results: dict[str, ReportResult] = {}
-    pending: list[tuple[ReportJob, str]] = []
+    queue: list[tuple[ReportJob, str]] = []
     for job in jobs:
         digest = inputs_hash(job, settings)
         if not force and _up_to_date(job, settings, digest):
             paths = output_paths(job, settings)
             results[job.name] = ReportResult(job, "skipped", html=str(paths["html"]), sidecar=str(paths["sidecar"]))
         else:
-            pending.append((job, digest))
-    from tqdm import tqdm
-
+            queue.append((job, digest))
     bar = tqdm(total=len(jobs), desc="reports", unit="report", disable=not progress, file=sys.stderr)
     bar.update(len(results))
     work = Path(tempfile.mkdtemp(prefix="govlib-reports-"))
     log_dir = settings.outputs_dir / "notebooks" / "logs"
     log_dir.mkdir(parents=True, exist_ok=True)
     env = dict(os.environ, GOVLIB_ROOT=str(settings.root), MPLBACKEND="Agg", PYTHONHASHSEED="0")
-    running: list[_Running] = []
-    queue = list(pending)
-    try:
-        while queue or running:
-            while queue and len(running) < workers:
-                job, digest = queue.pop(0)
-                paths = output_paths(job, settings)
-                spec = {"name": job.name, "title": job.title, "parameters": job.parameters, "kernel": kernel,
-                        "notebook": str(notebook_path(job.kind, settings)), "timeout": timeout,
-                        "inputs_hash": digest, "paths": {k: str(v) for k, v in paths.items()},
-                        "result_file": str(work / f"{job.name}.result.json")}
-                job_file = work / f"{job.name}.job.json"
-                job_file.write_text(json.dumps(spec), encoding="utf-8")
-                log = open(log_dir / f"{job.name}.log", "w", encoding="utf-8")
-                proc = subprocess.Popen([sys.executable, "-m", "govlib.reports", job_file.as_posix()], env=env,
-                                        stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-                running.append(_Running(job, proc, time.perf_counter(), Path(spec["result_file"]), log))
-            time.sleep(0.1)
-            for r in list(running):
-                elapsed = time.perf_counter() - r.started
-                code = r.proc.poll()
-                if code is None and elapsed <= timeout:
-                    continue
-                if code is None:  # past its timeout: kill the worker and its kernel (same process group)
-                    _kill_group(r.proc)
-                    res = ReportResult(r.job, "failed", elapsed, f"timed out after {timeout:.0f} s")
-                else:
-                    res = _collect(r, elapsed, settings)
-                r.log.close()
-                running.remove(r)
-                results[r.job.name] = res
-                bar.update(1)
-                if res.status == "failed":
-                    bar.write(f"FAILED {r.job.name}: {res.error.splitlines()[0] if res.error else ''}")
-    finally:
-        for r in running:
-            _kill_group(r.proc)
-            r.log.close()
-        bar.close()
-        import shutil
+    slots: list[_Slot] = []
 
+    def finish(slot: _Slot, res: ReportResult) -> None:
+        results[slot.job.name] = res
+        slot.job = None
+        bar.update(1)
+        if res.status == "failed":
+            bar.write(f"FAILED {res.job.name}: {res.error.splitlines()[0] if res.error else ''}")
+
+    try:
+        n_slots = min(workers, len(queue))
+        slots = [_start_worker(env, log_dir / f"worker-{i}.log") for i in range(n_slots)]
+        while queue or any(s.job is not None for s in slots):
+            for i, slot in enumerate(slots):
+                if slot.job is None and queue:
+                    if slot.proc.poll() is not None:  # died between jobs: replace it
+                        slot.log.close()
+                        slot = slots[i] = _start_worker(env, slot.log_path)
+                    job, digest = queue.pop(0)
+                    paths = output_paths(job, settings)
+                    spec = {"name": job.name, "title": job.title, "parameters": job.parameters, "kernel": kernel,
+                            "notebook": str(notebook_path(job.kind, settings)), "timeout": timeout,
+                            "inputs_hash": digest, "paths": {k: str(v) for k, v in paths.items()},
+                            "result_file": str(work / f"{job.name}.result.json")}
+                    job_file = work / f"{job.name}.job.json"
+                    job_file.write_text(json.dumps(spec), encoding="utf-8")
+                    slot.job, slot.started, slot.result_file = job, time.perf_counter(), Path(spec["result_file"])
+                    try:
+                        slot.proc.stdin.write(job_file.as_posix() + "\n")
+                        slot.proc.stdin.flush()
+                    except OSError:
+                        pass  # a dead worker is noticed below
+            time.sleep(0.1)
+            for i, slot in enumerate(slots):
+                if slot.job is None:
+                    continue
+                elapsed = time.perf_counter() - slot.started
+                if slot.result_file.exists():
+                    finish(slot, _collect(slot.job, slot.result_file, elapsed, settings, slot.log_path))
+                elif slot.proc.poll() is not None:
+                    finish(slot, _collect(slot.job, slot.result_file, elapsed, settings, slot.log_path))
+                elif elapsed > timeout:  # kill the worker and its kernel (same process group), replace it
+                    job = slot.job
+                    _stop_worker(slot, kill=True)
+                    slots[i] = _start_worker(env, slot.log_path)
+                    slots[i].job = job
+                    finish(slots[i], ReportResult(job, "failed", elapsed, f"timed out after {timeout:.0f} s"))
+    finally:
+        for slot in slots:
+            _stop_worker(slot, kill=slot.job is not None)
+        bar.close()
         shutil.rmtree(work, ignore_errors=True)
     return [results[j.name] for j in jobs]
 
@@ -403,18 +458,16 @@ def _kill_group(proc: subprocess.Popen) -> None:
     proc.wait()
 
 
-def _collect(r: _Running, elapsed: float, settings: Settings) -> ReportResult:
-    paths = output_paths(r.job, settings)
+def _collect(job: ReportJob, result_file: Path, elapsed: float, settings: Settings, log_path: Path) -> ReportResult:
+    paths = output_paths(job, settings)
     try:
-        data = json.loads(r.result_file.read_text(encoding="utf-8"))
+        data = json.loads(result_file.read_text(encoding="utf-8"))
     except (OSError, ValueError):
-        r.log.flush()
-        tail = (settings.outputs_dir / "notebooks" / "logs" / f"{r.job.name}.log").read_text(
-            encoding="utf-8", errors="replace")[-1500:]
-        data = {"status": "failed", "error": f"worker exited with status {r.proc.returncode}: {tail.strip()}"}
+        tail = log_path.read_text(encoding="utf-8", errors="replace")[-1500:] if log_path.exists() else ""
+        data = {"status": "failed", "error": f"the worker process died: {tail.strip()}"}
     if data["status"] == "ok":
-        return ReportResult(r.job, "ok", elapsed, html=str(paths["html"]), sidecar=str(paths["sidecar"]))
-    return ReportResult(r.job, "failed", elapsed, data.get("error", "unknown error"))
+        return ReportResult(job, "ok", elapsed, html=str(paths["html"]), sidecar=str(paths["sidecar"]))
+    return ReportResult(job, "failed", elapsed, data.get("error", "unknown error"))
 
 
 def results_table(results: list[ReportResult]) -> list[dict]:
@@ -423,5 +476,5 @@ def results_table(results: list[ReportResult]) -> list[dict]:
              "error": r.error, **{k: v for k, v in asdict(r.job).items() if k == "parameters"}} for r in results]
 
 
-if __name__ == "__main__":  # the worker entry point: python -m govlib.reports JOB.json
-    sys.exit(_worker_main(sys.argv[1]))
+if __name__ == "__main__":  # the worker entry point: python -m govlib.reports --serve | JOB.json
+    sys.exit(_worker_main(sys.argv[1:]))

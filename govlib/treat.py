@@ -42,13 +42,17 @@ def _empty_log() -> pd.DataFrame:
                          for c in LOG_COLUMNS})
 
 
-def annualise(observations: pd.DataFrame, rules: dict[str, str] | pd.Series | None = None) -> pd.DataFrame:
+def annualise(observations: pd.DataFrame, rules: dict[str, str] | pd.Series | None = None,
+              prefer_annual: bool = True) -> pd.DataFrame:
     """Make sub-annual observations annual, indicator by indicator.
 
     Parameters
     ----------
     observations : long table ``unit, period, indicator, value`` (+ optional ``se``).
     rules : ``temporal_aggregation`` per indicator (``mean``, ``sum``, ``last``); missing means ``mean``.
+    prefer_annual : where a unit-year-indicator has both an annual value and sub-annual values, keep the annual
+        value and ignore the others (True, the default; their number is in ``result.attrs["sub_annual_ignored"]``)
+        or refuse (False).
 
     Returns
     -------
@@ -80,10 +84,18 @@ def annualise(observations: pd.DataFrame, rules: dict[str, str] | pd.Series | No
     key = ["unit", "year", "indicator"]
     mixed = obs.groupby(key)["sub"].agg(["any", "all"])
     mixed = mixed[mixed["any"] & ~mixed["all"]]
+    ignored = 0
     if len(mixed):
-        ex = mixed.index[0]
-        raise InputError(f"observations: {len(mixed)} unit-year-indicator(s) have both an annual and sub-annual "
-                         f"values (e.g. unit {ex[0]}, {ex[1]}, {ex[2]}); give one frequency per indicator and year")
+        if not prefer_annual:
+            ex = mixed.index[0]
+            raise InputError(f"observations: {len(mixed)} unit-year-indicator(s) have both an annual and sub-annual "
+                             f"values (e.g. unit {ex[0]}, {ex[1]}, {ex[2]}); give one frequency per indicator and "
+                             "year, or let the annual value win (prefer_annual=True)")
+        # The annual value wins: it is the properly computed annual figure (e.g. a ratio of annual sums).
+        has_both = pd.MultiIndex.from_frame(obs[key]).isin(mixed.index)
+        drop = has_both & obs["sub"].to_numpy()
+        ignored = int(drop.sum())
+        obs = obs[~drop]
     dup = obs.duplicated(["unit", "period", "indicator"])
     if dup.any():
         ex = obs.loc[dup].iloc[0]
@@ -104,9 +116,11 @@ def annualise(observations: pd.DataFrame, rules: dict[str, str] | pd.Series | No
     value = np.select([agg["rule"] == "sum", agg["rule"] == "last"], [agg["sum"], agg["last"]], agg["mean"])
     se_sum = np.where(agg["se_known"] == agg["n_periods"], np.sqrt(agg["se2"]), np.nan)
     se = np.select([agg["rule"] == "sum", agg["rule"] == "last"], [se_sum, agg["se_last"]], se_sum / agg["n_periods"])
-    return pd.DataFrame({"unit": agg["unit"], "period": agg["year"], "indicator": agg["indicator"],
-                         "value": value.astype(float), "se": se.astype(float),
-                         "n_periods": agg["n_periods"].astype(int)})
+    out = pd.DataFrame({"unit": agg["unit"], "period": agg["year"], "indicator": agg["indicator"],
+                        "value": value.astype(float), "se": se.astype(float),
+                        "n_periods": agg["n_periods"].astype(int)})
+    out.attrs["sub_annual_ignored"] = ignored
+    return out
 
 
 def denominate(wide: pd.DataFrame, denominators: dict[str, tuple[str, float]],

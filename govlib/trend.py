@@ -37,7 +37,8 @@ from .errors import InputError
 from .periods import decimal_time, frequency_of
 
 __all__ = [
-    "SeriesPanel", "make_panel", "mann_kendall", "hamed_rao", "sens_slope", "pettitt", "seasonal_mann_kendall",
+    "SeriesPanel", "make_panel", "mann_kendall", "mann_kendall_sen", "hamed_rao", "sens_slope", "pettitt",
+    "seasonal_mann_kendall",
     "seasonal_sens_slope", "benjamini_hochberg", "trend_table", "TREND_COLUMNS",
 ]
 
@@ -135,31 +136,67 @@ def _mid_ranks(x: np.ndarray) -> np.ndarray:
     srt = np.take_along_axis(x, order, axis=1)
     start = np.ones((m, length), dtype=bool)
     start[:, 1:] = srt[:, 1:] != srt[:, :-1]
-    run_id = np.cumsum(start.ravel()) - 1
-    pos = np.tile(np.arange(length, dtype=float), m)
-    first = np.full(run_id[-1] + 1 if length else 0, np.inf)
-    np.minimum.at(first, run_id, pos)
-    last = np.full_like(first, -np.inf)
-    np.maximum.at(last, run_id, pos)
-    rank_sorted = ((first + last) / 2 + 1)[run_id].reshape(m, length)
+    if length == 0:
+        return x.copy()
+    flat_start = start.ravel()
+    run_id = np.cumsum(flat_start) - 1
+    starts = np.flatnonzero(flat_start)  # runs never cross rows: every row starts a run
+    run_len = np.diff(np.append(starts, flat_start.size))
+    mid = (starts % length) + (run_len - 1) / 2 + 1
+    rank_sorted = mid[run_id].reshape(m, length)
     ranks = np.empty_like(rank_sorted)
     np.put_along_axis(ranks, order, rank_sorted, axis=1)
     ranks[np.isnan(x)] = np.nan
     return ranks
 
 
-def _pair_index(length: int):
-    return np.triu_indices(length, k=1)
-
-
 def _s_statistic(x: np.ndarray, chunk_elements: int = _CHUNK_ELEMENTS) -> np.ndarray:
+    """S per row: the (i, j) triangle walked by lag k = j - i, each lag one vectorised slice over all rows
+    (slices, unlike a gather of all pairs, copy nothing); comparisons with NaN are False, so gaps add nothing."""
     m, length = x.shape
-    ii, jj = _pair_index(length)
     s = np.zeros(m)
-    for sl in _chunks(m, len(ii), chunk_elements):
+    for sl in _chunks(m, length, chunk_elements):
         block = x[sl]
-        s[sl] = np.nansum(np.sign(block[:, jj] - block[:, ii]), axis=1)
+        acc = np.zeros(block.shape[0], dtype=np.int64)
+        for k in range(1, length):
+            d = block[:, k:] - block[:, :-k]
+            acc += np.count_nonzero(d > 0, axis=1) - np.count_nonzero(d < 0, axis=1)
+        s[sl] = acc
     return s
+
+
+def _pairwise_slopes(xb: np.ndarray, tb: np.ndarray, times_increasing: bool = False) -> np.ndarray:
+    """All pairwise slopes (x_j - x_i)/(t_j - t_i), i < j, of a chunk of rows; NaN where t_j <= t_i or missing.
+
+    ``times_increasing``: the caller guarantees t_j > t_i for every observed pair (left-justified rows with
+    strictly increasing times), so the mask is skipped (missing values give NaN by themselves)."""
+    m, length = xb.shape
+    out = np.empty((m, length * (length - 1) // 2))
+    # one shared time grid (the usual case): the time differences are one row, broadcast
+    shared = m > 0 and bool((tb == tb[:1]).all())
+    grid = tb[:1] if shared else tb
+    col = 0
+    with np.errstate(invalid="ignore", divide="ignore"):
+        for k in range(1, length):  # lag by lag: contiguous slices, no gather, written in place
+            width = length - k
+            dt = grid[:, k:] - grid[:, :-k]
+            block = out[:, col:col + width]
+            np.subtract(xb[:, k:], xb[:, :-k], out=block)
+            np.divide(block, dt, out=block)
+            if not times_increasing:
+                block[np.broadcast_to(~(dt > 0), block.shape)] = np.nan
+            col += width
+    return out
+
+
+def _order_statistics(values: np.ndarray, positions: list[np.ndarray]) -> list[np.ndarray]:
+    """Per-row order statistics (0-based positions per row; NaN sorts last). Sorts ``values`` in place: a full
+    in-place sort measured faster than ``np.partition`` with several kth (which also copies)."""
+    rows = np.arange(values.shape[0])
+    if values.shape[1] == 0:
+        return [np.full(values.shape[0], np.nan) for _ in positions]
+    values.sort(axis=1)
+    return [values[rows, np.clip(p, 0, values.shape[1] - 1)] for p in positions]
 
 
 @lru_cache(maxsize=None)
@@ -314,36 +351,72 @@ def hamed_rao(values, times=None, *, alpha: float = 0.05, acf_alpha: float = 0.0
 
 
 # -------------------------------------------------------------------------------------------- Sen's slope
-def _sen_core(x, t, n, var_s, conf_level, chunk_elements):
+def _times_increasing(x: np.ndarray, t: np.ndarray) -> bool:
+    """True when every row's observed times are strictly increasing (rows left-justified)."""
+    if x.shape[1] < 2:
+        return True
+    both = ~np.isnan(x[:, 1:]) & ~np.isnan(x[:, :-1])
+    return bool((np.diff(t, axis=1)[both] > 0).all())
+
+
+def _sen_core(x, t, n, var_s, conf_level, chunk_elements, want_s=False):
     m, length = x.shape
-    ii, jj = _pair_index(length)
+    n_pairs = length * (length - 1) // 2
     slope = np.full(m, np.nan)
     low = np.full(m, np.nan)
     high = np.full(m, np.nan)
+    s_stat = np.zeros(m) if want_s else None
+    if n_pairs == 0:
+        return (slope, low, high, s_stat) if want_s else (slope, low, high)
+    increasing = _times_increasing(x, t)
+    if want_s and not increasing:
+        s_stat = _s_statistic(x, chunk_elements)
     zc = norm.ppf(1 - (1 - conf_level) / 2)
-    for sl in _chunks(m, len(ii), chunk_elements):
-        xb, tb = x[sl], t[sl]
-        dt = tb[:, jj] - tb[:, ii]
-        with np.errstate(invalid="ignore", divide="ignore"):
-            slopes = np.where(dt > 0, (xb[:, jj] - xb[:, ii]) / dt, np.nan)
-        slopes.sort(axis=1)  # NaN last
-        nt = (~np.isnan(slopes)).sum(axis=1)
+    for sl in _chunks(m, n_pairs, chunk_elements):
+        slopes = _pairwise_slopes(x[sl], t[sl], increasing)
+        if want_s and increasing:  # with t_j > t_i, sign(slope) = sign(x_j - x_i): S from the same pairs
+            s_stat[sl] = np.count_nonzero(slopes > 0, axis=1) - np.count_nonzero(slopes < 0, axis=1)
+        nt = np.count_nonzero(~np.isnan(slopes), axis=1)
         ok = nt > 0
-        rows = np.arange(slopes.shape[0])
-        lo_mid = np.clip((nt - 1) // 2, 0, None)
-        hi_mid = np.clip(nt // 2, 0, None)
-        if slopes.shape[1] == 0:
-            continue
-        med = (slopes[rows, np.minimum(lo_mid, slopes.shape[1] - 1)]
-               + slopes[rows, np.minimum(hi_mid, slopes.shape[1] - 1)]) / 2
         c = zc * np.sqrt(np.maximum(var_s[sl], 0))
         # R trend::sens.slope: d[round(M1)], d[round(M2 + 1)] (1-based) with M1,2 = (N -/+ C)/2
-        i_low = np.clip(np.round((nt - c) / 2).astype(int) - 1, 0, np.maximum(nt - 1, 0))
-        i_high = np.clip(np.round((nt + c) / 2).astype(int), 0, np.maximum(nt - 1, 0))
-        slope[sl] = np.where(ok, med, np.nan)
-        low[sl] = np.where(ok, slopes[rows, i_low], np.nan)
-        high[sl] = np.where(ok, slopes[rows, i_high], np.nan)
-    return slope, low, high
+        last = np.maximum(nt - 1, 0)
+        i_low = np.clip(np.round((nt - c) / 2).astype(int) - 1, 0, last)
+        i_high = np.clip(np.round((nt + c) / 2).astype(int), 0, last)
+        mid_lo, mid_hi, lo, hi = _order_statistics(slopes, [np.clip((nt - 1) // 2, 0, None), nt // 2 * ok,
+                                                            i_low, i_high])
+        slope[sl] = np.where(ok, (mid_lo + mid_hi) / 2, np.nan)
+        low[sl] = np.where(ok, lo, np.nan)
+        high[sl] = np.where(ok, hi, np.nan)
+    return (slope, low, high, s_stat) if want_s else (slope, low, high)
+
+
+def mann_kendall_sen(values, times=None, *, alpha: float = 0.05, conf_level: float = 0.95, min_n: int = 4,
+                     exact_max_n: int = 10, chunk_elements: int = _CHUNK_ELEMENTS) -> pd.DataFrame:
+    """:func:`mann_kendall` and :func:`sens_slope` in one pass over the pairs (same results, less work).
+
+    The pairwise slopes of a chunk of rows are computed once; with increasing times their signs give S.
+
+    Returns
+    -------
+    DataFrame: the columns of :func:`mann_kendall` plus ``sen_slope, sen_low, sen_high``.
+
+    Examples
+    --------
+    >>> r = mann_kendall_sen([[1.0, 3.0, 2.0, 5.0, 4.0, 6.0]])
+    >>> r[["s", "sen_slope"]].values.tolist()
+    [[11.0, 1.0]]
+    """
+    x, t, n = _prepare(values, times)
+    ties = _tie_sums(x)
+    nf = n.astype(float)
+    var_s = (nf * (nf - 1) * (2 * nf + 5) - ties[0]) / 18.0
+    slope, low, high, s = _sen_core(x, t, n, var_s, conf_level, chunk_elements, want_s=True)
+    out = _mk_from_prepared(x, n, alpha=alpha, continuity=True, min_n=min_n, exact_max_n=exact_max_n,
+                            chunk_elements=chunk_elements, s=s, ties=ties)
+    out["sen_slope"], out["sen_low"], out["sen_high"] = slope, low, high
+    out.loc[n < 2, ["sen_slope", "sen_low", "sen_high"]] = np.nan
+    return out
 
 
 def sens_slope(values, times=None, *, conf_level: float = 0.95, min_n: int = 2,
@@ -506,11 +579,7 @@ def seasonal_sens_slope(values, seasons, times=None, *, conf_level: float = 0.95
     seas = np.take_along_axis(seas, order, axis=1)
     xs, ts, ns, row_of = _season_subpanel(x, t, seas)
     m = x.shape[0]
-    length = xs.shape[1]
-    ii, jj = _pair_index(length)
-    dt = ts[:, jj] - ts[:, ii]
-    with np.errstate(invalid="ignore", divide="ignore"):
-        slopes = np.where(dt > 0, (xs[:, jj] - xs[:, ii]) / dt, np.nan)
+    slopes = _pairwise_slopes(xs, ts)
     owner = np.broadcast_to(row_of[:, None], slopes.shape).ravel()
     flat = slopes.ravel()
     keep = ~np.isnan(flat)
@@ -724,10 +793,9 @@ def panel_trends(panel: SeriesPanel, *, alpha: float = 0.05, conf_level: float =
         mk["p_method"] = np.where(mk["test"] == "ok", "normal", "none")
         sen = seasonal_sens_slope(x, panel.seasons, t, conf_level=conf_level, chunk_elements=chunk_elements)
     else:
-        mk = _mk_from_prepared(x, n, alpha=alpha, continuity=True, min_n=min_n, exact_max_n=exact_max_n,
-                               chunk_elements=chunk_elements)
-        sen_lo_hi = _sen_core(x, t, n, mk["var_s"].fillna(0).to_numpy(), conf_level, chunk_elements)
-        sen = pd.DataFrame(dict(zip(["sen_slope", "sen_low", "sen_high"], sen_lo_hi)))
+        mk = mann_kendall_sen(x, t, alpha=alpha, conf_level=conf_level, min_n=min_n, exact_max_n=exact_max_n,
+                              chunk_elements=chunk_elements)
+        sen = mk
     pt = pettitt(x, min_n=min_n)
     out = panel.keys.copy()
     for col in ["n", "s", "var_s", "z", "p", "tau_b"]:

@@ -148,7 +148,7 @@ def monte_carlo(index, *, replications: int = 1000, seed: int | None = 0,
         treated = treated.reindex(grid)[scored]
         for j, m in enumerate(normalisations):
             x = normalise(treated, fw, method=m, scale=index.scale, ddof=int(c["ddof"]), ties=c["ties"],
-                          groups=groups, reference_rows=ampi_ref if m == "ampi" else None).to_numpy(float)
+                          groups=groups, ampi_reference_rows=ampi_ref).to_numpy(float)
             stack[i, j] = 100 + 10 * x if m == "zscore" else x
     # Tree, weights, applicability.
     plan, root = _node_plan(index.nodes, scored)

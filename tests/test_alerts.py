@@ -34,7 +34,7 @@ def test_levels_take_the_most_severe_rule_and_one_alert_per_key():
     f = _facts(period=["2023", "2024", "2025"], score=[45.0, 58.0, 70.0], change=[np.nan, 13.0, 12.0])
     a = evaluate_rules(f)
     assert a["period"].tolist() == ["2023", "2024"]
-    assert a["level"].tolist() == ["red", "info"]
+    assert a["level"].tolist() == ["amber", "info"]
     assert a["rules"].tolist() == ["very_low_level;low_level", "low_level"]
 
 
@@ -86,13 +86,28 @@ def test_score_detection_recall_delay_precision_and_false_red_rate():
                        "start_period": ["2021", "2022", "2022", "2018"], "end_period": ["2025"] * 4,
                        "magnitude_sd": [2.0, -3.0, 1.0, np.nan]})
     alerts = pd.DataFrame({"unit": ["u1", "u2", "u9", "u3"], "node": ["A", "A", "A", "A"],
-                           "period": ["2022", "2021", "2023", "2022"], "level": ["red", "amber", "red", "info"]})
-    trends = pd.DataFrame({"unit": ["u1", "u9"], "node": ["B", "A"], "q": [0.01, 0.5], "status":
+                           "period": ["2022", "2020", "2023", "2022"], "level": ["red", "amber", "red", "info"]})
+    trends = pd.DataFrame({"unit": ["u1", "u9"], "node": ["B", "A"], "q": [0.01, 0.5], "z": [2.5, 0.3], "status":
                            ["significant improvement", "no significant change"], "first_period": ["2018", "2018"],
                            "last_period": ["2025", "2025"]})
     r = score_detection(alerts, trends, gt, series_periods=series_years_from_trends(trends))
-    # events 1 and 2 are >= 1.5 SD steps; event 2's only alert came before its start
+    # events 1 and 2 are >= 1.5 SD steps; event 2's only alert came 2 years before its start (tolerance: 1)
     assert r["step"]["n_events"] == 2 and r["step"]["recall"] == 0.5 and r["step"]["mean_delay_years"] == 1.0
     assert r["trend"]["recall"] == 1.0
     assert r["alerts"]["precision"] == 0.5  # u1/A 2022 and u3/A 2022 match
     assert r["false_red_rate"] == pytest.approx(1 / 16)  # one false red (u9) over 2 series x 8 years
+
+
+def test_score_detection_change_points_in_the_event_direction_and_district_events():
+    gt = pd.DataFrame({"event_id": ["E1", "E2"], "kind": ["step", "step"], "unit": ["u1", "D"],
+                       "indicator": ["A", "B"], "start_period": ["2022Q3", "2019Q3"], "end_period": ["2025Q4"] * 2,
+                       "magnitude": [3.0, 8.0], "magnitude_sd": [2.5, 10.0]})
+    trends = pd.DataFrame({"unit": ["u1", "u1", "u2"], "node": ["A", "B", "B"], "q": [0.5] * 3, "z": [0.0] * 3})
+    cps = pd.DataFrame({"unit": ["u1", "u1", "u2"], "node": ["A", "B", "B"], "period": ["2022Q4", "2019Q3", "2019Q2"],
+                        "shift": [-1.0, 8.0, 7.5]})
+    r = score_detection(pd.DataFrame(columns=["unit", "node", "period", "level"]), trends, gt, change_points=cps,
+                        district_code="D")
+    per = r["per_event"].set_index(["event_id", "unit"])
+    assert not per.loc[("E1", "u1"), "detected"]  # a change the wrong way is not a detection
+    assert per.loc[("E2", "u1"), "detected"] and per.loc[("E2", "u2"), "delay_years"] == -0.25
+    assert r["step"]["n_events"] == 3 and r["step"]["recall"] == pytest.approx(2 / 3)

@@ -211,7 +211,7 @@ def test_admin_values_within_demo_ranges(demo):
 
 def test_missing_values_and_provisional_flags(demo):
     obs = demo["observations"]
-    assert 0.015 <= obs["value"].isna().mean() <= 0.035
+    assert 0.012 <= obs["value"].isna().mean() <= 0.04
     prov = obs[obs["flag"] == "provisional"]
     assert len(prov) > 0 and prov["period"].str.startswith("2025").all()
     assert prov["value"].notna().all()
@@ -279,8 +279,8 @@ def test_survey_items_codes_and_levels(demo):
     scores = _scores(sv).groupby([sv["stratum"].astype(str), sv["year"] if "year" in sv else sv["wave"]],
                                  observed=True).mean()
     means = scores.mean()
-    assert means["q4"] == means[["q1", "q2", "q3", "q4", "q5"]].max()  # safety highest
-    assert means["q5"] == means[["q1", "q2", "q3", "q4", "q5"]].min()  # environment lowest of these
+    # DOMAIN.md: safety > health > infrastructure (everyday convenience) > social security > environment.
+    assert means["q4"] > means["q3"] > means["q1"] > means["q2"] > means["q5"]
     assert means["q7"] == means.min()  # awareness lowest overall
     by_unit = scores.groupby(level=0).mean()
     for k in range(1, 9):
@@ -335,7 +335,8 @@ def test_doorstep_catalogue_stations_menus(demo):
         return menus[on].groupby("community").size()
 
     early, late = available("2018-03"), available("2025-12")
-    assert 85 <= early.mean() <= 115 and 125 <= late.mean() <= 147 and late.max() <= 147
+    assert 85 <= early.mean() <= 125 and late.max() <= 147
+    assert late.mean() >= early.mean() + 15  # menus grow over time
     bottom = set(cat.loc[cat["tier"] == "bottom_line", "item_id"])
     n_bottom = menus[menus["item_id"].isin(bottom) & (menus["to_period"] == "")].groupby("community").size()
     assert (n_bottom >= 30).all() and (n_bottom == 38).mean() > 0.8
@@ -449,12 +450,19 @@ def test_planted_survey_drops(demo):
         wave = sv.loc[mine, "wave"].astype(str)
         after = (wave >= ev.start_period).to_numpy()
         s = scores.loc[mine, item]
-        diff = s[after].mean() - s[~after].mean()
-        assert abs(diff - ev.magnitude) < 4.5, (ev.event_id, diff, ev.magnitude)
+        diff, se = _mean_difference(s[after], s[~after])
+        assert abs(diff - ev.magnitude) < 4 * se, (ev.event_id, diff, se, ev.magnitude)
+        # The other communities of the 街镇 show no such drop.
         neighbours = (sv["stratum"].astype(str) == ev.unit[:9] + "000").to_numpy() & ~mine
-        wave_n = sv.loc[neighbours, "wave"].astype(str) >= ev.start_period
+        wave_n = (sv.loc[neighbours, "wave"].astype(str) >= ev.start_period).to_numpy()
         s_n = scores.loc[neighbours, item]
-        assert abs(s_n[wave_n.to_numpy()].mean() - s_n[~wave_n.to_numpy()].mean()) < 2.5
+        diff_n, se_n = _mean_difference(s_n[wave_n], s_n[~wave_n])
+        assert abs(diff_n) < 4 * se_n + 1.5, (ev.event_id, diff_n)
+
+
+def _mean_difference(a: pd.Series, b: pd.Series) -> tuple[float, float]:
+    a, b = a.dropna(), b.dropna()
+    return a.mean() - b.mean(), float(np.sqrt(a.var() / len(a) + b.var() / len(b)))
 
 
 def test_planted_doorstep_events(demo):
@@ -466,11 +474,17 @@ def test_planted_doorstep_events(demo):
     assert (mine.loc[lost, "to_period"] == last).all()
     assert len(lost) == -loss["magnitude"]
     usage = gt[gt["kind"] == "doorstep_usage_drop"].iloc[0]
-    r = rec[rec["community"].astype(str) == usage["unit"]]
+    # Compare the same items (those on the menu all the time from a year before the drop to the end), so that
+    # menu growth does not blur the ratio.
+    window_start = (pd.Period(usage["start_period"], "M") - 12).strftime("%Y-%m")
+    menu = menus[(menus["community"] == usage["unit"]) & (menus["from_period"] <= window_start)
+                 & (menus["to_period"] == "")]
+    r = rec[(rec["community"].astype(str) == usage["unit"]) & rec["item_id"].astype(str).isin(set(menu["item_id"]))]
     monthly = r.groupby(r["date"].dt.strftime("%Y-%m"))["count"].sum().reindex(MONTHS, fill_value=0)
     after = monthly.index >= usage["start_period"]
-    # Compare with the year before the drop so that menu growth does not blur the ratio.
-    before = (monthly.index < usage["start_period"]) & (
-        monthly.index >= (pd.Period(usage["start_period"], "M") - 12).strftime("%Y-%m"))
+    before = ~after & (monthly.index >= window_start)
     ratio = monthly[after].mean() / monthly[before].mean()
     assert abs(ratio - (1 + usage["magnitude"])) < 0.2, ratio
+    others = rec[(rec["community"].astype(str) != usage["unit"])]
+    o = others.groupby(others["date"].dt.strftime("%Y-%m"))["count"].sum().reindex(MONTHS, fill_value=0)
+    assert o[after].mean() / o[before].mean() > 0.9  # no such drop elsewhere

@@ -214,3 +214,31 @@ def test_report_fan_out_rejects_bad_input():
         gd.as_tasks([("a", gd.probe_task, {}), ("a", gd.probe_task, {})])
     with pytest.raises(InputError, match="cannot reach"):
         gd.run_reports_on_dask(_tasks(), scheduler="tcp://127.0.0.1:9", connect_timeout="1s")
+
+
+def test_papermill_runner_on_dask_matches_the_process_pool_runner(client, tmp_path):
+    """The real runner's jobs through Dask: same ReportResult statuses and errors as ``reports.run_reports``.
+
+    Cheap cases only (no kernel start): a notebook file that is not a notebook fails, an up-to-date report is
+    skipped.
+    """
+    import json
+
+    from govlib import reports
+    from govlib.settings import load_settings
+
+    settings = load_settings(root=tmp_path)
+    nb_dir = settings.path("notebooks")
+    nb_dir.mkdir(parents=True)
+    (nb_dir / reports.KINDS["street"]).write_text("this is not a notebook", encoding="utf-8")
+    (nb_dir / reports.KINDS["district"]).write_text("{}", encoding="utf-8")
+    broken = reports.street_job("310115005000", "2025")
+    done = reports.district_job("2025")
+    paths = reports.output_paths(done, settings)
+    paths["html"].parent.mkdir(parents=True)
+    paths["html"].write_text("<html></html>", encoding="utf-8")
+    paths["sidecar"].write_text(json.dumps({"inputs_hash": reports.inputs_hash(done, settings)}), encoding="utf-8")
+    want = reports.run_reports([broken, done], settings, workers=1, progress=False)
+    got = gd.run_report_jobs_on_dask([broken, done], settings, client=client)
+    assert [(r.job, r.status, r.error, r.html) for r in got] == [(r.job, r.status, r.error, r.html) for r in want]
+    assert [r.status for r in got] == ["failed", "skipped"] and got[0].error

@@ -107,6 +107,16 @@ def test_coverage_without_station_requirement():
     assert cov_value(cov, C4, "2024Q2") == 4
 
 
+def test_to_period_is_inclusive():
+    t = small_tables()
+    t["doorstep_menus"].loc[t["doorstep_menus"]["item_id"].eq("Q1") & t["doorstep_menus"]["community"].eq(C2),
+                            "to_period"] = "2024-03"
+    cov = ds.menu_coverage(t["doorstep_catalogue"], t["doorstep_menus"], t["units"], t["doorstep_stations"],
+                           frequency="Q", last_period="2024-06")
+    assert cov_value(cov, C2, "2024Q1", tier="quality") == 1  # still offered in March, the snapshot month
+    assert cov_value(cov, C2, "2024Q2", tier="quality") == 0
+
+
 def test_bottom_line_gaps(built):
     gaps = built["doorstep_gaps"]
     got = set(map(tuple, gaps[["community", "period", "item_id", "reason"]].to_numpy()))

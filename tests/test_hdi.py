@@ -79,3 +79,16 @@ def test_cli_reports_user_errors_with_exit_2(tmp_path, example_dir, capsys):
     assert main(["index", "--framework", str(example_dir / "framework.yaml"), "--data", str(missing),
                  "--out", str(tmp_path / "o.csv")]) == 2
     assert "indicator" in capsys.readouterr().err
+
+
+def test_hdi_from_a_csv_framework_with_the_scale_option(hdi_ref, example_dir, tmp_path):
+    fw = load_framework(example_dir / "framework.yaml").nodes
+    cols = ["code", "parent", "name_zh", "name_en", "unit", "frequency", "source", "weight", "goalpost_low",
+            "goalpost_high", "transform", "normalisation", "aggregation"]
+    (tmp_path / "fw.csv").write_text(fw[cols].to_csv(index=False), encoding="utf-8")
+    out = tmp_path / "hdi.csv"
+    assert main(["index", "--framework", str(tmp_path / "fw.csv"), "--data", str(example_dir / "data.csv"),
+                 "--out", str(out), "--scale", "0", "1"]) == 0
+    res = pd.read_csv(out, dtype={"unit": str, "period": str}).query("node == 'HDI'").set_index("unit")
+    ref = hdi_ref.set_index("iso3")["hdi"]
+    assert (res["score"].reindex(ref.index).round(3) == ref).sum() == 193

@@ -4,9 +4,11 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from govlib.errors import ValidationError
-from govlib.hotline import (COUNT_COLUMNS, aggregate_tickets, combine_counts, finalise_monthly,
+from govlib.hotline import (aggregate_tickets, combine_counts, finalise_monthly,
                             hotline_observations, reduce_tickets)
 from govlib.settings import load_settings
 from govlib.stages import hotline as stage
@@ -198,3 +200,31 @@ def test_demo_data_gives_every_indicator_for_every_jiezhen_and_month(demo):
     compl = sel[sel["category"] == "complaint"]
     got = obs[(obs.unit == unit) & (obs.period == "2022") & (obs.indicator == "D3.3")]["value"].iloc[0]
     assert got == pytest.approx(100 * compl["repeat"].mean())
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from([C1, C2, C3]), st.integers(0, 400), st.integers(0, 10),
+                          st.one_of(st.none(), st.integers(0, 20)),
+                          st.sampled_from(["consultation", "help", "complaint", "suggestion", "other"]),
+                          st.one_of(st.none(), st.integers(1, 5)), st.booleans()), min_size=1, max_size=60),
+       st.integers(1, 7))
+def test_counts_are_consistent_and_chunking_never_matters(rows, chunk):
+    base = pd.Timestamp("2024-01-01")
+    t = pd.DataFrame({
+        "ticket_id": range(len(rows)), "unit": [r[0] for r in rows],
+        "created_at": [base + pd.Timedelta(days=r[1]) for r in rows],
+        "due_at": [base + pd.Timedelta(days=r[1] + r[2]) for r in rows],
+        "closed_at": [pd.NaT if r[3] is None else base + pd.Timedelta(days=r[1] + r[3]) for r in rows],
+        "category": [r[4] for r in rows], "satisfaction": [np.nan if r[5] is None else r[5] for r in rows],
+        "repeat": [r[6] for r in rows]})
+    as_of = base + pd.Timedelta(days=200)
+    c = reduce_tickets(t, UNITS, as_of=as_of)
+    assert c["n_tickets"].sum() == len(t)
+    assert (c[[f"n_{k}" for k in ("consultation", "help", "complaint", "suggestion", "other")]].sum(axis=1)
+            == c["n_tickets"]).all()
+    assert (c["n_on_time"] + c["n_late"] == c["n_timed"]).all()
+    assert (c["n_timed"] + c["n_pending"] == c["n_tickets"]).all()  # every ticket here has a due date
+    assert (c["n_satisfied"] <= c["n_rated"]).all() and (c["n_complaint_repeat"] <= c["n_complaint"]).all()
+    parts = [reduce_tickets(t.iloc[i:i + chunk], UNITS, as_of=as_of) for i in range(0, len(t), chunk)]
+    pd.testing.assert_frame_equal(combine_counts(parts).reset_index(drop=True),
+                                  combine_counts([c]).reset_index(drop=True))

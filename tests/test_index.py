@@ -149,6 +149,21 @@ def test_replay_of_pooled_normalisation_changes_the_normalised_stage(ci):
         ci.replay(normalization="minmax")
 
 
+def test_reference_unit_and_ampi_normalisations(ci):
+    ref = ci.replay(indicator_normalisation={"a": "distance_to_reference"}, reference_unit="J1")
+    n = ref.stages["normalised"]
+    np.testing.assert_allclose(n.loc["J1", "a"], 100.0)  # the reference unit is 100 in every period
+    raw = ref.stages["treated"]
+    np.testing.assert_allclose(n.loc[("T1", "2023"), "a"], 100 * raw.loc[("T1", "2023"), "a"] / raw.loc[("J1", "2023"), "a"])
+    assert n["b"].max() == 100 and n["b"].min() == 0  # the other indicators stay pooled min-max
+    with pytest.raises(InputError, match="reference_unit"):
+        ci.replay(normalisation="distance_to_reference")
+    am = ci.replay(normalisation="ampi", aggregation="mpi")
+    base = am.stages["normalised"].xs("2022", level="period")["a"]
+    assert base.mean() == pytest.approx(100.0)  # the reference is the base-period mean
+    assert am.stages["normalised"]["a"].max() - am.stages["normalised"]["a"].min() == pytest.approx(60.0)
+
+
 def test_geometric_over_zero_is_a_clear_error(ci):
     with pytest.raises(InputError, match="node D.*<= 0"):
         ci.replay(aggregation="geometric")  # min-max to [0, 100] puts each minimum at 0
@@ -168,6 +183,19 @@ def test_weights_that_do_not_match_the_framework_are_refused(ci):
     d1 = heavier.stages["aggregated"]["D1"]
     n = heavier.stages["normalised"]
     np.testing.assert_allclose(d1, (10 * n["a"] + n["b"]) / 11)
+
+
+def test_a_named_weight_set_from_the_weighting_module(ci):
+    from govlib.weights import WeightSet, entropy_weights
+
+    ent = entropy_weights(ci.stages["treated"][["a", "c"]].dropna(), form="minmax", directions=[1, 1])
+    ws = WeightSet("entropy_a_c", ent.weights, "entropy")
+    v = ci.replay(weights=ws)
+    row = v.log_table[v.log_table["choice"] == "weights"].iloc[0]
+    assert row["value"] == "entropy_a_c (entropy)"
+    n = v.stages["normalised"]
+    wa = ent.weights["a"]
+    np.testing.assert_allclose(v.stages["aggregated"]["D1"], (wa * n["a"] + 1.0 * n["b"]) / (wa + 1.0))
 
 
 def test_an_indicator_without_data_in_a_period_is_a_documented_rule():
@@ -219,6 +247,10 @@ def test_bad_inputs_are_clear_errors():
         CompositeIndex(make_obs(), FRAMEWORK, units=UNITS.iloc[:3])
     with pytest.raises(InputError, match="root"):
         nodes_table(pd.DataFrame({"code": ["a", "b"], "parent": [None, None]}))
+    with pytest.raises(InputError, match="node_aggregation.*'a'"):
+        CompositeIndex(make_obs(), FRAMEWORK, units=UNITS, node_aggregation={"a": "geometric"})
+    with pytest.raises(InputError, match="unknown method"):
+        CompositeIndex(make_obs(), FRAMEWORK, units=UNITS, indicator_normalisation={"a": "softmax"})
     with pytest.raises(InputError, match="exclude"):
         CompositeIndex(make_obs(), FRAMEWORK, units=UNITS, exclude=["nope"])
 

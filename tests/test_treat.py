@@ -28,9 +28,13 @@ def test_annualise_mean_sum_last_with_standard_errors():
 
 
 def test_annualise_refuses_mixed_frequencies_duplicates_and_bad_periods():
-    mixed = pd.DataFrame({"unit": "u", "indicator": "x", "period": ["2024", "2024Q1"], "value": [1.0, 2.0]})
+    mixed = pd.DataFrame({"unit": "u", "indicator": "x", "period": ["2024", "2024Q1", "2023Q1"],
+                          "value": [1.0, 2.0, 5.0]})
     with pytest.raises(InputError, match="annual and sub-annual"):
-        annualise(mixed)
+        annualise(mixed, prefer_annual=False)
+    out = annualise(mixed)  # the annual value wins; 2023 has only a quarter
+    assert out.set_index("period")["value"].to_dict() == {"2023": 5.0, "2024": 1.0}
+    assert out.attrs["sub_annual_ignored"] == 1
     dup = pd.DataFrame({"unit": "u", "indicator": "x", "period": ["2024", "2024"], "value": [1.0, 2.0]})
     with pytest.raises(InputError, match="duplicate"):
         annualise(dup)

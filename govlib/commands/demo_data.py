@@ -142,7 +142,8 @@ def run(args) -> int:
     _check_out_dir(out, args.force)
     print(f"govlib demo-data: generating the synthetic {args.size} data set (seed {args.seed}) ...", flush=True)
     t0 = time.perf_counter()
-    tables = generate_demo_data(args.size, args.seed)
+    tables = generate_demo_data(args.size, args.seed,
+                                progress=lambda s: print(f"  [{time.perf_counter() - t0:5.1f} s] {s}", flush=True))
     t1 = time.perf_counter()
     print(f"  generated in {t1 - t0:.1f} s; writing to {out}", flush=True)
     written = write_demo_data(tables, out, args.size, args.seed, report=lambda m: print(m, flush=True))

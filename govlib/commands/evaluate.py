@@ -13,6 +13,11 @@ from ..settings import load_settings
 
 NAME = "evaluate"
 HELP = "precision, recall and detection delay of trends and alerts against the demo ground truth"
+DESCRIPTION = (
+    "Reads the processed trends, alerts and change_points tables and the raw ground_truth (planted events of the "
+    "demo data) and prints recall and detection delay of step changes (|magnitude_sd| >= --min-sd; targets: "
+    "recall >= 0.9), recall of planted trends, alert precision, and the share of series-years with a false red "
+    "alert (target <= 5%). The scoring is govlib.alerts.score_detection (pure).")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -40,7 +45,11 @@ def run(args) -> int:
     alerts = _read(processed / "alerts", "alerts")
     gt_path = Path(args.ground_truth) if args.ground_truth else settings.raw_dir / "ground_truth"
     truth = _read(gt_path if gt_path.suffix else gt_path, "ground_truth")
-    result = score_detection(alerts, trends, truth, min_magnitude_sd=args.min_sd,
+    try:
+        change_points = _read(processed / "change_points", "change_points")
+    except InputError:  # older builds: steps are then scored by alerts only
+        change_points = None
+    result = score_detection(alerts, trends, truth, change_points=change_points, min_magnitude_sd=args.min_sd,
                              series_periods=series_years_from_trends(trends))
     per_event = result.pop("per_event")
     text = json.dumps(result, indent=2, ensure_ascii=False, default=float)

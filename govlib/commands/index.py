@@ -32,6 +32,9 @@ def add_arguments(parser) -> None:
     parser.add_argument("--imputation", default="none", help="none, mean, median, locf or linear (default none)")
     parser.add_argument("--coverage-threshold", type=float, default=0.5,
                         help="minimum share of a node's weight with data (default 0.5)")
+    parser.add_argument("--scale", nargs=2, type=float, metavar=("LOW", "HIGH"),
+                        help="score scale (default: the framework's 'scale', else 0 100; CSV/XLSX frameworks "
+                             "cannot carry one)")
     parser.add_argument("--details", action="store_true",
                         help="also write peer_rank and coverage columns")
 
@@ -56,7 +59,8 @@ def run(args) -> int:
         units = read_table_file(args.units, dtype_text=("code",))
     ci = CompositeIndex(data, framework, units=units, normalisation=args.normalisation,
                         aggregation=args.aggregation, pooled=not args.per_period, imputation=args.imputation,
-                        coverage_threshold=args.coverage_threshold)
+                        coverage_threshold=args.coverage_threshold,
+                        scale=tuple(args.scale) if args.scale else None)
     cols = ["unit", "period", "node", "score", "rank"] + (["peer_rank", "coverage"] if args.details else [])
     out = Path(args.out)
     if out.parent and not out.parent.exists():

@@ -4,21 +4,26 @@ Inputs (``tables``)
 -------------------
 - ``index_scores``: unit, period, node, score (+ rank, peer_rank, coverage) — optional.
 - ``observations``: unit, period, indicator, value (+ se, flag, source); mixed frequencies — optional.
-- ``survey_estimates``: level, unit (or ``domain``), period, indicator (or ``item``), estimate, se — optional;
-  rows with ``level == "district"`` are the district reference for the ``survey_below`` rule.
+- ``survey_estimates``: level, unit (or ``domain``), period, indicator (or ``item``), estimate, se (+ measure,
+  flag) — optional. Rows with ``level == "district"`` are the district reference of the ``survey_below`` rule;
+  ``level == "community"`` rows also become series of their own (source ``survey``).
 - ``framework``: code, name_zh, name_en, direction, target (+ frequency, ...) — direction 1 higher is better,
   -1 lower is better, 0 context (no status, no alerts).
 - ``units``: code, name_zh, name_en — optional (codes are shown when missing).
 
-Each series is one (source, unit, node, frequency): ``source`` is ``index`` (node scores) or ``indicator``
-(observations); it runs at its own frequency (``A``, ``Q``, ``M``) on decimal years, so slopes are per year.
+Each series is one (source, unit, node, frequency): ``source`` is ``index`` (node scores), ``indicator``
+(observations) or ``survey`` (community survey estimates); it runs at its own frequency (``A``, ``Q``, ``M``) on
+decimal years, so slopes are per year. Quarterly and monthly series use the seasonal test and slope; their change
+points and control charts run on values minus the season's median.
 
 Outputs
 -------
 - ``trends``: unit, node, source, frequency, n, s, var_s, z, p, q (BH), tau_b, tau_a, sen_slope, sen_low,
   sen_high, pettitt_u, pettitt_p, change_point, trend, status (direction-aware), direction, p_method, test,
-  first_period, last_period, n_changes, last_change, last_change_shift, fdr.
+  first_period, last_period, n_changes, last_change, last_change_shift, fdr (the false-alarm budget used).
 - ``alerts``: unit, period, node, level, rules, evidence, message_zh, message_en (see :mod:`govlib.alerts`).
+- ``change_points``: unit, node, source, frequency, period (first period after the change), last_before,
+  mean_before, mean_after, shift, shift_sd, effect (improvement / deterioration / context).
 - ``progress_to_target``: unit, node, source, frequency, method (``target``/``trend``), base_period, base_value,
   latest_period, latest_value, target, target_period, actual_cagr, required_cagr, ratio, status.
 
@@ -26,27 +31,38 @@ Settings
 --------
 Section ``trend`` (all optional; an unknown key is an error):
 
-============================ ========= ===========================================================================
-key                          default   meaning
-============================ ========= ===========================================================================
-``alpha``                    0.05      level of each series' own ``trend`` word (unadjusted p)
-``fdr``                      0.05      **false-alarm budget**: Benjamini–Hochberg FDR across all series of one
-                                       report; ``status`` and the ``trend_down`` rule use q < fdr. Also written to
-                                       the ``fdr`` column of ``trends``.
-``conf_level``               0.95      Sen slope CI
-``min_n``                    4         fewer observations: no test (``test = "too_short"``)
-``exact_max_n``              10        exact p of S for n <= this without ties
-``seasonal``                 true      seasonal Mann–Kendall + seasonal Sen for Q and M series
-``changepoint_penalty``      "bic"     optimal-partitioning penalty (:func:`govlib.changepoint.change_points`)
-``changepoint_min_size``     2         minimum segment length
-``control_baseline``         5         number of first observations forming the robust (median/MAD) baseline
-``cusum_k``, ``cusum_h``     0.5, 4.0  two-sided tabular CUSUM
-``ewma_lambda``, ``ewma_L``  0.2, 2.86 EWMA; ``ewma_limits`` "fixed" (asymptotic, as R spc) or "exact"
-``base_period``              (periods.base_period) base of the CAGR for progress to target
-``target_period``            "2030"    when framework targets should be reached
-============================ ========= ===========================================================================
+=============================== ========== ========================================================================
+key                             default    meaning
+=============================== ========== ========================================================================
+``alpha``                       0.05       level of each series' own ``trend`` word (unadjusted p)
+``fdr``                         0.05       **false-alarm budget**: Benjamini–Hochberg FDR across all series of one
+                                           report (this build); ``status`` and the ``trend_down`` rule use
+                                           q < fdr. Written to the ``fdr`` column of ``trends``.
+``conf_level``                  0.95       Sen slope CI
+``min_n``                       4          fewer observations: no test (``test = "too_short"``)
+``exact_max_n``                 10         exact p of S for n <= this without ties
+``seasonal``                    true       seasonal Mann–Kendall + seasonal Sen for Q and M series
+``changepoint_penalty``         "bic"      "bic" (``changepoint_bic_factor`` x log(n) x sigma^2) or a number
+``changepoint_bic_factor``      3.0        2 is the textbook BIC; 3 halves false changes in 8-point series
+``changepoint_min_size``        2          minimum segment length
+``control_baseline_years``      2.0        baseline = the first years of each series (median; scale = the
+                                           diff-based robust noise SD pooled over the units of the node)
+``control_baseline``            4          ... but at least this many observations
+``cusum_k``, ``cusum_h``        0.5, 5.0   two-sided tabular CUSUM (only the worsening side raises alerts;
+                                           one-sided in-control ARL about 930 observations)
+``ewma_lambda``, ``ewma_L``     0.2, 3.0   EWMA; ``ewma_limits`` "fixed" (asymptotic, as R spc) or "exact"
+``control_sources``             [index, indicator] series that get control charts (community survey
+                                           estimates are too noisy: their change points are used instead)
+``survey_series``               true       community survey estimates as series of their own
+``survey_measure``              "score"    the ``measure`` of survey_estimates to use
+``survey_include_suppressed``   false      use suppressed (too few respondents) estimates in the survey rule
+``base_period``                 periods.base_period  base of the CAGR for progress to target
+``target_period``               "2030"     when framework targets should be reached
+=============================== ========== ========================================================================
 
-Section ``alerts``: ``rules`` (list; default :data:`govlib.alerts.DEFAULT_RULES`).
+Section ``alerts``: ``rules`` (list; default :data:`govlib.alerts.DEFAULT_RULES`; see :mod:`govlib.alerts`).
+The ``survey_below`` rule looks at each unit x indicator's latest released wave only (a persistent gap would
+otherwise repeat every wave); ``trend_down`` at each series' latest period.
 """
 from __future__ import annotations
 
@@ -69,6 +85,8 @@ TREND_DEFAULTS = {
     "control_baseline": 4, "control_baseline_years": 2.0,
     "cusum_k": 0.5, "cusum_h": 5.0, "ewma_lambda": 0.2, "ewma_L": 3.0, "ewma_limits": "fixed",
     "base_period": None, "target_period": "2030",
+    "survey_series": True, "survey_measure": "score", "survey_include_suppressed": False,
+    "control_sources": ["index", "indicator"],
 }
 
 _KEYS = ["source", "unit", "node", "frequency"]
@@ -96,7 +114,26 @@ def _frequency(periods: pd.Series) -> np.ndarray:
     return np.where(s.str.contains("Q", regex=False), "Q", np.where(s.str.contains("-", regex=False), "M", "A"))
 
 
-def _series_long(tables) -> pd.DataFrame:
+def _survey_scores(est: pd.DataFrame | None, cfg: dict) -> pd.DataFrame | None:
+    """Survey estimates of the configured measure with unit/node columns (``domain``/``item`` accepted)."""
+    if est is None or not len(est):
+        return None
+    e = est.copy()
+    unit_col = "unit" if "unit" in e.columns else "domain"
+    node_col = "indicator" if "indicator" in e.columns else "item"
+    for col in (unit_col, node_col, "period", "estimate", "se"):
+        if col not in e.columns:
+            raise InputError(f"survey_estimates: column '{col}' is missing")
+    if "measure" in e.columns:
+        e = e[e["measure"].astype(str) == str(cfg["survey_measure"])]
+    e["unit"] = e[unit_col].astype(str)
+    e["node"] = e[node_col].astype(str)
+    e["period"] = e["period"].astype(str)
+    e["level"] = e["level"].astype(str) if "level" in e.columns else ""
+    return e
+
+
+def _series_long(tables, cfg) -> pd.DataFrame:
     parts = []
     scores = tables.get("index_scores")
     if scores is not None and len(scores):
@@ -108,6 +145,13 @@ def _series_long(tables) -> pd.DataFrame:
         parts.append(pd.DataFrame({"source": "indicator", "unit": obs["unit"].astype(str),
                                    "node": obs["indicator"].astype(str), "period": obs["period"].astype(str),
                                    "value": pd.to_numeric(obs["value"], errors="coerce")}))
+    survey = _survey_scores(tables.get("survey_estimates"), cfg)
+    if cfg["survey_series"] and survey is not None:
+        # community survey estimates as series of their own (街镇 values are already D6 observations)
+        comm = survey[survey["level"] == "community"]
+        parts.append(pd.DataFrame({"source": "survey", "unit": comm["unit"], "node": comm["node"],
+                                   "period": comm["period"], "value": pd.to_numeric(comm["estimate"],
+                                                                                    errors="coerce")}))
     if not parts:
         raise InputError("trend stage: neither index_scores nor observations were given")
     long = pd.concat(parts, ignore_index=True)
@@ -171,7 +215,7 @@ def run(tables: dict[str, pd.DataFrame], settings) -> dict[str, pd.DataFrame]:
     """
     cfg, rules = _config(settings)
     fw, units = _names(tables)
-    long = _series_long(tables)
+    long = _series_long(tables, cfg)
     pieces = _trend_rows(long, cfg)
     facts, trend_tables, progress_rows, cp_rows = [], [], [], []
     for panel, table in pieces:
@@ -214,7 +258,8 @@ def run(tables: dict[str, pd.DataFrame], settings) -> dict[str, pd.DataFrame]:
                 **{k: keys[k].to_numpy()[r] for k in _KEYS}, "period": after,
                 "last_before": panel.labels[r, cps["k"].to_numpy() - 1],
                 "mean_before": cps["mean_before"].to_numpy(), "mean_after": cps["mean_after"].to_numpy(),
-                "shift": cps["shift"].to_numpy(), "shift_sd": cps["shift"].to_numpy() / sigma[r],
+                "shift": cps["shift"].to_numpy(),
+                "shift_sd": cps["shift"].to_numpy() / np.where(sigma[r] > 0, sigma[r], np.nan),
                 "effect": np.select([direction[r] == 0, good_shift_sd > 0, good_shift_sd < 0],
                                     ["context", "improvement", "deterioration"], "none")}))
         # ---- control charts on robustly standardised series
@@ -229,7 +274,7 @@ def run(tables: dict[str, pd.DataFrame], settings) -> dict[str, pd.DataFrame]:
         ew = ewma(zg, lam=float(cfg["ewma_lambda"]), L=float(cfg["ewma_L"]), limits=cfg["ewma_limits"])
         for name, sig in (("cusum_down", cs["signal_down"]), ("ewma_down", ew["signal_down"])):
             onset = sig & ~np.concatenate([np.zeros((len(keys), 1), bool), sig[:, :-1]], axis=1)
-            onset &= (direction != 0)[:, None]
+            onset &= ((direction != 0) & keys["source"].isin(list(cfg["control_sources"])).to_numpy())[:, None]
             r, c = np.nonzero(onset)
             facts.append(pd.DataFrame({"unit": keys["unit"].to_numpy()[r], "node": keys["node"].to_numpy()[r],
                                        "period": panel.labels[r, c], name: True}))
@@ -270,7 +315,7 @@ def run(tables: dict[str, pd.DataFrame], settings) -> dict[str, pd.DataFrame]:
     facts.append(pd.DataFrame({"unit": trends.loc[tested, "unit"], "node": trends.loc[tested, "node"],
                                "period": trends.loc[tested, "last_period"], "trend_q": trends.loc[tested, "q"],
                                "trend_p": trends.loc[tested, "p"], "trend_z": trends.loc[tested, "z"]}))
-    facts.append(_survey_facts(tables.get("survey_estimates")))
+    facts.append(_survey_facts(_survey_scores(tables.get("survey_estimates"), cfg), cfg))
     progress = pd.concat(progress_rows, ignore_index=True)
     no_target = progress["target"].isna()
     progress["method"] = np.where(no_target, "trend", "target")
@@ -304,21 +349,17 @@ def _deseasonalise(panel) -> np.ndarray:
     return out
 
 
-def _survey_facts(est: pd.DataFrame | None) -> pd.DataFrame:
-    if est is None or not len(est):
+def _survey_facts(e: pd.DataFrame | None, cfg: dict) -> pd.DataFrame:
+    if e is None or not len(e):
         return pd.DataFrame(columns=["unit", "node", "period"])
-    e = est.copy()
-    unit_col = "unit" if "unit" in e.columns else "domain"
-    node_col = "indicator" if "indicator" in e.columns else "item"
-    for col in (unit_col, node_col, "period", "estimate", "se"):
-        if col not in e.columns:
-            raise InputError(f"survey_estimates: column '{col}' is missing")
-    e["unit"] = e[unit_col].astype(str)
-    e["node"] = e[node_col].astype(str)
-    e["period"] = e["period"].astype(str)
-    level = e["level"].astype(str) if "level" in e.columns else pd.Series("", index=e.index)
-    district = e[level == "district"].groupby(["period", "node"])["estimate"].first()
-    local = e[level != "district"].copy()
+    district = e[e["level"] == "district"].groupby(["period", "node"])["estimate"].first()
+    local = e[e["level"] != "district"].copy()
+    if "flag" in local.columns and not cfg["survey_include_suppressed"]:
+        local = local[~local["flag"].astype(str).str.startswith("suppress")]
+    # the current state: each unit x indicator's latest wave (a level below the district persists; repeating it
+    # for every past wave would only bury the news)
+    local["_t"] = decimal_time(local["period"])
+    local = local[local["_t"] == local.groupby(["unit", "node"])["_t"].transform("max")]
     local["district_estimate"] = district.reindex(pd.MultiIndex.from_frame(local[["period", "node"]])).to_numpy()
     with np.errstate(all="ignore"):
         local["survey_z"] = (local["estimate"] - local["district_estimate"]) / local["se"].where(local["se"] > 0)
