@@ -24,6 +24,27 @@ hotline tickets a year). ``"small"`` keeps 4 街镇 (2 街道, 2 towns) with at 
 every population by :data:`SMALL_POPULATION_SCALE` so that event-level tables stay small; rates per resident are
 unchanged, so derived indicators stay in their demo ranges.
 
+Ground truth (``ground_truth`` table), one row per planted event; ``unit`` is a 街镇 code, a community code, or
+``310115000000`` for a district-wide movement present in every 街镇's series:
+
+============================  =====================================================================================
+kind                          meaning of ``start_period``/``end_period`` and ``magnitude``
+============================  =====================================================================================
+``trend``                     a linear trend added from ``start_period``; magnitude = change per year (indicator
+                              units); ``magnitude_sd`` = magnitude / the series' noise SD
+``step``                      a level shift from ``start_period`` on; magnitude = the shift
+``shock``                     a one-off deviation in ``start_period`` only; magnitude = the deviation
+``outlier``                   a data-entry error in the row (unit, ``start_period``, indicator) of ``observations``;
+                              magnitude = the factor (10: typed ×10; 0.1: misplaced decimal point)
+``survey_drop``               a community's item score (0-100) falls by magnitude points from wave ``start_period``
+``doorstep_menu_loss``        a community stops offering bottom-line items from ``start_period`` (month); magnitude
+                              = change in the number of items; the item ids are listed in ``description``
+``doorstep_usage_drop``       services delivered in a community fall from ``start_period``; magnitude = relative
+                              change (-0.65: down 65%)
+============================  =====================================================================================
+
+In ``doorstep_menus``, ``to_period`` is the last month an item was offered (inclusive); empty means still offered.
+
 This module does no writing: :func:`generate_demo_data` returns the tables; ``govlib demo-data`` writes them.
 """
 from __future__ import annotations

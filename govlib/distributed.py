@@ -278,8 +278,11 @@ def run_reports_on_dask(tasks: Iterable[Any], scheduler: str | None = None, loca
             else:
                 client = stack.enter_context(local_client(max(1, min(local_workers, len(tasks)))))
         # pure=False: the same report run twice is two runs (a report writes files); retries only on lost workers.
-        futures = client.map(_run_task, tasks, pure=False, retries=retries, key=[f"report-{t.key}-{i}"
-                                                                                   for i, t in enumerate(tasks)])
+        import uuid
+
+        run_id = uuid.uuid4().hex[:8]  # task keys unique per call: two fan-outs on one cluster never share results
+        futures = client.map(_run_task, tasks, pure=False, retries=retries,
+                             key=[f"report-{t.key}-{run_id}-{i}" for i, t in enumerate(tasks)])
         outcomes: list[TaskOutcome] = []
         for task, fut in zip(tasks, futures):
             try:

@@ -42,7 +42,8 @@ from .inequality import inequality_by_group
 
 __all__ = ["TIERS", "MEETINGS", "CATEGORIES", "validate_doorstep", "menu_coverage", "bottom_line_gaps",
            "usage_table", "equity_table", "meeting_table", "evaluation_summary", "station_indicators",
-           "doorstep_observations", "street_doorstep_section", "period_months"]
+           "doorstep_observations", "street_doorstep_section", "period_months", "community_residents",
+           "settings_defaults"]
 
 TIERS = ("bottom_line", "basic", "quality")
 MEETINGS = ("hearing", "coordination", "evaluation")
@@ -1226,8 +1227,14 @@ def street_doorstep_section(processed_tables: dict[str, pd.DataFrame], unit: str
 
 
 def settings_defaults() -> dict[str, Any]:
-    """The ``doorstep`` settings keys and their defaults (see :mod:`govlib.stages.doorstep`)."""
-    return {"coverage_frequency": "Q", "gaps_frequency": "A", "usage_frequency": "Q", "meeting_frequency": "Q",
+    """The ``doorstep`` settings keys and their defaults (see :mod:`govlib.stages.doorstep`).
+
+    Examples
+    --------
+    >>> settings_defaults()["coverage_floor_items"]
+    100.0
+    """
+    return {"coverage_frequency": "Q", "gaps_frequency": "A", "usage_frequency": "Q",
             "require_station": True, "coverage_floor_items": 100.0, "usage_floor_fraction": 0.5,
             "population_weights": True, "conf_level": 0.95, "evaluation_grace_months": 12,
             "floor_share": "ratio_of_sums", "categories": None, "check_records": True, "usage_trends": True}

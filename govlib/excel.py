@@ -44,9 +44,11 @@ def workbook_sheets(period: str, settings: Settings | None = None, tables: Mappi
     scores = league.rename(columns={"code": "街镇代码", "name": "街镇", "kind": "类型", "peer_group": "同类组",
                                     "score": "指数得分", "rank": "全区排名", "peer_rank": "同类排名",
                                     "rank_low": "排名区间下限(5%)", "rank_high": "排名区间上限(95%)",
+                                    "rank_median": "蒙特卡洛中位排名",
                                     "rank_change": "排名变化(正数为上升)"})
     sheets["指数得分与排名"] = (scores, {"指数得分": "score", "全区排名": "rank", "同类排名": "rank",
-                                   "排名区间下限(5%)": "rank", "排名区间上限(95%)": "rank", "排名变化(正数为上升)": "rank"})
+                                   "排名区间下限(5%)": "rank", "排名区间上限(95%)": "rank", "排名变化(正数为上升)": "rank",
+                                   "蒙特卡洛中位排名": "score"})
 
     matrix = views.dimension_matrix(tables, period, lang)
     dims = matrix.reset_index(drop=True)

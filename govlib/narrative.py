@@ -21,7 +21,7 @@ import pandas as pd
 from . import periods as _periods
 from .processed import _root_node, ranked_units
 
-__all__ = ["fmt", "LEVEL_NAMES", "PEER_GROUP_NAMES", "street_facts", "district_facts", "render_street_summary",
+__all__ = ["fmt", "rank_intervals", "LEVEL_NAMES", "PEER_GROUP_NAMES", "street_facts", "district_facts", "render_street_summary",
            "render_district_summary", "street_headline_table", "district_headline_table", "numbers_in"]
 
 LEVEL_NAMES = {"zh": {"red": "红色", "amber": "黄色", "info": "提示"},
@@ -137,7 +137,8 @@ def street_facts(tables: Mapping[str, pd.DataFrame], unit: str, period: str, bas
     base = base_period if base_period in same else (list(_periods.period_index(same))[0] if same else None)
     mine = scores[scores["unit"] == unit].set_index(["period", "node"])
     in_data = set(scores["unit"]) & set(ranked["code"])
-    peer_group = str(info.get("peer_group", "") or "")
+    peer_group = info.get("peer_group", "")
+    peer_group = "" if pd.isna(peer_group) else str(peer_group)
     peers = set(ranked.loc[ranked["peer_group"] == peer_group, "code"]) & in_data if peer_group else set()
 
     def get(p, node, col):
@@ -160,14 +161,11 @@ def street_facts(tables: Mapping[str, pd.DataFrame], unit: str, period: str, bas
     facts["score_base"] = score_base
     facts["change_base"] = None if score is None or score_base is None else score - score_base
     facts["rank_low"] = facts["rank_high"] = None
-    unc = tables.get("uncertainty")
-    if unc is not None and {"rank_low", "rank_high"} <= set(unc.columns):
-        sel = (unc["unit"] == unit) & (unc["period"].astype(str) == period)
-        if "node" in unc.columns:
-            sel &= unc["node"].astype(str) == root
-        if sel.any():
-            row = unc[sel].iloc[0]
-            facts["rank_low"], facts["rank_high"] = _int(row["rank_low"]), _int(row["rank_high"])
+    unc = rank_intervals(tables.get("uncertainty"), root)
+    sel = (unc["unit"] == unit) & (unc["period"] == period)
+    if sel.any():
+        row = unc[sel].iloc[0]
+        facts["rank_low"], facts["rank_high"] = _int(row["rank_low"]), _int(row["rank_high"])
 
     now = scores[(scores["period"].astype(str) == period) & scores["unit"].isin(in_data)]
     district_median = now.groupby("node")["score"].median()
@@ -203,6 +201,33 @@ def street_facts(tables: Mapping[str, pd.DataFrame], unit: str, period: str, bas
                 "change_point": None if cp is None or (isinstance(cp, float) and math.isnan(cp)) else str(cp)})
     facts["alerts"] = _alerts(tables.get("alerts"), period, unit, node_names)
     return facts
+
+
+def rank_intervals(uncertainty: pd.DataFrame | None, root: str | None = None) -> pd.DataFrame:
+    """``unit, period, rank_low, rank_high, rank_median`` of the root node from the uncertainty table.
+
+    Accepts the index engine's column names (``rank_p05``/``rank_p95``, no ``node`` column: the root) and the
+    generic ``rank_low``/``rank_high`` (with an optional ``node`` column).
+
+    Examples
+    --------
+    >>> u = pd.DataFrame({"unit": ["a"], "period": ["2025"], "rank_p05": [2.0], "rank_p95": [5.0]})
+    >>> rank_intervals(u)[["rank_low", "rank_high"]].iloc[0].tolist()
+    [2.0, 5.0]
+    """
+    cols = ["unit", "period", "rank_low", "rank_high", "rank_median"]
+    if uncertainty is None or not len(uncertainty):
+        return pd.DataFrame(columns=cols)
+    u = uncertainty.rename(columns={"rank_p05": "rank_low", "rank_p95": "rank_high"})
+    if not {"rank_low", "rank_high"} <= set(u.columns):
+        return pd.DataFrame(columns=cols)
+    if "node" in u.columns and root is not None:
+        u = u[u["node"].astype(str) == root]
+    if "rank_median" not in u.columns:
+        u = u.assign(rank_median=np.nan)
+    out = u[cols].copy()
+    out["period"] = out["period"].astype(str)
+    return out.reset_index(drop=True)
 
 
 def _alerts(alerts: pd.DataFrame | None, period: str, unit: str | None, node_names) -> list[dict[str, Any]]:

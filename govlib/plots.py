@@ -264,7 +264,7 @@ def ci_bars(df: pd.DataFrame, ax=None, label: str = "label", estimate: str = "es
     est = df[estimate].to_numpy(float)
     lo = df[low].to_numpy(float)
     hi = df[high].to_numpy(float)
-    grey = df[flag].fillna("").astype(str).eq("suppressed").to_numpy() if flag and flag in df.columns else \
+    grey = df[flag].fillna("").astype(str).isin(["suppressed", "suppress"]).to_numpy() if flag and flag in df.columns else \
         np.zeros(len(df), bool)
     colours = np.where(grey, _GREY, PALETTE[0])
     ax.hlines(y, lo, hi, colors=colours, linewidth=2)

@@ -344,6 +344,9 @@ def _start_worker(env: dict, log_path: Path) -> _Slot:
 
 
 def _stop_worker(slot: _Slot, kill: bool = False) -> None:
+    if slot.proc.poll() is not None:
+        slot.log.close()
+        return
     if not kill:
         try:
             slot.proc.stdin.close()
@@ -436,12 +439,9 @@ def run_reports(jobs: list[ReportJob], settings: Settings | None = None, workers
                     finish(slot, _collect(slot.job, slot.result_file, elapsed, settings, slot.log_path))
                 elif slot.proc.poll() is not None:
                     finish(slot, _collect(slot.job, slot.result_file, elapsed, settings, slot.log_path))
-                elif elapsed > timeout:  # kill the worker and its kernel (same process group), replace it
-                    job = slot.job
-                    _stop_worker(slot, kill=True)
-                    slots[i] = _start_worker(env, slot.log_path)
-                    slots[i].job = job
-                    finish(slots[i], ReportResult(job, "failed", elapsed, f"timed out after {timeout:.0f} s"))
+                elif elapsed > timeout:  # kill the worker and its kernel (same process group); replaced lazily
+                    _kill_group(slot.proc)
+                    finish(slot, ReportResult(slot.job, "failed", elapsed, f"timed out after {timeout:.0f} s"))
     finally:
         for slot in slots:
             _stop_worker(slot, kill=slot.job is not None)

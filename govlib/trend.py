@@ -501,11 +501,13 @@ def _season_subpanel(x, t, seasons):
 
 def seasonal_mann_kendall(values, seasons, times=None, *, alpha: float = 0.05, continuity: bool = True,
                           min_n: int = 4, chunk_elements: int = _CHUNK_ELEMENTS) -> pd.DataFrame:
-    """Seasonal Mann–Kendall test (Hirsch, Slack & Smith 1982), for every row.
+    """Seasonal Mann–Kendall (Hirsch–Slack) test (Hirsch, Slack & Smith 1982), for every row.
 
     Each season's sub-series (e.g. all Januaries) gets its own S and tie-corrected var(S); the test uses
-    S = sum of S_g and var = sum of var_g (seasons assumed independent: ``covariance="none"``, as
-    ``pymannkendall.seasonal_test`` and R ``trend::smk.test``), z continuity-corrected.
+    S = sum of S_g and var = sum of var_g, z continuity-corrected — seasons treated as independent, as R
+    ``trend::smk.test`` ("Seasonal Mann-Kendall trend test (Hirsch-Slack test)") and
+    ``pymannkendall.seasonal_test``. The covariance-corrected variant for serially dependent seasons (Hirsch &
+    Slack 1984, ``pymannkendall.correlated_seasonal_test``) is not implemented.
 
     Parameters
     ----------

@@ -16,7 +16,7 @@ import pandas as pd
 
 from . import periods as _periods
 from .errors import InputError
-from .narrative import LEVEL_NAMES, PEER_GROUP_NAMES, _significant
+from .narrative import LEVEL_NAMES, PEER_GROUP_NAMES, _significant, rank_intervals
 from .processed import _root_node, has_table, load_processed, ranked_units, report_periods
 from .settings import Settings, load_settings
 
@@ -27,7 +27,10 @@ __all__ = ["REPORT_TABLES", "load_report_tables", "resolve_period", "check_unit"
 
 #: Processed tables the reports read (the first four are required; the rest are shown when the build has them).
 REPORT_TABLES = ("units", "framework", "index_scores", "observations", "uncertainty", "progress", "trends", "alerts",
-                 "survey_estimates", "survey_items", "weights_effective")
+                 "survey_estimates", "survey_sae", "survey_items", "weights_effective")
+#: survey levels: the engine writes ``jiezhen`` for the 街镇 level (``subdistrict`` accepted too)
+_JIEZHEN_LEVELS = ("jiezhen", "subdistrict")
+_HIDDEN_FLAGS = ("suppress", "suppressed")
 _REQUIRED = ("units", "framework", "index_scores")
 ARROWS = {"up": "↑", "down": "↓", "none": "→"}
 _CODE = re.compile(r"^\d{12}$")
@@ -130,15 +133,11 @@ def league_table(tables: Mapping[str, pd.DataFrame], period: str, lang: str = "z
         now["rank_change"] = now["unit"].map(before).astype(float) - now["rank"].astype(float)
     else:
         now["rank_change"] = np.nan
-    now["rank_low"] = now["rank_high"] = np.nan
-    unc = tables.get("uncertainty")
-    if unc is not None and {"rank_low", "rank_high"} <= set(unc.columns):
-        u = unc[unc["period"].astype(str) == period]
-        if "node" in u.columns:
-            u = u[u["node"].astype(str) == root]
-        u = u.set_index("unit")
-        now["rank_low"] = now["unit"].map(u["rank_low"]).astype(float)
-        now["rank_high"] = now["unit"].map(u["rank_high"]).astype(float)
+    u = rank_intervals(tables.get("uncertainty"), root)
+    u = u[u["period"] == period].set_index("unit")
+    now["rank_low"] = now["unit"].map(u["rank_low"]).astype(float)
+    now["rank_high"] = now["unit"].map(u["rank_high"]).astype(float)
+    now["rank_median"] = now["unit"].map(u["rank_median"]).astype(float)
     name_col = "name_zh" if lang == "zh" else "name_en"
     peer_names = PEER_GROUP_NAMES[lang]
     out = pd.DataFrame({
@@ -148,7 +147,8 @@ def league_table(tables: Mapping[str, pd.DataFrame], period: str, lang: str = "z
         "peer_group": now["unit"].map(ranked["peer_group"]).map(lambda g: peer_names.get(g, g)),
         "score": now["score"].astype(float), "rank": now["rank"].astype(float),
         "peer_rank": now["peer_rank"].astype(float) if "peer_rank" in now else np.nan,
-        "rank_low": now["rank_low"], "rank_high": now["rank_high"], "rank_change": now["rank_change"],
+        "rank_low": now["rank_low"], "rank_high": now["rank_high"], "rank_median": now["rank_median"],
+        "rank_change": now["rank_change"],
     }).sort_values(["rank", "code"]).reset_index(drop=True)
     if not with_codes:
         out = out.drop(columns="code")
@@ -249,14 +249,9 @@ def _survey_rows(tables, period: str) -> pd.DataFrame:
     est = tables.get("survey_estimates")
     if est is None or not len(est):
         return pd.DataFrame()
-    per = est["period"].astype(str)
-    if (per == period).any():
-        return est[per == period]
-    same_year = per.str.slice(0, 4) == period[:4]
-    if not same_year.any():
-        return est.iloc[0:0]
-    latest = _periods.period_index(per[same_year])[-1]
-    return est[per == latest]
+    if "measure" in est.columns:  # the 0-100 score (not top-2 box or net shares)
+        est = est[est["measure"].astype(str) == "score"]
+    return _one_wave(est, period)
 
 
 def _item_labels(tables, lang):
@@ -297,30 +292,57 @@ def survey_table(tables: Mapping[str, pd.DataFrame], unit: str, period: str, lan
 
 def community_table(tables: Mapping[str, pd.DataFrame], unit: str, period: str, item: str | None = None,
                     lang: str = "zh") -> pd.DataFrame:
-    """Community-level (small-area) estimates under one 街镇 for one item, with suppression flags.
+    """Community-level (small-area) estimates under one 街镇 for one item, with their flags.
 
-    Suppressed estimates are blanked (the flag says why): they are too uncertain to publish.
+    Uses the small-area table (``survey_sae``: the EBLUP where recommended, else the direct estimate) when the
+    build has it, else the community rows of ``survey_estimates``. Suppressed estimates are blanked (the flag says
+    why): they are too uncertain to publish.
     """
-    rows = _survey_rows(tables, period)
-    if rows.empty or "level" not in rows.columns:
-        return pd.DataFrame(columns=["code", "community", "item", "estimate", "ci_low", "ci_high", "n", "flag"])
+    cols = ["code", "community", "item", "method", "estimate", "ci_low", "ci_high", "flag"]
     units = tables["units"]
     children = units.loc[units["parent"].astype(str) == unit, ["code", "name_zh", "name_en"]]
-    c = rows[(rows["level"].astype(str) == "community") & rows["unit"].isin(children["code"])]
-    if item is None and len(c):
-        items = sorted(c["item"].astype(str).unique())
-        overall = [i for i in items if i.endswith(".8") or "overall" in i]
-        item = overall[0] if overall else items[-1]
-    c = c[c["item"].astype(str) == str(item)]
     name = dict(zip(children["code"], children["name_zh" if lang == "zh" else "name_en"].fillna(children["name_zh"])))
+    sae = tables.get("survey_sae")
+    if sae is not None and len(sae) and {"eblup", "direct"} <= set(sae.columns):
+        c = _one_wave(sae[sae["unit"].isin(children["code"])], period)
+        method = c["recommended"].fillna("eblup").astype(str) if "recommended" in c else pd.Series("eblup", index=c.index)
+        use_eblup = method.eq("eblup").to_numpy()
+        est = np.where(use_eblup, c["eblup"].astype(float), c["direct"].astype(float))
+        se = np.where(use_eblup, c["eblup_se"].astype(float), c["direct_se"].astype(float))
+        c = c.assign(estimate=est, ci_low=est - 1.959964 * se, ci_high=est + 1.959964 * se, method=method)
+    else:
+        rows = _survey_rows(tables, period)
+        if rows.empty or "level" not in rows.columns:
+            return pd.DataFrame(columns=cols)
+        c = rows[(rows["level"].astype(str) == "community") & rows["unit"].isin(children["code"])]
+        c = c.assign(method="direct")
+    if c.empty:
+        return pd.DataFrame(columns=cols)
+    if item is None:
+        items = sorted(c["item"].astype(str).unique())
+        item = items[-1]  # the last item of the questionnaire: overall satisfaction in the demo
+    c = c[c["item"].astype(str) == str(item)]
     flag = c["flag"].fillna("").astype(str) if "flag" in c else pd.Series("", index=c.index)
-    hide = flag.eq("suppressed").to_numpy()
+    hide = flag.isin(_HIDDEN_FLAGS).to_numpy()
     out = pd.DataFrame({"code": c["unit"].astype(str), "community": c["unit"].map(name), "item": c["item"].astype(str),
+                        "method": c["method"].astype(str),
                         "estimate": np.where(hide, np.nan, c["estimate"].astype(float)),
                         "ci_low": np.where(hide, np.nan, c["ci_low"].astype(float)),
-                        "ci_high": np.where(hide, np.nan, c["ci_high"].astype(float)),
-                        "n": c["n"] if "n" in c else np.nan, "flag": flag})
+                        "ci_high": np.where(hide, np.nan, c["ci_high"].astype(float)), "flag": flag})
     return out.sort_values("code").reset_index(drop=True)
+
+
+def _one_wave(frame: pd.DataFrame, period: str) -> pd.DataFrame:
+    """Rows of the report period, else of the latest wave within its year."""
+    if frame.empty:
+        return frame
+    per = frame["period"].astype(str)
+    if (per == period).any():
+        return frame[per == period]
+    same_year = per.str.slice(0, 4) == period[:4]
+    if not same_year.any():
+        return frame.iloc[0:0]
+    return frame[per == _periods.period_index(per[same_year])[-1]]
 
 
 def source_table(tables: Mapping[str, pd.DataFrame], unit: str, period: str, source: str,
@@ -383,7 +405,7 @@ def survey_overview(tables: Mapping[str, pd.DataFrame], period: str, lang: str =
         return pd.DataFrame(columns=["label", "item", "estimate", "ci_low", "ci_high", "min_jiezhen", "max_jiezhen"])
     item_labels, node_labels = _item_labels(tables, lang)
     d = rows[rows["level"].astype(str) == "district"].sort_values("item")
-    sub = rows[rows["level"].astype(str) == "subdistrict"].groupby("item")["estimate"].agg(["min", "max"])
+    sub = rows[rows["level"].astype(str).isin(_JIEZHEN_LEVELS)].groupby("item")["estimate"].agg(["min", "max"])
     return pd.DataFrame({"label": d["item"].astype(str).map(lambda i: item_labels.get(i, node_labels.get(i, i))),
                          "item": d["item"].astype(str), "estimate": d["estimate"].astype(float),
                          "ci_low": d["ci_low"].astype(float), "ci_high": d["ci_high"].astype(float),

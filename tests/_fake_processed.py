@@ -90,11 +90,14 @@ def build_fake_store(root: Path, seed: int = 7, synthetic: bool = True) -> Path:
 
     root_only = index_scores[index_scores["node"] == "SGI"]
     width = rng.integers(1, 5, len(root_only))
+    # As the index engine writes it: the root's Monte Carlo rank distribution, 5% and 95% quantiles.
     uncertainty = pd.DataFrame({
         "unit": root_only["unit"].to_numpy(), "period": root_only["period"].to_numpy(),
-        "node": "SGI", "rank_median": root_only["rank"].astype(float).to_numpy(),
-        "rank_low": np.maximum(1, root_only["rank"].astype(int).to_numpy() - width),
-        "rank_high": np.minimum(36, root_only["rank"].astype(int).to_numpy() + width),
+        "rank_nominal": root_only["rank"].astype(float).to_numpy(),
+        "rank_median": root_only["rank"].astype(float).to_numpy(),
+        "rank_p05": np.maximum(1, root_only["rank"].astype(int).to_numpy() - width).astype(float),
+        "rank_p95": np.minimum(36, root_only["rank"].astype(int).to_numpy() + width).astype(float),
+        "n_runs": 1000,
     })
 
     obs = []
@@ -117,12 +120,12 @@ def build_fake_store(root: Path, seed: int = 7, synthetic: bool = True) -> Path:
             for code in codes:
                 est = 78 + rng.normal(0, 4)
                 se = rng.uniform(0.8, 2.0)
-                survey.append(("subdistrict", code, period, item, est, se, est - 1.96 * se, est + 1.96 * se,
+                survey.append(("jiezhen", code, period, item, est, se, est - 1.96 * se, est + 1.96 * se,
                                90, 70.0, 1.3, se / est, ""))
             for c in communities:
                 est = 78 + rng.normal(0, 6)
                 se = rng.uniform(2, 6)
-                flag = "suppressed" if se > 5 else ("sae" if se > 4 else "")
+                flag = "suppress" if se > 5 else ("caution" if se > 4 else "release")
                 survey.append(("community", c["code"], period, item, est, se, est - 1.96 * se, est + 1.96 * se,
                                30, 22.0, 1.4, se / est, flag))
     survey_estimates = pd.DataFrame(survey, columns=["level", "unit", "period", "item", "estimate", "se", "ci_low",

@@ -48,7 +48,14 @@ __all__ = ["run", "read_settings"]
 
 
 def read_settings(settings) -> dict:
-    """The ``doorstep`` section merged over the defaults; unknown keys are an error (a typo must not pass)."""
+    """The ``doorstep`` section merged over the defaults; unknown keys are an error (a typo must not pass).
+
+    Examples
+    --------
+    >>> from govlib.settings import load_settings
+    >>> read_settings(load_settings())["coverage_frequency"]
+    'Q'
+    """
     defaults = ds.settings_defaults()
     section = settings.section("doorstep") if settings is not None else {}
     unknown = [k for k in section if k not in defaults]
@@ -85,7 +92,21 @@ def _text_month(code: int) -> str:
 
 
 def run(tables: dict[str, pd.DataFrame], settings) -> dict[str, pd.DataFrame]:
-    """Run the doorstep stage (pure). See the module docstring for inputs, outputs and settings."""
+    """Run the doorstep stage (pure). See the module docstring for inputs, outputs and settings.
+
+    Examples
+    --------
+    >>> from govlib.settings import load_settings
+    >>> units = pd.DataFrame({"code": ["S", "C"], "level": ["subdistrict", "community"], "parent": ["D", "S"]})
+    >>> cat = pd.DataFrame({"item_id": ["a"], "name_zh": ["甲"], "category": ["健康服务"], "tier": ["bottom_line"],
+    ...                     "department": ["区卫健委"]})
+    >>> menus = pd.DataFrame({"community": ["C"], "item_id": ["a"], "from_period": ["2024-01"], "to_period": [""]})
+    >>> st = pd.DataFrame({"community": ["C"], "year": [2024], "has_station": [True], "legal_adviser": [True]})
+    >>> out = run({"units": units, "doorstep_catalogue": cat, "doorstep_menus": menus, "doorstep_stations": st},
+    ...           load_settings())
+    >>> out["observations_doorstep"][["period", "indicator", "value"]].values.tolist()[:3]
+    [['2024', 'D3.5', 100.0], ['2024', 'D5.1', 100.0], ['2024Q1', 'D5.2', 1.0]]
+    """
     cfg = read_settings(settings)
     catalogue = tables.get("doorstep_catalogue")
     menus = tables.get("doorstep_menus")

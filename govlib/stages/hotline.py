@@ -38,7 +38,14 @@ DEFAULTS = {"as_of": None, "satisfied_min": 4, "repeat_base": "complaint", "min_
 
 
 def read_settings(settings) -> dict:
-    """The ``hotline`` section merged over :data:`DEFAULTS`; unknown keys and bad values are errors."""
+    """The ``hotline`` section merged over :data:`DEFAULTS`; unknown keys and bad values are errors.
+
+    Examples
+    --------
+    >>> from govlib.settings import load_settings
+    >>> read_settings(load_settings())["repeat_base"]
+    'complaint'
+    """
     section = settings.section("hotline") if settings is not None else {}
     problems = [Problem("govlib.yaml", None, f"hotline.{k}", None,
                         f"unknown setting; expected one of {', '.join(DEFAULTS)}") for k in section if k not in DEFAULTS]
@@ -62,7 +69,18 @@ def read_settings(settings) -> dict:
 
 
 def run(tables: dict[str, pd.DataFrame], settings) -> dict[str, pd.DataFrame]:
-    """Run the hotline stage (pure). See the module docstring for inputs, outputs and settings."""
+    """Run the hotline stage (pure). See the module docstring for inputs, outputs and settings.
+
+    Examples
+    --------
+    >>> from govlib.settings import load_settings
+    >>> units = pd.DataFrame({"code": ["S", "C"], "level": ["subdistrict", "community"], "parent": ["D", "S"]})
+    >>> t = pd.DataFrame({"ticket_id": [1, 2], "unit": ["C", "C"], "created_at": ["2024-07-01", "2024-07-02"],
+    ...                   "category": ["complaint", "complaint"], "repeat": [True, False]})
+    >>> out = run({"hotline_tickets": t, "units": units}, load_settings())
+    >>> out["observations_hotline"].query("indicator == 'D3.3'")[["period", "value"]].values.tolist()
+    [['2024', 50.0], ['2024-07', 50.0]]
+    """
     cfg = read_settings(settings)
     tickets = tables.get("hotline_tickets")
     if tickets is None or len(tickets) == 0:
