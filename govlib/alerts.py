@@ -319,7 +319,8 @@ def score_detection(alerts: pd.DataFrame, trends: pd.DataFrame, ground_truth: pd
 
     Returns
     -------
-    dict with ``step`` (n_events, recall, median and mean delay in years, for kinds ``step_kinds`` with
+    dict with ``step`` (n_events — unit x node series, a district-wide event counting once per unit —,
+    n_planted event ids, recall, median and mean delay in years, for kinds ``step_kinds`` with
     |magnitude_sd| >= ``min_magnitude_sd``), ``trend`` (n_events, recall), ``by_kind`` (n_events and recall by
     kind), ``alerts`` (n, precision, precision_by_level), ``false_red_rate`` and ``per_event`` (DataFrame).
 
@@ -406,7 +407,8 @@ def score_detection(alerts: pd.DataFrame, trends: pd.DataFrame, ground_truth: pd
         return float(x) if len(steps) else float("nan")
 
     return {
-        "step": {"n_events": int(len(steps)), "recall": _f(steps["detected"].mean()),
+        "step": {"n_events": int(len(steps)), "n_planted": int(steps["event_id"].nunique()),
+                 "recall": _f(steps["detected"].mean()),
                  "median_delay_years": _f(steps["delay_years"].median()),
                  "mean_delay_years": _f(steps["delay_years"].mean())},
         "trend": {"n_events": int(len(trends_gt)),

@@ -60,10 +60,10 @@ import yaml
 from . import __version__
 from .errors import InputError
 from .paths import package_data
-from .units import DISTRICT_CODE, units_table
+from .units import DISTRICT_CODE, jiezhen_table, units_table
 
 __all__ = [
-    "YEARS", "QUARTERS", "MONTHS", "DEMO_RANGES", "SCOPED_RANGES", "SMALL_POPULATION_SCALE", "TABLE_NAMES",
+    "DEFAULT_SEED", "YEARS", "QUARTERS", "MONTHS", "DEMO_RANGES", "SCOPED_RANGES", "SMALL_POPULATION_SCALE", "TABLE_NAMES",
     "DOORSTEP_CATEGORIES", "DOORSTEP_TIERS", "default_framework", "generate_demo_data", "dataset_info",
 ]
 
@@ -223,7 +223,6 @@ class _Context:
         rng = self.rngs["latent"]
         # Latent governance: the full registry is drawn and then subset, so a 街镇 has the same level in the
         # small and the full data set for a given seed.
-        from .units import jiezhen_table
         all_codes = jiezhen_table()["code"].tolist()
         g_all = rng.normal(size=len(all_codes))
         comp_all = 0.75 * g_all[:, None] + 0.66 * rng.normal(size=(len(all_codes), 6))

@@ -692,6 +692,14 @@ def load_raw(raw_dir: str | Path, framework_path: str | Path | None = None,
             loaded[name] = df
     if not problems:
         problems.extend(_reference_problems(loaded, framework))
+    if not problems and "doorstep_catalogue" in loaded:
+        # Rules between the doorstep tables (a record dated before its item was ordered, ...).
+        from .doorstep import validate_doorstep
+
+        try:
+            validate_doorstep(loaded)
+        except ValidationError as exc:
+            problems.extend(exc.problems)
     if problems:
         raise ValidationError(problems)
     for df in loaded.values():

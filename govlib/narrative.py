@@ -22,7 +22,8 @@ from . import periods as _periods
 from .processed import _root_node, ranked_units
 
 __all__ = ["fmt", "rank_intervals", "LEVEL_NAMES", "PEER_GROUP_NAMES", "street_facts", "district_facts", "render_street_summary",
-           "render_district_summary", "street_headline_table", "district_headline_table", "numbers_in"]
+           "render_district_summary", "street_headline_table", "district_headline_table", "numbers_in",
+           "unmatched_numbers"]
 
 LEVEL_NAMES = {"zh": {"red": "红色", "amber": "黄色", "info": "提示"},
                "en": {"red": "red", "amber": "amber", "info": "info"}}
@@ -570,3 +571,39 @@ def numbers_in(text: str) -> list[str]:
     import re
 
     return re.findall(r"\d+(?:\.\d+)?", text)
+
+
+def _names_in(facts: Mapping[str, Any]) -> list[str]:
+    """Every name a summary may quote (units, dimensions, nodes of trends and alerts): digits in names such as
+    "12345工单按时办结率" are part of the name, not numbers of the report."""
+    names = [facts.get("name_zh"), facts.get("name_en")]
+    for key in ("dimensions", "trends", "top", "bottom", "risers", "fallers"):
+        for d in facts.get(key) or []:
+            names += [d.get("name_zh"), d.get("name_en")]
+    for a in facts.get("alerts") or []:
+        names += [a.get("node_zh"), a.get("node_en")]
+    return sorted({str(n) for n in names if n}, key=len, reverse=True)
+
+
+def unmatched_numbers(summary: str, table: pd.DataFrame, facts: Mapping[str, Any]) -> list[str]:
+    """Numbers written in ``summary`` that do not appear in ``table`` (empty: consistent).
+
+    Names are removed first, on both sides, so digits inside a name are not taken for numbers.
+
+    Examples
+    --------
+    >>> t = pd.DataFrame({"v": ["71.2", "3 / 36"]})
+    >>> unmatched_numbers("得分71.2，第3位，12345热线", t, {"alerts": [{"node_zh": "12345热线"}]})
+    []
+    >>> unmatched_numbers("得分71.3", t, {})
+    ['71.3']
+    """
+    names = _names_in(facts)
+
+    def strip(text: str) -> str:
+        for n in names:
+            text = text.replace(n, " ")
+        return text
+
+    shown = set(numbers_in(strip(" ".join(table.astype(str).to_numpy().ravel()))))
+    return [n for n in numbers_in(strip(summary)) if n not in shown]

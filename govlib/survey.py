@@ -283,7 +283,7 @@ def make_design(data: pd.DataFrame, *, weight: str | None = None, strata: str | 
     lonely = np.flatnonzero((n_psu == 1) & ~(has_fpc & (1 - fraction1 < 1e-7)))
     if lonely.size and lonely_psu == "fail":
         raise InputError(f"strata column '{strata or '(one stratum)'}': {len(lonely)} stratum/strata "
-                         f"({_show(stratum_labels[lonely])}) with only one PSU, so its variance cannot be estimated; choose lonely_psu='remove', "
+                         f"({_show(stratum_labels[lonely])}) with only one PSU, whose variance cannot be estimated; choose lonely_psu='remove', "
                          f"'certainty', 'adjust' or 'average' (as R's options(survey.lonely.psu=))")
     if fraction2 is not None and lonely_psu == "fail":
         lonely2 = np.flatnonzero((n_ssu == 1) & (1 - fraction2 >= 1e-7))

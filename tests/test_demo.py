@@ -7,6 +7,8 @@ import re
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from govlib.cli import main as cli_main
 from govlib.commands.demo_data import write_demo_data
@@ -488,3 +490,16 @@ def test_planted_doorstep_events(demo):
     others = rec[(rec["community"].astype(str) != usage["unit"])]
     o = others.groupby(others["date"].dt.strftime("%Y-%m"))["count"].sum().reindex(MONTHS, fill_value=0)
     assert o[after].mean() / o[before].mean() > 0.9  # no such drop elsewhere
+
+
+@settings(max_examples=3, deadline=None, derandomize=True)
+@given(seed=st.integers(0, 2**31 - 1))
+def test_any_seed_gives_consistent_ground_truth_and_ranges(seed):
+    """Property: whatever the seed, the planted events are present and the values stay in the demo ranges."""
+    tables = generate_demo_data("small", seed)
+    test_admin_values_within_demo_ranges(tables)
+    test_planted_steps_trends_shocks_are_in_the_observations(tables)
+    test_planted_outliers_are_at_the_stated_rows(tables)
+    test_planted_survey_drops(tables)
+    test_planted_doorstep_events(tables)
+    test_ground_truth_table(tables)

@@ -31,8 +31,7 @@ def test_every_number_of_every_street_summary_is_in_its_table(tables):
         facts = narrative.street_facts(tables, code, "2025", base_period="2018")
         for lang in ("zh", "en"):
             text = narrative.render_street_summary(facts, lang)
-            shown = _numbers_shown(narrative.street_headline_table(facts, lang))
-            missing = [n for n in narrative.numbers_in(text) if n not in shown]
+            missing = narrative.unmatched_numbers(text, narrative.street_headline_table(facts, lang), facts)
             assert not missing, (code, text, missing)
 
 
@@ -41,8 +40,7 @@ def test_every_number_of_every_street_summary_is_in_its_table(tables):
 def test_every_number_of_the_district_summary_is_in_its_table(tables, lang, period):
     facts = narrative.district_facts(tables, period)
     text = narrative.render_district_summary(facts, lang)
-    missing = [n for n in narrative.numbers_in(text) if n not in _numbers_shown(
-        narrative.district_headline_table(facts, lang))]
+    missing = narrative.unmatched_numbers(text, narrative.district_headline_table(facts, lang), facts)
     assert not missing, (text, missing)
 
 
@@ -115,6 +113,5 @@ def test_property_summary_numbers_always_in_table(score, prev, base, rank, rank_
              "alerts": [{"unit": "x", "node": "D0", "level": ["red", "amber", "info"][i % 3], "node_zh": "维度甲",
                          "node_en": "Dim A", "message_zh": "", "message_en": ""} for i in range(n_alerts)]}
     text = narrative.render_street_summary(facts, lang)
-    missing = [n for n in narrative.numbers_in(text) if n not in _numbers_shown(
-        narrative.street_headline_table(facts, lang))]
+    missing = narrative.unmatched_numbers(text, narrative.street_headline_table(facts, lang), facts)
     assert not missing, (text, missing)
