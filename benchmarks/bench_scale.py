@@ -37,9 +37,10 @@ DISTRICTS, JIEZHEN, COMMUNITIES = 16, 215, 6_600
 YEARS = list(range(2016, 2026))
 FULL_RESPONSES, FULL_TICKETS = 50_000_000, 20_000_000
 ITEMS = [f"q{i}" for i in range(1, 9)]
-# Bytes of peak memory per row of the in-memory (pandas) paths, measured on this machine at --scale 0.02 and
-# rounded up; the pandas path runs only if rows x this fits in --pandas-limit-gb.
-SURVEY_BYTES_PER_ROW, TICKET_BYTES_PER_ROW = 220, 200
+# Peak memory per row of the in-memory (pandas) paths (read_parquet + estimate / aggregate_tickets), measured with
+# ru_maxrss on 1 M rows of this data on this machine (712 and 852 bytes) and rounded up; the pandas path runs only
+# if rows x this fits in --pandas-limit-gb (so --full skips both: ~37 GB and ~18 GB).
+SURVEY_BYTES_PER_ROW, TICKET_BYTES_PER_ROW = 750, 900
 
 
 # ------------------------------------------------------------------------------------------- memory probe

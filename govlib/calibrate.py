@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 from scipy import sparse, stats
 
-from .errors import InputError, format_value
+from .errors import InputError
 from .survey import SurveyDesign, _as_list, _column, _show, _variance, finalize_domain_sums, reduce_domain_sums
 
 __all__ = ["poststratify", "rake", "trim_weights", "calibrated_linearisation"]
@@ -60,8 +60,9 @@ def _cells(data: pd.DataFrame, cols: Sequence[str], population: pd.DataFrame, de
     in_sample = np.bincount(codes, minlength=len(pop_key)) > 0
     only_pop = ~in_sample & (freq > 0)
     if only_pop.any():
+        empty = [k[0] if len(k) == 1 else k for k in pop_key[only_pop].tolist()]
         raise InputError(f"{what}: population cells {cols} with no respondent (cannot be calibrated; merge them "
-                         f"with a neighbouring cell): {_show([k[0] if len(k) == 1 else k for k in pop_key[only_pop].tolist()])}")
+                         f"with a neighbouring cell): {_show(empty)}")
     return codes, freq
 
 
@@ -185,6 +186,13 @@ def _indicator(codes: np.ndarray, n_cells: int | None = None) -> sparse.csr_matr
     return sparse.csr_matrix((np.ones(n), (np.arange(n), codes)), shape=(n, k))
 
 
+def _scale_rows(M, v: np.ndarray):
+    """``diag(v) @ M`` for a CSR matrix, without building the diagonal matrix."""
+    M = M.tocsr(copy=True)
+    M.data *= np.repeat(v, np.diff(M.indptr))
+    return M
+
+
 def calibrated_linearisation(design: SurveyDesign, values: np.ndarray, dom: np.ndarray, n_domains: int, *,
                              stat: str, ratio_pairs=None, combinations=None, level: float = 0.95,
                              ci: str = "t") -> dict:
@@ -230,44 +238,11 @@ def calibrated_linearisation(design: SurveyDesign, values: np.ndarray, dom: np.n
     cols = (dom[:, None] * m + np.arange(m)[None, :]).reshape(-1)
     X = sparse.csr_matrix((x.reshape(-1), (rows, cols)), shape=(n, n_domains * m))
     X.eliminate_zeros()
-    for step in design.calibration:
-        if step[0] == "poststrat":
-            _, codes, oldw, psw = step
-            C = _indicator(codes)
-            oldsum = np.bincount(codes, weights=oldw)
-            ratio = sparse.diags(oldw / psw)
-            means = sparse.diags(1.0 / oldsum) @ (C.T @ (ratio @ X))
-            X = X - sparse.diags(psw) @ (C @ means)
-        else:
-            _, recorded = step
-            for _ in range(10):  # R: ten sweeps over the margins
-                for codes, psw in recorded:
-                    C = _indicator(codes)
-                    cnt = np.bincount(codes).astype(float)
-                    ave = sparse.diags(1.0 / cnt) @ (C.T @ (sparse.diags(1.0 / psw) @ X))
-                    X = X - sparse.diags(psw) @ (C @ ave)
-    unit = design.psu if ssu is None else ssu
-    A = _indicator(unit)
-    Z = (A.T @ X).tocoo()
-    u_unit, c = Z.row, Z.col
-    d, j = c // m, c % m
-    key = u_unit.astype(np.int64) * n_domains + d
-    g, uniq = pd.factorize(key, sort=True)
-    z = np.zeros((len(uniq), m))
-    np.add.at(z, (g, j), Z.data)
-    first = np.zeros(len(uniq), dtype=np.int64)
-    first[g[::-1]] = np.arange(len(g))[::-1]
-    unit_e, dom_e = u_unit[first], d[first]
-    if ssu is None:
-        psu_e = unit_e
-        ssu_e = None
+    single_row_ssu = ssu is None or len(np.unique(ssu)) == n
+    if single_row_ssu:
+        var = _aggregated_variance(design, X, m, n_domains)
     else:
-        ssu_psu = np.empty(int(ssu.max()) + 1, dtype=np.int64)
-        ssu_psu[ssu] = design.psu
-        psu_e, ssu_e = ssu_psu[unit_e], unit_e
-    stratum_e = design.psu_stratum[psu_e]
-    present = np.ones_like(z, dtype=bool)
-    var = _variance(z, present, stratum_e, psu_e, dom_e, ssu_e, design, n_domains)
+        var = _rowlevel_variance(design, X, m, n_domains, ssu)
     var = np.where(var < 0, 0.0, var)
     var = np.where(res["n"] > 0, var, np.nan)
     se = np.sqrt(var)
@@ -282,3 +257,145 @@ def calibrated_linearisation(design: SurveyDesign, values: np.ndarray, dom: np.n
         res["cv"] = se / np.abs(est)
     res.update(se=se, ci_low=est - q * se, ci_high=est + q * se)
     return res
+
+
+def _rowlevel_variance(design: SurveyDesign, X, m: int, n_domains: int, ssu) -> np.ndarray:
+    """R's residualisation applied literally to the rows x (domain, variable) matrix (general SSUs)."""
+    for step in design.calibration:
+        if step[0] == "poststrat":
+            _, codes, oldw, psw = step
+            C = _indicator(codes)
+            oldsum = np.bincount(codes, weights=oldw)
+            means = _scale_rows(C.T @ _scale_rows(X, oldw / psw), 1.0 / oldsum)
+            X = (X - _scale_rows(C @ means, psw)).tocsr()
+        else:
+            _, recorded = step
+            for _ in range(10):  # R: ten sweeps over the margins
+                for codes, psw in recorded:
+                    C = _indicator(codes)
+                    cnt = np.bincount(codes).astype(float)
+                    ave = _scale_rows(C.T @ _scale_rows(X, 1.0 / psw), 1.0 / cnt)
+                    X = (X - _scale_rows(C @ ave, psw)).tocsr()
+    unit = design.psu if ssu is None else ssu
+    A = _indicator(unit)
+    Z = (A.T @ X).tocoo()
+    u_unit, c = Z.row, Z.col
+    d, j = c // m, c % m
+    key = u_unit.astype(np.int64) * n_domains + d
+    g, uniq = pd.factorize(key, sort=True)
+    z = np.zeros((len(uniq), m))
+    np.add.at(z, (g, j), Z.data)
+    first = np.zeros(len(uniq), dtype=np.int64)
+    first[g[::-1]] = np.arange(len(g))[::-1]
+    unit_e, dom_e = u_unit[first], d[first]
+    if ssu is None:
+        psu_e, ssu_e = unit_e, None
+    else:
+        ssu_psu = np.empty(int(ssu.max()) + 1, dtype=np.int64)
+        ssu_psu[ssu] = design.psu
+        psu_e, ssu_e = ssu_psu[unit_e], unit_e
+    stratum_e = design.psu_stratum[psu_e]
+    return _variance(z, np.ones_like(z, dtype=bool), stratum_e, psu_e, dom_e, ssu_e, design, n_domains)
+
+
+def _calibration_steps(design: SurveyDesign):
+    """Every residualisation step as ``x <- x - g_T * C_T a`` with ``a = C_s'(h_s * x) / den_s`` (R's order)."""
+    terms, steps = [], []
+    for step in design.calibration:
+        if step[0] == "poststrat":
+            _, codes, oldw, psw = step
+            terms.append((codes, psw))
+            steps.append((len(terms) - 1, oldw / psw, np.bincount(codes, weights=oldw)))
+        else:
+            _, recorded = step
+            ids = []
+            for codes, psw in recorded:
+                terms.append((codes, psw))
+                ids.append(len(terms) - 1)
+            for _ in range(10):  # R: ten sweeps over the margins
+                for t, (codes, psw) in zip(ids, recorded):
+                    steps.append((t, 1.0 / psw, np.bincount(codes).astype(float)))
+    return terms, steps
+
+
+def _lookup(B, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+    """Values ``B[rows[i], cols[i]]`` of a sparse matrix (0 where absent), by binary search on its keys."""
+    B = B.tocoo()
+    keys = B.row.astype(np.int64) * B.shape[1] + B.col
+    order = np.argsort(keys)
+    keys, data = keys[order], B.data[order]
+    q = rows.astype(np.int64) * B.shape[1] + cols
+    idx = np.searchsorted(keys, q)
+    idx_c = np.minimum(idx, max(len(keys) - 1, 0))
+    found = (idx < len(keys)) & (keys[idx_c] == q) if len(keys) else np.zeros(len(q), bool)
+    return np.where(found, data[idx_c] if len(keys) else 0.0, 0.0)
+
+
+def _aggregated_variance(design: SurveyDesign, X, m: int, n_domains: int) -> np.ndarray:
+    """The same residualised variance without materialising the residuals of every row for every domain.
+
+    Each step's cell means ``a`` depend on earlier steps only through cell x cell cross-tables, so the
+    accumulated corrections ``b_T`` (cells x columns) are computed at cell level; PSU totals and, for a second
+    stage whose SSUs are single rows, the within-PSU sums of squares follow by expanding the square.
+    """
+    terms, steps = _calibration_steps(design)
+    n, ncols = X.shape
+    ncell = [int(codes.max()) + 1 for codes, _ in terms]
+    C = [_indicator(codes, k) for (codes, _), k in zip(terms, ncell)]
+    H, K = {}, {}
+    b = [sparse.csr_matrix((k, ncols)) for k in ncell]
+    for t, h, den in steps:
+        if t not in H:
+            H[t] = (C[t].T @ _scale_rows(X, h)).tocsr()
+            for u, (_, g_u) in enumerate(terms):
+                K[t, u] = (C[t].T @ _scale_rows(C[u], h * g_u)).tocsr()
+        acc = H[t]
+        for u in range(len(terms)):
+            if b[u].nnz:
+                acc = acc - K[t, u] @ b[u]
+        inv = np.zeros(ncell[t])
+        inv[: len(den)] = np.where(den > 0, 1.0 / np.where(den > 0, den, 1.0), 0.0)
+        b[t] = (b[t] + _scale_rows(acc, inv)).tocsr()
+    psu = design.psu
+    n_psus = len(design.psu_labels)
+    P = _indicator(psu, n_psus)
+    S1 = P.T @ X
+    for (codes, g), Ct, bt in zip(terms, C, b):
+        S1 = S1 - (P.T @ _scale_rows(Ct, g)) @ bt
+    S1 = S1.tocsr()
+    S2 = None
+    if design.two_stage:
+        Xc = X.tocoo()
+        S2 = P.T @ X.multiply(X)
+        for (codes, g), bt in zip(terms, b):
+            val = Xc.data * g[Xc.row] * _lookup(bt, codes[Xc.row], Xc.col)
+            S2 = S2 - 2 * sparse.csr_matrix((val, (psu[Xc.row], Xc.col)), shape=(n_psus, ncols))
+        for (codes_t, g_t), bt in zip(terms, b):
+            for (codes_u, g_u), bu in zip(terms, b):
+                pair, uniq = pd.factorize(codes_t.astype(np.int64) * (int(codes_u.max()) + 1) + codes_u)
+                Q = sparse.csr_matrix((g_t * g_u, (psu, pair)), shape=(n_psus, len(uniq)))
+                ct, cu = uniq // (int(codes_u.max()) + 1), uniq % (int(codes_u.max()) + 1)
+                E = bt[ct].multiply(bu[cu])
+                S2 = S2 + Q @ E
+        S2 = S2.tocsr()
+    # entries (PSU, domain) x variable from the sparse PSU x (domain, variable) matrices
+    parts = [S1.tocoo()] + ([S2.tocoo()] if S2 is not None else [])
+    rows = np.concatenate([p.row for p in parts])
+    cols = np.concatenate([p.col for p in parts])
+    d, j = cols // m, cols % m
+    key = rows.astype(np.int64) * n_domains + d
+    g_e, uniq = pd.factorize(key, sort=True)
+    z = np.zeros((len(uniq), m))
+    s1 = parts[0]
+    np.add.at(z, (g_e[: s1.nnz], j[: s1.nnz]), s1.data)
+    psu_e = (uniq // n_domains).astype(np.int64)
+    dom_e = (uniq % n_domains).astype(np.int64)
+    stratum_e = design.psu_stratum[psu_e]
+    stage2 = None
+    if S2 is not None:
+        ss_raw = np.zeros_like(z)
+        np.add.at(ss_raw, (g_e[s1.nnz:], j[s1.nnz:]), parts[1].data)
+        m_e = design.n_ssu[psu_e].astype(float)[:, None]
+        stage2 = (ss_raw - z ** 2 / m_e, ss_raw)
+    return _variance(z, np.ones_like(z, dtype=bool), stratum_e, psu_e, dom_e, None, design, n_domains,
+                     stage2=stage2)

@@ -14,6 +14,8 @@ is used as given (in squared value units).
 """
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pandas as pd
 
@@ -36,13 +38,11 @@ def robust_sigma(values) -> np.ndarray:
     """
     x, _, n = _prepare(values)
     d = np.diff(x, axis=1)
-    med = np.nanmedian(np.where(np.isnan(d), np.nan, d), axis=1, keepdims=True) if d.shape[1] else d
-    with np.errstate(all="ignore"):
-        import warnings
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)
-            mad = np.nanmedian(np.abs(d - med), axis=1)
-            sd = np.nanstd(d, axis=1, ddof=1) if d.shape[1] > 1 else np.full(len(d), np.nan)
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # rows with < 2 values: NaN, handled below
+        med = np.nanmedian(d, axis=1, keepdims=True) if d.shape[1] else d
+        mad = np.nanmedian(np.abs(d - med), axis=1)
+        sd = np.nanstd(d, axis=1, ddof=1) if d.shape[1] > 1 else np.full(len(d), np.nan)
     out = 1.4826 * mad / np.sqrt(2)
     return np.where(out > 0, out, np.nan_to_num(sd / np.sqrt(2)))
 

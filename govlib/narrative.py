@@ -352,12 +352,14 @@ def _alert_sentence(alerts: list[dict], lang: str, per_unit: bool) -> str:
     if zh:
         head = f"本期共有{len(alerts)}条预警（{detail}）"
         if per_unit:
-            head += "，涉及" + "、".join(dict.fromkeys(a["node_zh"] for a in alerts))
+            nodes = list(dict.fromkeys(a["node_zh"] for a in alerts))
+            head += "，涉及" + "、".join(nodes[:3]) + (f"等{len(nodes)}项" if len(nodes) > 3 else "")
         return head + "。"
     head = f"There {'is' if len(alerts) == 1 else 'are'} {len(alerts)} alert{'s' if len(alerts) != 1 else ''} " \
            f"this period ({detail})"
     if per_unit:
-        head += ", on " + ", ".join(dict.fromkeys(a["node_en"] for a in alerts))
+        nodes = list(dict.fromkeys(a["node_en"] for a in alerts))
+        head += ", on " + ", ".join(nodes[:3]) + (f" and {len(nodes) - 3} more" if len(nodes) > 3 else "")
     return head + "."
 
 
@@ -404,6 +406,11 @@ def street_headline_table(facts: Mapping[str, Any], lang: str = "zh") -> pd.Data
     counts = _count_levels(f.get("alerts", []))
     rows.append(("预警（红/黄/提示）" if zh else "Alerts (red/amber/info)", f["period"],
                  f"{len(f.get('alerts', []))} ({counts['red']}/{counts['amber']}/{counts['info']})"))
+    n_nodes = len({a["node"] for a in f.get("alerts", [])})
+    if n_nodes > 3:
+        rows.append(("预警涉及的指标项数" if zh else "Nodes with alerts", f["period"], str(n_nodes)))
+        if not zh:
+            rows.append(("Nodes with alerts not named", f["period"], str(n_nodes - 3)))
     cols = ["指标", "期间/对象", "数值"] if zh else ["Measure", "Period / item", "Value"]
     return pd.DataFrame(rows, columns=cols)
 

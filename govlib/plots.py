@@ -304,6 +304,11 @@ def tile_map(values: Mapping[str, float] | pd.Series, ax=None, labels: Mapping[s
     norm = mpl.colors.Normalize(lo, hi if hi > lo else lo + 1)
     colormap = mpl.colormaps[cmap]
     marked = set(highlight)
+    if labels is None or not set(grid) <= set(labels):  # every tile gets its name, even without data
+        from .units import jiezhen_table
+
+        known = jiezhen_table()
+        labels = {**dict(zip(known["code"], known["name_zh"])), **dict(labels or {})}
     for code, (row, col) in grid.items():
         v = values.get(code, np.nan)
         face = colormap(norm(v)) if np.isfinite(v) else _GREY

@@ -29,7 +29,7 @@ th{background:#eef3f8;cursor:pointer;user-select:none;white-space:nowrap} th.sor
 th.sorted-desc::after{content:" ▼"} span.val{display:inline-block;width:3em} td.num{text-align:right;font-variant-numeric:tabular-nums}
 .bar{display:inline-block;height:9px;background:#0072B2;vertical-align:middle;margin-left:6px}
 .red{color:#D55E00;font-weight:bold}.amber{color:#9C5700;font-weight:bold}.info{color:#0072B2}
-.grid{display:flex;flex-wrap:wrap;gap:16px}.grid img{max-width:100%;border:1px solid #eee}
+.grid{display:flex;flex-wrap:wrap;gap:16px;align-items:flex-start}.grid img{max-width:100%;border:1px solid #eee}
 .links a{display:inline-block;margin:2px 10px 2px 0} .muted{color:#666;font-size:0.9em}
 """
 
@@ -154,7 +154,7 @@ def portal_html(period: str, settings: Settings | None = None, tables: Mapping[s
                        labels=dict(zip(tables["units"]["code"], tables["units"]["name_zh"])),
                        colorbar_label="得分" if zh else "score")
         tile_uri = _png_uri(fig)
-        fig, ax = plt.subplots(figsize=(5.6, 7.2), layout="constrained")
+        fig, ax = plt.subplots(figsize=(5.6, max(3.0, 0.18 * len(league) + 1.2)), layout="constrained")
         plots.rank_dot_plot(league.assign(label=league["name"]), ax=ax,
                             xlabel="排名（5%–95%区间）" if zh else "rank (5-95% interval)")
         dots_uri = _png_uri(fig)

@@ -44,8 +44,11 @@ def processed_dir(settings: Settings | None = None) -> Path:
 
 
 @lru_cache(maxsize=64)
-def _read(path: str, mtime_ns: int) -> pd.DataFrame:
-    return pd.read_parquet(path)
+def _read(path: str, mtime_ns: int, year: str | None = None) -> pd.DataFrame:
+    if year is None:
+        return pd.read_parquet(path)
+    # Period strings sort as text: "2025" <= "2025Q3" < "2025-07" < "2026", so a text range selects one year.
+    return pd.read_parquet(path, filters=[("period", ">=", year), ("period", "<", str(int(year) + 1))])
 
 
 def has_table(name: str, settings: Settings | None = None) -> bool:
@@ -53,10 +56,11 @@ def has_table(name: str, settings: Settings | None = None) -> bool:
     return (processed_dir(settings) / f"{name}.parquet").exists()
 
 
-def load_processed(name: str, settings: Settings | None = None) -> pd.DataFrame:
+def load_processed(name: str, settings: Settings | None = None, year: str | None = None) -> pd.DataFrame:
     """One processed table as a DataFrame (a copy: callers may change it).
 
-    Unit codes and periods stay strings.
+    Unit codes and periods stay strings. ``year`` (e.g. ``"2025"``) reads only the rows whose ``period`` falls in
+    that year (a Parquet filter: big survey and observation tables are not read whole for one report).
 
     Raises
     ------
@@ -75,7 +79,7 @@ def load_processed(name: str, settings: Settings | None = None) -> pd.DataFrame:
     path = processed_dir(settings) / f"{name}.parquet"
     if not path.exists():
         raise InputError(f"processed table '{name}' not found at {path}; run `govlib build` first")
-    df = _read(str(path), path.stat().st_mtime_ns).copy()
+    df = _read(str(path), path.stat().st_mtime_ns, year).copy()
     for col in ("unit", "code", "parent", "period", "node", "item", "indicator"):
         if col in df.columns and df[col].dtype != object and not pd.api.types.is_string_dtype(df[col]):
             df[col] = df[col].astype(str)

@@ -252,18 +252,29 @@ def _is_kernel_start_failure(exc: BaseException) -> bool:
 
 def _execute(job: dict) -> dict:
     """Run one report in this process (called in a worker subprocess). Returns a JSON-able result."""
-    import nbformat
-    import papermill as pm
-    from papermill.exceptions import PapermillExecutionError
-
-    from .html import export_html
-
     t0 = time.perf_counter()
     paths = {k: Path(v) for k, v in job["paths"].items()}
     for p in paths.values():
         p.parent.mkdir(parents=True, exist_ok=True)
     tmp_sidecar = paths["sidecar"].with_name(f".{paths['sidecar'].name}.{os.getpid()}.tmp")
     params = dict(job["parameters"], sidecar=str(tmp_sidecar))
+    failed_copy = paths["notebook"].with_suffix(".failed.ipynb")
+    failed_copy.unlink(missing_ok=True)
+    try:
+        return _execute_into(job, paths, params, tmp_sidecar, failed_copy, t0)
+    finally:
+        tmp_sidecar.unlink(missing_ok=True)
+
+
+def _execute_into(job: dict, paths: dict, params: dict, tmp_sidecar: Path, failed_copy: Path, t0: float) -> dict:
+    import shutil
+
+    import nbformat
+    import papermill as pm
+    from papermill.exceptions import PapermillExecutionError
+
+    from .html import export_html
+
     with atomic_path(paths["notebook"], suffix=".ipynb") as tmp_nb:
         for attempt in (1, 2):
             try:
@@ -272,6 +283,8 @@ def _execute(job: dict) -> dict:
                                     start_timeout=120, execution_timeout=job["timeout"])
                 break
             except PapermillExecutionError:
+                if tmp_nb.exists():  # keep the failed run for whoever debugs it
+                    shutil.copyfile(tmp_nb, failed_copy)
                 raise
             except Exception as exc:  # a kernel that did not start: retry once
                 if attempt == 2 or not _is_kernel_start_failure(exc):
@@ -285,7 +298,6 @@ def _execute(job: dict) -> dict:
             raise RuntimeError("the notebook did not write its JSON sidecar")
         export_html(nb, paths["html"], title=job.get("title") or paths["html"].stem)
     sidecar = json.loads(tmp_sidecar.read_text(encoding="utf-8"))
-    tmp_sidecar.unlink()
     sidecar.update({"report": job["name"], "inputs_hash": job["inputs_hash"], "parameters": job["parameters"],
                     "html": paths["html"].name, "notebook": paths["notebook"].name})
     write_json(paths["sidecar"], sidecar)  # written last: its inputs_hash marks the report complete

@@ -113,6 +113,16 @@ class SurveyDesign:
                        calibration=self.calibration if calibration is None else calibration)
 
 
+def _factorize_sorted(values) -> tuple[np.ndarray, np.ndarray]:
+    """``pd.factorize(values, sort=True)`` in O(n): hash first, then sort only the distinct values."""
+    codes, uniques = pd.factorize(values, sort=False)
+    uniques = np.asarray(uniques)
+    order = np.argsort(uniques, kind="stable")
+    rank = np.empty(len(order), dtype=np.int64)
+    rank[order] = np.arange(len(order))
+    return rank[codes], uniques[order]
+
+
 def _column(data: pd.DataFrame, name: str, what: str) -> pd.Series:
     if name not in data.columns:
         raise InputError(f"{what} column '{name}' not found; columns are: {_show(data.columns, 20)}")
@@ -178,7 +188,7 @@ def make_design(data: pd.DataFrame, *, weight: str | None = None, strata: str | 
         if s.isna().any():
             rows = np.flatnonzero(s.isna().to_numpy())[:8] + 2
             raise InputError(f"strata column '{strata}' has empty values (rows {_show(rows)})")
-        stratum, stratum_labels = pd.factorize(s, sort=True)
+        stratum, stratum_labels = _factorize_sorted(s)
     else:
         stratum, stratum_labels = np.zeros(n, dtype=np.int64), np.array([1])
     stratum = stratum.astype(np.int64)
@@ -190,20 +200,20 @@ def make_design(data: pd.DataFrame, *, weight: str | None = None, strata: str | 
         if p.isna().any():
             rows = np.flatnonzero(p.isna().to_numpy())[:8] + 2
             raise InputError(f"cluster column '{cluster_cols[0]}' has empty values (rows {_show(rows)})")
-        psu, psu_labels = pd.factorize(p, sort=True)
+        psu, psu_labels = _factorize_sorted(p)
     else:
         psu, psu_labels = np.arange(n, dtype=np.int64), np.arange(1, n + 1)
     psu = psu.astype(np.int64)
     n_psus = len(psu_labels)
-    pair = pd.DataFrame({"psu": psu, "stratum": stratum}).drop_duplicates()
-    if len(pair) != n_psus:
+    psu_stratum = np.empty(n_psus, dtype=np.int64)
+    psu_stratum[psu] = stratum  # O(n); any row disagreeing with its PSU's stratum breaks nesting
+    if (psu_stratum[psu] != stratum).any():
+        pair = pd.DataFrame({"psu": psu, "stratum": stratum}).drop_duplicates()
         dup = pair[pair["psu"].duplicated(keep=False)]
         bad = dup.groupby("psu")["stratum"].apply(lambda x: sorted(stratum_labels[x].tolist()))
         shown = "; ".join(f"{format_value(psu_labels[k])} in strata {v}" for k, v in list(bad.items())[:6])
         raise InputError(f"cluster column '{cluster_cols[0]}': PSUs must be nested in strata column '{strata}', "
                          f"but {len(bad)} PSU(s) appear in more than one stratum: {shown}")
-    psu_stratum = np.empty(n_psus, dtype=np.int64)
-    psu_stratum[pair["psu"].to_numpy()] = pair["stratum"].to_numpy()
     n_psu = np.bincount(psu_stratum, minlength=len(stratum_labels)).astype(np.int64)
 
     # SSUs (second stage), nested in PSUs
@@ -283,8 +293,9 @@ def make_design(data: pd.DataFrame, *, weight: str | None = None, strata: str | 
     lonely = np.flatnonzero((n_psu == 1) & ~(has_fpc & (1 - fraction1 < 1e-7)))
     if lonely.size and lonely_psu == "fail":
         raise InputError(f"strata column '{strata or '(one stratum)'}': {len(lonely)} stratum/strata "
-                         f"({_show(stratum_labels[lonely])}) with only one PSU, whose variance cannot be estimated; choose lonely_psu='remove', "
-                         f"'certainty', 'adjust' or 'average' (as R's options(survey.lonely.psu=))")
+                         f"({_show(stratum_labels[lonely])}) with only one PSU, whose variance cannot be "
+                         f"estimated; choose lonely_psu='remove', 'certainty', 'adjust' or 'average' "
+                         f"(as R's options(survey.lonely.psu=))")
     if fraction2 is not None and lonely_psu == "fail":
         lonely2 = np.flatnonzero((n_ssu == 1) & (1 - fraction2 >= 1e-7))
         if lonely2.size:
@@ -319,10 +330,10 @@ def domain_codes(data: pd.DataFrame, by: str | Sequence[str] | None) -> tuple[np
         if s.isna().any():
             rows = np.flatnonzero(s.isna().to_numpy())[:8] + 2
             raise InputError(f"domain column '{col}' has empty values (rows {_show(rows)})")
-        c, u = pd.factorize(s, sort=True)
+        c, u = _factorize_sorted(s)
         codes = codes * len(u) + c
         uniques.append(np.asarray(u))
-    present, inverse = np.unique(codes, return_inverse=True)
+    inverse, present = _factorize_sorted(codes)
     labels = {}
     rest = present.copy()
     for col, u in zip(reversed(cols), reversed(uniques)):
@@ -339,7 +350,8 @@ def reduce_domain_sums(weight: np.ndarray, stratum: np.ndarray, psu: np.ndarray,
     ----------
     weight : (n,) weights.
     stratum, psu, domain : (n,) integer codes (PSU codes unique across strata; SSU codes unique across PSUs).
-    values : (n,) or (n, k) float array; ``NaN`` marks a row outside that variable's domain (missing answer).
+    values : (n,) or (n, k) float array, or a list of k (n,) arrays; ``NaN`` marks a row outside that
+        variable's domain (missing answer).
     ssu : (n,) SSU codes for a two-stage design whose second stage enters the variance, else ``None``.
 
     Returns
@@ -356,29 +368,43 @@ def reduce_domain_sums(weight: np.ndarray, stratum: np.ndarray, psu: np.ndarray,
     [[0.0, 1.0, 1.0, 1.0], [1.0, 1.0, 2.0, 4.0]]
     """
     weight = np.asarray(weight, dtype=float)
-    values = np.asarray(values, dtype=float)
-    if values.ndim == 1:
-        values = values[:, None]
+    if isinstance(values, np.ndarray):
+        values = values[:, None] if values.ndim == 1 else values
+        columns = [values[:, k] for k in range(values.shape[1])]
+    else:  # a list of 1-D arrays: no (n x k) copy for wide data
+        columns = [np.asarray(v, dtype=float) for v in values]
     unit = psu if ssu is None else ssu
     n_dom = int(domain.max()) + 1 if domain.size else 1
     key = unit.astype(np.int64) * n_dom + domain
-    group, uniq = pd.factorize(key, sort=True)
+    # hash-factorize (O(n)) and sort only the few distinct keys
+    group, uniq = pd.factorize(key, sort=False)
+    order = np.argsort(uniq, kind="stable")
+    rank = np.empty_like(order)
+    rank[order] = np.arange(len(order))
+    group = rank[group]
+    uniq = uniq[order]
     g = len(uniq)
-    first = np.zeros(g, dtype=np.int64)
-    first[group[::-1]] = np.arange(len(group))[::-1]
-    out = {"stratum": stratum[first], "psu": psu[first]}
+    first_unit = uniq // n_dom
+    out_domain = uniq % n_dom
+    # stratum and PSU of each group from its unit (PSU, or SSU nested in a PSU)
+    unit_psu = np.zeros(int(unit.max()) + 1, dtype=np.int64)
+    unit_psu[unit] = psu
+    psu_str = np.zeros(int(psu.max()) + 1, dtype=np.int64)
+    psu_str[psu] = stratum
+    out_psu = unit_psu[first_unit]
+    out = {"stratum": psu_str[out_psu], "psu": out_psu}
     if ssu is not None:
-        out["ssu"] = ssu[first]
-    out["domain"] = domain[first]
-    for k in range(values.shape[1]):
-        y = values[:, k]
+        out["ssu"] = first_unit
+    out["domain"] = out_domain
+    for k, y in enumerate(columns):
         valid = ~np.isnan(y)
-        wv = np.where(valid, weight, 0.0)
-        wy = wv * np.where(valid, y, 0.0)
+        y0 = np.where(valid, y, 0.0)
+        wv = weight * valid
+        wy = wv * y0
         out[f"n_{k}"] = np.bincount(group, weights=valid, minlength=g)
         out[f"sw_{k}"] = np.bincount(group, weights=wv, minlength=g)
         out[f"swy_{k}"] = np.bincount(group, weights=wy, minlength=g)
-        out[f"swyy_{k}"] = np.bincount(group, weights=wy * np.where(valid, y, 0.0), minlength=g)
+        out[f"swyy_{k}"] = np.bincount(group, weights=wy * y0, minlength=g)
     return pd.DataFrame(out)
 
 
@@ -401,12 +427,15 @@ def _n_variables(sums: pd.DataFrame) -> int:
 
 
 def _variance(z: np.ndarray, present: np.ndarray, stratum: np.ndarray, psu: np.ndarray, domain: np.ndarray,
-              ssu: np.ndarray | None, design: SurveyDesign, n_domains: int) -> np.ndarray:
+              ssu: np.ndarray | None, design: SurveyDesign, n_domains: int,
+              stage2: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:
     """Variance of linearised totals, R's ``multistage`` / ``onestrat``, for all domains and columns at once.
 
     ``z`` is (entries, k): the linearised total of one (PSU[, SSU], domain) entry per column; entries with no
     row are implicitly 0. ``present`` (entries, k) marks entries with respondents (for lonely_psu='average').
-    Returns (n_domains, k).
+    With ``ssu=None`` and a two-stage design, ``stage2=(ss_centred, ss_raw)`` gives, per (PSU, domain) entry
+    and column, the SSUs' sum of squared deviations from the PSU mean (all SSUs of the PSU counted) and their
+    raw sum of squares. Returns (n_domains, k).
     """
     k = z.shape[1]
     n_str = design.n_strata
@@ -419,13 +448,23 @@ def _variance(z: np.ndarray, present: np.ndarray, stratum: np.ndarray, psu: np.n
         z1 = np.stack([np.bincount(g1, weights=z[:, j], minlength=len(u1)) for j in range(k)], axis=1)
         pres1 = np.stack([np.bincount(g1, weights=present[:, j], minlength=len(u1)) > 0 for j in range(k)], axis=1)
         psu1, dom1, str1 = psu[first], domain[first], stratum[first]
+        if design.two_stage:
+            # within each PSU: squared deviations of the SSU totals from the PSU mean, absent SSUs as 0
+            m_e = design.n_ssu[psu1].astype(float)
+            cnt = np.bincount(g1, minlength=len(u1)).astype(float)
+            ss_c = np.empty_like(z1)
+            ss_raw = np.empty_like(z1)
+            for j in range(k):
+                mean_i = z1[:, j] / m_e
+                dev = np.bincount(g1, weights=(z[:, j] - mean_i[g1]) ** 2, minlength=len(u1))
+                ss_c[:, j] = dev + (m_e - cnt) * mean_i ** 2
+                ss_raw[:, j] = np.bincount(g1, weights=z[:, j] ** 2, minlength=len(u1))
+            stage2 = (ss_c, ss_raw)
     else:
         z1, pres1, psu1, dom1, str1 = z, present, psu, domain, stratum
     hd = str1.astype(np.int64) * n_domains + dom1
     size = n_str * n_domains
     n_h = design.n_psu[str1].astype(float)
-    f = design.fraction1[str1] if design.has_fpc else np.zeros(len(str1))
-    one_minus_f = 1.0 - f
     lonely = design.n_psu == 1
     census = design.has_fpc & (1.0 - design.fraction1 < 1e-7)
     out = np.zeros((n_domains, k))
@@ -458,33 +497,22 @@ def _variance(z: np.ndarray, present: np.ndarray, stratum: np.ndarray, psu: np.n
             with np.errstate(divide="ignore", invalid="ignore"):
                 var_d = np.where(bad, 0.0, v).sum(axis=0) * nstrat / nok
         out[:, j] = var_d
-    if ssu is not None and design.two_stage:
+    if design.two_stage and stage2 is not None:
         # stage 2 within each PSU: (1 - f2) m/(m-1) sum_j (z_ij - zbar_i)^2, times the stage-1 fraction n_h/N_h
-        m = design.n_ssu[psu].astype(float)
-        f1 = design.fraction1[stratum]
-        f2 = design.fraction2[psu]
-        key_id = psu.astype(np.int64) * n_domains + domain
-        g, u = pd.factorize(key_id, sort=True)
-        first = np.zeros(len(u), dtype=np.int64)
-        first[g[::-1]] = np.arange(len(g))[::-1]
-        m_g, f1_g, f2_g, dom_g = m[first], f1[first], f2[first], domain[first]
-        cnt = np.bincount(g, minlength=len(u)).astype(float)
+        ss_c_all, ss_raw_all = stage2
+        m_g = design.n_ssu[psu1].astype(float)
+        f1_g = design.fraction1[str1]
+        f2_g = design.fraction2[psu1]
+        lonely2 = (m_g == 1) & (1 - f2_g >= 1e-7)
         for j in range(k):
-            zj = z[:, j]
-            s1 = np.bincount(g, weights=zj, minlength=len(u))
-            mean_i = s1 / m_g
-            dev = np.bincount(g, weights=(zj - mean_i[g]) ** 2, minlength=len(u))
-            ss_c = dev + (m_g - cnt) * mean_i ** 2
-            ss_raw = np.bincount(g, weights=zj ** 2, minlength=len(u))
             with np.errstate(divide="ignore", invalid="ignore"):
-                v2 = np.where(m_g > 1, (1 - f2_g) * m_g / (m_g - 1) * ss_c, 0.0)
-            lonely2 = (m_g == 1) & (1 - f2_g >= 1e-7)
+                v2 = np.where(m_g > 1, (1 - f2_g) * m_g / (m_g - 1) * ss_c_all[:, j], 0.0)
             if design.lonely_psu == "adjust":
-                v2 = np.where(lonely2, (1 - f2_g) * ss_raw, v2)
+                v2 = np.where(lonely2, (1 - f2_g) * ss_raw_all[:, j], v2)
             elif design.lonely_psu == "average":
                 v2 = np.where(lonely2, np.nan, v2)
             v2 = np.where(1 - f2_g < 1e-7, 0.0, v2)
-            out[:, j] += np.bincount(dom_g, weights=v2 * f1_g, minlength=n_domains)
+            out[:, j] += np.bincount(dom1, weights=v2 * f1_g, minlength=n_domains)
     return out
 
 
@@ -612,7 +640,7 @@ def finalize_domain_sums(sums: pd.DataFrame, design: SurveyDesign, *, stat: str 
             "deff": deff, "n_eff": n_eff, "cv": cv, "names": names, "df": design.degf}
 
 
-def _variable_values(data: pd.DataFrame, variables: Sequence[str]) -> np.ndarray:
+def _variable_values(data: pd.DataFrame, variables: Sequence[str]) -> list[np.ndarray]:
     cols = []
     for v in variables:
         s = _column(data, v, "variable")
@@ -621,7 +649,7 @@ def _variable_values(data: pd.DataFrame, variables: Sequence[str]) -> np.ndarray
         if bad.any():
             raise InputError(f"variable column '{v}' must be numeric; found {_show(s[bad].unique())}")
         cols.append(x.to_numpy(dtype=float))
-    return np.column_stack(cols) if cols else np.empty((len(data), 0))
+    return cols
 
 
 def estimate(design: SurveyDesign, data: pd.DataFrame, variables: str | Sequence[str], *,
@@ -682,15 +710,16 @@ def estimate(design: SurveyDesign, data: pd.DataFrame, variables: str | Sequence
             for c in cats:
                 cols.append(np.where(s.isna(), np.nan, (s == c).astype(float)))
                 names.append(f"{v}{c}")
-        values = np.column_stack(cols)
+        values = cols
     elif stat == "ratio":
         dens = _as_list(denominator)
         if len(dens) != len(variables):
             raise InputError(f"stat='ratio' needs one denominator per variable; got variables={variables}, "
                              f"denominator={dens}")
         den_values = _variable_values(data, dens)
-        both = ~np.isnan(values) & ~np.isnan(den_values)
-        values = np.column_stack([np.where(both, values, np.nan), np.where(both, den_values, np.nan)])
+        both = [~np.isnan(a) & ~np.isnan(b) for a, b in zip(values, den_values)]
+        values = [np.where(ok, a, np.nan) for ok, a in zip(both, values)] + \
+            [np.where(ok, b, np.nan) for ok, b in zip(both, den_values)]
         k = len(variables)
         ratio_pairs = [(j, k + j) for j in range(k)]
         names = [f"{v}/{d}" for v, d in zip(variables, dens)]
@@ -705,7 +734,7 @@ def estimate(design: SurveyDesign, data: pd.DataFrame, variables: str | Sequence
             names.append(name)
     if design.calibration:
         from .calibrate import calibrated_linearisation  # calibrated designs need row-level residuals
-        res = calibrated_linearisation(design, values, dom, D, stat=fin_stat, ratio_pairs=ratio_pairs,
+        res = calibrated_linearisation(design, np.column_stack(values), dom, D, stat=fin_stat, ratio_pairs=ratio_pairs,
                                        combinations=combos, level=level, ci=ci)
     else:
         ssu = design.ssu if design.two_stage else None

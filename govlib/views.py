@@ -23,7 +23,7 @@ from .settings import Settings, load_settings
 __all__ = ["REPORT_TABLES", "load_report_tables", "resolve_period", "check_unit", "root_node", "dimension_nodes",
            "node_label", "league_table", "dimension_table", "dimension_matrix", "trend_series", "trend_table",
            "alerts_table", "survey_table", "community_table", "source_table", "quality_table", "movers_table",
-           "survey_overview", "ARROWS"]
+           "survey_overview", "ARROWS", "localise"]
 
 #: Processed tables the reports read (the first four are required; the rest are shown when the build has them).
 REPORT_TABLES = ("units", "framework", "index_scores", "observations", "uncertainty", "progress", "trends", "alerts",
@@ -36,13 +36,27 @@ ARROWS = {"up": "↑", "down": "↓", "none": "→"}
 _CODE = re.compile(r"^\d{12}$")
 
 
-def load_report_tables(settings: Settings | None = None, names=REPORT_TABLES) -> dict[str, pd.DataFrame]:
-    """The processed tables a report needs; optional ones that the build did not write are left out."""
+#: Tables a one-period report needs only for the period's year (read with a Parquet filter).
+YEAR_TABLES = ("observations", "survey_estimates", "survey_sae", "alerts")
+
+
+def load_report_tables(settings: Settings | None = None, names=REPORT_TABLES,
+                       period: str | None = None) -> dict[str, pd.DataFrame]:
+    """The processed tables a report needs; optional ones that the build did not write are left out.
+
+    With ``period`` (``latest`` allowed) the big event-derived tables (:data:`YEAR_TABLES`) hold only the rows of
+    that period's year; scores, trends and uncertainty keep every period (trend charts need them).
+    """
     settings = settings or load_settings()
     out = {}
+    for name in _REQUIRED:
+        out[name] = load_processed(name, settings)
+    year = None
+    if period is not None:
+        year = resolve_period(period, out)[:4]
     for name in names:
-        if name in _REQUIRED or has_table(name, settings):
-            out[name] = load_processed(name, settings)
+        if name not in out and has_table(name, settings):
+            out[name] = load_processed(name, settings, year=year if name in YEAR_TABLES else None)
     return out
 
 
@@ -411,3 +425,28 @@ def survey_overview(tables: Mapping[str, pd.DataFrame], period: str, lang: str =
                          "ci_low": d["ci_low"].astype(float), "ci_high": d["ci_high"].astype(float),
                          "min_jiezhen": d["item"].map(sub["min"]).astype(float),
                          "max_jiezhen": d["item"].map(sub["max"]).astype(float)}).reset_index(drop=True)
+
+
+_HEADERS = {
+    "zh": {"label": "题目", "item": "题号", "wave": "调查期", "estimate": "估计值", "se": "标准误", "ci_low": "95%下限",
+           "ci_high": "95%上限", "n": "样本量", "district": "全区", "flag": "标记", "code": "代码", "community": "居村",
+           "method": "方法", "min_jiezhen": "街镇最低", "max_jiezhen": "街镇最高", "name": "街镇", "score": "得分",
+           "rank": "排名", "rank_change": "排名变化", "rank_low": "区间下限", "rank_high": "区间上限",
+           "rank_median": "蒙特卡洛中位排名"},
+    "en": {"label": "Item", "item": "Code", "wave": "Wave", "estimate": "Estimate", "se": "SE", "ci_low": "95% low",
+           "ci_high": "95% high", "n": "n", "district": "District", "flag": "Flag", "code": "Code",
+           "community": "Community", "method": "Method", "min_jiezhen": "Lowest 街镇", "max_jiezhen": "Highest 街镇",
+           "name": "Unit", "score": "Score", "rank": "Rank", "rank_change": "Rank change", "rank_low": "Interval low",
+           "rank_high": "Interval high", "rank_median": "Median Monte Carlo rank"},
+}
+
+
+def localise(df: pd.DataFrame, lang: str = "zh") -> pd.DataFrame:
+    """The same table with display headers in the report language (unknown columns keep their names).
+
+    Examples
+    --------
+    >>> list(localise(pd.DataFrame(columns=["estimate", "ci_low", "x"]), "zh").columns)
+    ['估计值', '95%下限', 'x']
+    """
+    return df.rename(columns=_HEADERS.get(lang, {}))

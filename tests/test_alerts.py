@@ -111,3 +111,10 @@ def test_score_detection_change_points_in_the_event_direction_and_district_event
     assert not per.loc[("E1", "u1"), "detected"]  # a change the wrong way is not a detection
     assert per.loc[("E2", "u1"), "detected"] and per.loc[("E2", "u2"), "delay_years"] == -0.25
     assert r["step"]["n_events"] == 3 and r["step"]["recall"] == pytest.approx(2 / 3)
+
+
+def test_level_rule_fires_on_crossing_and_latest_period_not_every_year():
+    f = _facts(period=["2021", "2022", "2023", "2024", "2025"], score=[62.0, 55.0, 54.0, 53.0, 52.0],
+               change=[np.nan, -7.0, -1.0, -1.0, -1.0], latest=[False, False, False, False, True])
+    a = evaluate_rules(f, [{"name": "low", "kind": "level_below", "threshold": 60, "level": "amber"}])
+    assert a["period"].tolist() == ["2022", "2025"]

@@ -61,7 +61,7 @@ def test_street_facts_agree_with_an_independent_computation(tables):
     gap = (now[now["unit"] == code].set_index("node")["score"] - now.groupby("node")["score"].median())
     assert facts["strongest"] == gap.idxmax() and facts["weakest"] == gap.idxmin()
     unc = tables["uncertainty"].set_index(["unit", "period"]).loc[(code, "2025")]
-    assert (facts["rank_low"], facts["rank_high"]) == (unc["rank_low"], unc["rank_high"])
+    assert (facts["rank_low"], facts["rank_high"]) == (unc["rank_p05"], unc["rank_p95"])
 
 
 def test_summary_names_the_unit_and_alerts(tables):

@@ -41,13 +41,16 @@ def _sidecar(project, name):
     return json.loads((project.outputs_dir / "reports" / f"{name}.json").read_text(encoding="utf-8"))
 
 
-def test_a_failed_report_is_listed_and_the_others_finish(rendered):
+def test_a_failed_report_is_listed_and_the_others_finish(project, rendered):
     results, _ = rendered
     status = {name: r.status for name, r in results.items()}
     assert status == {f"street_{STREET}_2025_zh": "ok", f"street_{TOWN}_2025_en": "ok", "district_2025_zh": "ok",
                       f"street_{UNKNOWN}_2025_zh": "failed"}
     failed = results[f"street_{UNKNOWN}_2025_zh"]
     assert UNKNOWN in failed.error and "InputError" in failed.error
+    paths = output_paths(failed.job, project)
+    assert not paths["html"].exists() and not paths["sidecar"].exists()
+    assert paths["notebook"].with_suffix(".failed.ipynb").exists()  # kept for debugging
 
 
 def test_street_sidecars_carry_the_headline_numbers(project, rendered):

@@ -78,3 +78,16 @@ def test_composite_and_item_missing_codes(out):
 def test_unknown_setting_named(demo):
     with pytest.raises(InputError, match="unknown key"):
         stage.run(demo, load_settings().with_overrides(survey={"rakeing": True}))
+
+
+def test_one_stage_design_flags_psu_domains_and_routes_to_sae(demo):
+    cfg = {"fpc": [], "calibration": "none", "measures": ["score"]}
+    out = stage.run(demo, load_settings().with_overrides(survey=cfg))
+    est = out["survey_estimates"]
+    com = est[(est["level"] == "community")]
+    assert (com["flag"] == "psu_domain").all()
+    np.testing.assert_allclose(com["se"], 0.0, atol=1e-9)  # the trap: a PSU as its own domain has SE 0
+    assert (est.loc[est["level"] == "jiezhen", "flag"] != "psu_domain").all()
+    sae = out["survey_sae"]
+    assert len(sae) == len(com[com["item"] != "composite"])
+    assert (sae["eblup_se"] > 0).all() and (sae["recommended"] == "eblup").all()

@@ -13,11 +13,12 @@ UNITS = pd.DataFrame({"code": ["310115004000", "310115005000", "310115103000"],
                       "name_zh": ["花木街道", "陆家嘴街道", "川沙新镇"],
                       "name_en": ["Huamu Subdistrict", "Lujiazui Subdistrict", "Chuansha New Town"]})
 FRAMEWORK = pd.DataFrame({
-    "code": ["SGI", "D6", "D3.1", "D4.4", "D2.4"], "parent": [None, "SGI", "SGI", "SGI", "SGI"],
-    "name_zh": ["社会治理指数", "居民满意度", "每万人刑事警情数", "城运案件结案率", "60岁及以上人口占比"],
+    "code": ["SGI", "D6", "D3.1", "D4.4", "D2.4", "D6.8"], "parent": [None, "SGI", "SGI", "SGI", "SGI", "D6"],
+    "name_zh": ["社会治理指数", "居民满意度", "每万人刑事警情数", "城运案件结案率", "60岁及以上人口占比", "总体满意度"],
     "name_en": ["Social Governance Index", "Resident satisfaction", "Criminal incidents per 10k",
-                "City-operations cases closed", "Residents aged 60+"],
-    "direction": [1, 1, -1, 1, 0], "target": [np.nan, np.nan, 8.0, 97.0, np.nan], "frequency": [None, None, "Q", "M", "A"]})
+                "City-operations cases closed", "Residents aged 60+", "Overall satisfaction"],
+    "direction": [1, 1, -1, 1, 0, 1], "target": [np.nan, np.nan, 8.0, 97.0, np.nan, np.nan],
+    "frequency": [None, None, "Q", "M", "A", "Q"]})
 YEARS = [str(y) for y in range(2016, 2026)]
 
 

@@ -16,10 +16,23 @@ import time
 
 NAME = "report"
 HELP = "render the 街镇 profiles and the district report (HTML, JSON), the Excel workbook and the portal"
-DESCRIPTION = __doc__
+DESCRIPTION = ("Render reports with papermill (offline HTML without code, executed notebooks, JSON sidecars); "
+               "`all` also writes the Excel workbook and the portal.")
+EPILOG = """examples:
+  govlib report street --unit 310115005000 --period 2025 --lang en
+  govlib report district --period latest
+  govlib report all --period latest --workers 2
+
+exit status: 0 every report rendered or up to date; 1 at least one report failed (listed with its error;
+the others were rendered, the workbook and portal written); 2 a mistake in the request (unknown unit code,
+malformed period, no processed data) - nothing was rendered."""
 
 
 def add_arguments(parser) -> None:
+    import argparse
+
+    parser.formatter_class = argparse.RawDescriptionHelpFormatter
+    parser.epilog = EPILOG
     parser.add_argument("what", choices=["street", "district", "audit", "all"],
                         help="street: one 街镇 profile; district: the district report; audit: the methodology "
                              "audit; all: every 街镇 profile, the district report, the workbook and the portal")

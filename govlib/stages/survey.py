@@ -46,6 +46,8 @@ composite_weights   {}                  item -> weight for the composite (empty:
 community_level     true                community x wave estimates and the SAE table
 sae                 true                Fay-Herriot for communities
 ==================  ==================  ==============================================================
+
+All SEs after calibration are R's (calibration residuals, :mod:`govlib.calibrate`), at every level.
 """
 from __future__ import annotations
 
@@ -59,7 +61,10 @@ from ..errors import InputError
 from ..smallarea import fay_herriot
 from ..survey import estimate, make_design, reliability_flags, score_items
 
-__all__ = ["run", "DEFAULTS"]
+__all__ = ["run", "DEFAULTS", "REQUIRES"]
+
+#: The pipeline skips the stage when these tables are absent (no survey microdata).
+REQUIRES = ("survey_responses", "survey_items")
 
 DEFAULTS: dict[str, Any] = {
     "strata": "stratum", "psu": "psu", "ssu": "respondent_id", "weight": "weight", "fpc": ["fpc1", "fpc2"],
@@ -155,6 +160,9 @@ def run(tables: dict[str, pd.DataFrame], settings) -> dict[str, pd.DataFrame]:
         if c in resp.columns:
             frame[c] = resp[c].astype(str).to_numpy()
     fpc = list(cfg["fpc"] or [])
+    if "fpc" not in (settings.section("survey") if settings is not None else {}) \
+            and not any(c in resp.columns for c in fpc):
+        fpc = []  # the documented default, and the data have no fpc columns (they are optional in the schema)
     clusters = ["_wpsu"]
     if len(fpc) == 2:
         frame["_ssu"] = resp[cfg["ssu"]].to_numpy()
@@ -165,6 +173,10 @@ def run(tables: dict[str, pd.DataFrame], settings) -> dict[str, pd.DataFrame]:
     design = make_design(frame, weight=cfg["weight"], strata="_wstratum", clusters=clusters, fpc=fpc or None,
                          fpc_kind=cfg["fpc_kind"], lonely_psu=cfg["lonely_psu"])
     if cfg["calibration"] != "none":
+        if tables.get("population_structure") is None:
+            raise InputError(f"settings survey.calibration={cfg['calibration']!r} needs the table "
+                             f"'population_structure' (adults by 街镇, year, sex, age group); add it or set "
+                             f"survey.calibration: none")
         design = _calibrate(design, frame, tables["population_structure"], cfg)
     if cfg["trim_lower"] is not None or cfg["trim_upper"] is not None:
         lo = -np.inf if cfg["trim_lower"] is None else float(cfg["trim_lower"])
@@ -193,11 +205,7 @@ def run(tables: dict[str, pd.DataFrame], settings) -> dict[str, pd.DataFrame]:
             if measure == "score" else None
         for level, col in levels:
             by = ["_wave"] + ([col] if col else [])
-            # Community domains use the calibrated weights with the fixed-weight variance: the calibration
-            # residuals (街镇-level margins) change a community's SE little and cost a dense fill-in.
-            use = design if (level != "community" or not design.calibration) else \
-                design.with_weights(design.weight, ())
-            e = estimate(use, data, variables, by=by, stat="mean", composite=comp, **est_args)
+            e = estimate(design, data, variables, by=by, stat="mean", composite=comp, **est_args)
             e["level"] = level
             e["unit"] = e[col] if col else "district"
             e["period"] = e["_wave"]

@@ -53,6 +53,8 @@ key                             default    meaning
 ``ewma_lambda``, ``ewma_L``     0.2, 3.0   EWMA; ``ewma_limits`` "fixed" (asymptotic, as R spc) or "exact"
 ``control_sources``             [index, indicator] series that get control charts (community survey
                                            estimates are too noisy: their change points are used instead)
+``index_nodes``                 "aggregate" index scores followed: "aggregate" (the root and the dimensions:
+                                           nodes with children; leaves are followed as observations) or "all"
 ``survey_series``               true       community survey estimates as series of their own
 ``survey_measure``              "score"    the ``measure`` of survey_estimates to use
 ``survey_include_suppressed``   false      use suppressed (too few respondents) estimates in the survey rule
@@ -86,7 +88,7 @@ TREND_DEFAULTS = {
     "cusum_k": 0.5, "cusum_h": 5.0, "ewma_lambda": 0.2, "ewma_L": 3.0, "ewma_limits": "fixed",
     "base_period": None, "target_period": "2030",
     "survey_series": True, "survey_measure": "score", "survey_include_suppressed": False,
-    "control_sources": ["index", "indicator"],
+    "control_sources": ["index", "indicator"], "index_nodes": "aggregate",
 }
 
 _KEYS = ["source", "unit", "node", "frequency"]
@@ -133,9 +135,15 @@ def _survey_scores(est: pd.DataFrame | None, cfg: dict) -> pd.DataFrame | None:
     return e
 
 
-def _series_long(tables, cfg) -> pd.DataFrame:
+def _series_long(tables, cfg, aggregate_nodes: set[str]) -> pd.DataFrame:
     parts = []
     scores = tables.get("index_scores")
+    if cfg["index_nodes"] not in ("aggregate", "all"):
+        raise InputError(f"settings trend.index_nodes: expected 'aggregate' or 'all', got {cfg['index_nodes']!r}")
+    if scores is not None and len(scores) and cfg["index_nodes"] == "aggregate":
+        # leaves' normalised scores repeat their observations (already series of their own) on a relative scale
+        # where some unit is always 0: only the root and the dimensions are followed as index scores
+        scores = scores[scores["node"].astype(str).isin(aggregate_nodes)]
     if scores is not None and len(scores):
         parts.append(pd.DataFrame({"source": "index", "unit": scores["unit"].astype(str),
                                    "node": scores["node"].astype(str), "period": scores["period"].astype(str),
@@ -215,7 +223,9 @@ def run(tables: dict[str, pd.DataFrame], settings) -> dict[str, pd.DataFrame]:
     """
     cfg, rules = _config(settings)
     fw, units = _names(tables)
-    long = _series_long(tables, cfg)
+    parents = set(tables["framework"]["parent"].dropna().astype(str)) if "parent" in tables["framework"].columns \
+        else set(fw.index)
+    long = _series_long(tables, cfg, parents)
     pieces = _trend_rows(long, cfg)
     facts, trend_tables, progress_rows, cp_rows = [], [], [], []
     for panel, table in pieces:
@@ -285,7 +295,7 @@ def run(tables: dict[str, pd.DataFrame], settings) -> dict[str, pd.DataFrame]:
             prev = np.where(c > 0, panel.values[r, np.maximum(c - 1, 0)], np.nan)
             facts.append(pd.DataFrame({"unit": keys["unit"].to_numpy()[r], "node": keys["node"].to_numpy()[r],
                                        "period": panel.labels[r, c], "score": panel.values[r, c],
-                                       "change": panel.values[r, c] - prev}))
+                                       "change": panel.values[r, c] - prev, "latest": c == panel.n[r] - 1}))
         # ---- progress to target (value at/after the base period vs the latest)
         t = panel.times
         base_t = float(decimal_time(pd.Series([cfg["base_period"]]))[0])
