@@ -24,15 +24,29 @@ sys.path.insert(0, str(ROOT / "tests"))
 
 
 def main() -> int:
-    from govlib.processed import has_table
     from govlib.settings import load_settings
 
     settings = load_settings()
     env = dict(os.environ)
+    scratch: list[Path] = []
+    try:
+        return _run(settings, env, scratch)
+    finally:
+        import shutil
+
+        for path in scratch:
+            shutil.rmtree(path, ignore_errors=True)
+
+
+def _run(settings, env: dict, scratch: list) -> int:
+    from govlib.processed import has_table
+    from govlib.settings import load_settings
+
     if not has_table("index_scores", settings):
         from _fake_processed import build_fake_store
 
         root = build_fake_store(Path(tempfile.mkdtemp(prefix="bench-reports-")))
+        scratch.append(root)
         env["GOVLIB_ROOT"] = str(root)
         settings = load_settings(root=root)
         print(f"no processed store for the project: using the fake store (36 街镇) in {root}")
@@ -60,6 +74,7 @@ def main() -> int:
     jobs = plan_all("latest", "zh", settings)
     sample = [jobs[0], district_job(jobs[-1].parameters["period"], "zh")]
     out = Path(tempfile.mkdtemp(prefix="bench-peer-"))
+    scratch.append(out)
     t0 = time.perf_counter()
     for job in sample:
         nb = notebook_path(job.kind, settings)

@@ -8,9 +8,11 @@
 Standard errors after calibration are R's: the linearised values are replaced by their calibration residuals
 before the variance formula (``survey:::svyrecvar``). For a post-stratification this is the weighted residual
 from the cell means; for raking R applies ten sweeps of ``x - w_m * ave(x / w_m, margin)`` over the margins with
-the weights ``w_m`` recorded after each margin's last adjustment -- reproduced here exactly. Calibrated designs
-are estimated at row level with sparse matrices (:func:`calibrated_linearisation`), still without a loop over
-domains.
+the weights ``w_m`` recorded after each margin's last adjustment -- reproduced here exactly. Every step is
+``x <- x - g * C a`` with cell means ``a``; :func:`calibrated_linearisation` carries the accumulated cell
+corrections at cell level (cell x cell cross-tables) and expands the squares for the second stage, so the
+residuals of thousands of domains are never materialised row by row (a literal row-level version is kept for
+SSUs spanning several rows and is tested equal).
 """
 from __future__ import annotations
 
@@ -200,8 +202,8 @@ def calibrated_linearisation(design: SurveyDesign, values: np.ndarray, dom: np.n
 
     Called by :func:`govlib.survey.estimate` when ``design.calibration`` is not empty. The point estimates
     come from the usual reduction/finaliser with the calibrated weights; the linearised values of every
-    (domain, variable) are a sparse rows x columns matrix, residualised by each calibration step, summed to
-    PSUs (SSUs) and passed to the same variance function.
+    (domain, variable) form a sparse rows x columns matrix whose calibration residuals are summed to PSUs
+    (and SSU sums of squares) at cell level, then passed to the same variance function.
     """
     ssu = design.ssu if design.two_stage else None
     sums = reduce_domain_sums(design.weight, design.stratum, design.psu, dom, values, ssu=ssu)

@@ -16,9 +16,12 @@ The statistics live in one place; this module only decides *where* they run.
   returns one :class:`TaskOutcome` per task, in task order -- the same shape as :func:`run_tasks_in_processes`
   (a ``concurrent.futures`` process pool) and :func:`run_tasks_sequentially`; errors are captured per task, never
   raised, so one failing report does not stop the others.
+  :func:`run_report_jobs_on_dask` does the same for the papermill runner's jobs (:mod:`govlib.reports`) and
+  returns its ``ReportResult`` list.
 - :func:`start_local_cluster` starts a ``LocalCluster`` of worker processes on loopback (no dashboard).
 
-Nothing here reads settings or prints; the callers (CLI, pipeline, benchmarks) decide paths and clusters.
+Nothing here prints; only :func:`run_report_jobs_on_dask` reads settings (the ``reports`` section, as the pool
+runner does). See ``docs/scaling.md`` for running on a real cluster.
 """
 from __future__ import annotations
 
@@ -45,6 +48,8 @@ __all__ = [
     "ticket_files", "probe_task", "run_report_jobs_on_dask",
 ]
 
+#: The ``stat`` values of :func:`govlib.survey.estimate`.
+SURVEY_STATS = ("mean", "total", "prop", "ratio")
 #: How many partial results one combine task adds up (the fan-in of the reduction tree).
 COMBINE_FAN_IN = 8
 
@@ -448,6 +453,15 @@ class SurveyPlan:
 _ROW = "__row__"
 
 
+def _as_list(value: str | Sequence[str] | None) -> list[str]:
+    """Column argument(s) as a list; ``"a,b"`` is two columns (as :func:`govlib.survey.make_design`)."""
+    if value is None:
+        return []
+    if isinstance(value, str):
+        return [v.strip() for v in value.split(",") if v.strip()] if "," in value else [value]
+    return list(value)
+
+
 def _plain(s: pd.Series) -> pd.Series:
     """Categoricals (e.g. partition columns) as their values, so labels compare by value."""
     if isinstance(s.dtype, pd.CategoricalDtype):
@@ -517,14 +531,14 @@ def survey_plan(ddf, variables: str | Sequence[str], *, weight: str | None = Non
     """
     import dask
 
-    variables = _survey._as_list(variables)
+    variables = _as_list(variables)
     if not variables:
         raise InputError("no variables to estimate")
-    by_cols = _survey._as_list(by)
-    cluster_cols = _survey._as_list(clusters)
-    fpc_cols = _survey._as_list(fpc)
+    by_cols = _as_list(by)
+    cluster_cols = _as_list(clusters)
+    fpc_cols = _as_list(fpc)
     missing = [c for c in [weight, strata, *cluster_cols, *fpc_cols, *by_cols, *variables,
-                           *_survey._as_list(denominator)] if c is not None and c not in ddf.columns]
+                           *_as_list(denominator)] if c is not None and c not in ddf.columns]
     if missing:
         raise InputError(f"columns {missing} not found in the survey data; columns are: {list(ddf.columns)[:20]}")
     row_psu = not cluster_cols
@@ -572,7 +586,7 @@ def survey_plan(ddf, variables: str | Sequence[str], *, weight: str | None = Non
                 columns.append(("cat", v, c))
                 names.append(f"{v}{c}")
     elif stat == "ratio":
-        dens = _survey._as_list(denominator)
+        dens = _as_list(denominator)
         if len(dens) != len(variables):
             raise InputError(f"stat='ratio' needs one denominator per variable; got variables={variables}, "
                              f"denominator={dens}")
@@ -606,13 +620,25 @@ def _combine_distinct(parts: list) -> list:
             for group in zip(*parts)]
 
 
-def _partition_values(part: pd.DataFrame, plan: SurveyPlan) -> np.ndarray:
+def _numeric(part: pd.DataFrame, col: str) -> np.ndarray:
+    """A variable column as floats (``NaN`` = missing); text that is not a number is an input error (as in
+    :func:`govlib.survey.estimate`)."""
+    s = part[col]
+    x = pd.to_numeric(s, errors="coerce")
+    bad = x.isna() & s.notna()
+    if bad.any():
+        raise InputError(f"variable column '{col}' must be numeric; found {s[bad].unique()[:8].tolist()}")
+    return x.to_numpy(dtype=float)
+
+
+def _partition_values(part: pd.DataFrame, plan: SurveyPlan) -> list[np.ndarray]:
+    """One float column per reduced variable (a list: no n x k copy)."""
     cols = []
     cache: dict[str, np.ndarray] = {}
 
     def numeric(col: str) -> np.ndarray:
         if col not in cache:
-            cache[col] = _survey._variable_values(part, [col])[:, 0]
+            cache[col] = _numeric(part, col)
         return cache[col]
 
     for kind, col, extra in plan.columns:
@@ -625,7 +651,7 @@ def _partition_values(part: pd.DataFrame, plan: SurveyPlan) -> np.ndarray:
             num, den = (numeric(col), numeric(extra)) if kind == "num" else (numeric(extra), numeric(col))
             both = ~np.isnan(num) & ~np.isnan(den)
             cols.append(np.where(both, num if kind == "num" else den, np.nan))
-    return np.column_stack(cols) if cols else np.empty((len(part), 0))
+    return cols
 
 
 def reduce_survey_partition(part: pd.DataFrame, plan: SurveyPlan, row_offset: int = 0) -> pd.DataFrame:
@@ -701,8 +727,8 @@ def estimate_on_dask(ddf, variables: str | Sequence[str], *, weight: str | None 
     """
     import dask
 
-    if stat not in _survey.STATS:
-        raise InputError(f"stat={stat!r}: expected one of {', '.join(_survey.STATS)}")
+    if stat not in SURVEY_STATS:
+        raise InputError(f"stat={stat!r}: expected one of {', '.join(SURVEY_STATS)}")
     if empty not in ("error", "nan"):
         raise InputError(f"empty={empty!r}: expected 'error' or 'nan'")
     if composite and stat != "mean":
@@ -710,7 +736,7 @@ def estimate_on_dask(ddf, variables: str | Sequence[str], *, weight: str | None 
     plan, names, offsets = survey_plan(ddf, variables, weight=weight, strata=strata, clusters=clusters, fpc=fpc,
                                        fpc_kind=fpc_kind, lonely_psu=lonely_psu, by=by, stat=stat,
                                        denominator=denominator)
-    variables = _survey._as_list(variables)
+    variables = _as_list(variables)
     combos = None
     if composite:
         combos = {}
@@ -722,8 +748,8 @@ def estimate_on_dask(ddf, variables: str | Sequence[str], *, weight: str | None 
             names.append(name)
     plan_d = dask.delayed(plan, pure=True)
     reduce_d = dask.delayed(reduce_survey_partition, pure=True)
-    needed = [c for c in dict.fromkeys([weight, strata, *_survey._as_list(clusters), *_survey._as_list(fpc),
-                                        *_survey._as_list(by), *variables, *_survey._as_list(denominator)])
+    needed = [c for c in dict.fromkeys([weight, strata, *_as_list(clusters), *_as_list(fpc),
+                                        *_as_list(by), *variables, *_as_list(denominator)])
               if c is not None]
     parts = [reduce_d(p, plan_d, off) for p, off in zip(ddf[needed].to_delayed(), offsets)]
     (sums,) = dask.compute(_tree_combine(parts, _survey.combine_domain_sums, fan_in))

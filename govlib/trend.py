@@ -744,7 +744,12 @@ def make_panel(df: pd.DataFrame, time: str, value: str, by: list[str] | None = N
     labels = np.full((m, width), None, dtype=object)
     values[gid_sorted, pos] = frame[value].to_numpy()[order]
     times[gid_sorted, pos] = frame["_t"].to_numpy()[order]
-    label = frame[time].astype(str) if not pd.api.types.is_datetime64_any_dtype(frame[time]) else frame[time]
+    if pd.api.types.is_datetime64_any_dtype(frame[time]):
+        stamps = frame[time]
+        midnight = (stamps == stamps.dt.normalize()).all()
+        label = stamps.dt.strftime("%Y-%m-%d") if midnight else stamps.astype(str)
+    else:
+        label = frame[time].astype(str)
     if season and frame.duplicated(by + ["_t"]).any():
         label = label + "/" + frame[season].astype(str)  # time repeats across seasons: label "1932/5"
     labels[gid_sorted, pos] = label.to_numpy()[order]

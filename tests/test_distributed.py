@@ -93,7 +93,7 @@ def test_survey_on_dask_equals_pandas_on_a_synthetic_design(client, design_name)
     for case in cases:
         want = survey.estimate(design, df, **case)
         got = gd.estimate_on_dask(ddf, **kw, **case)
-        assert_same(got, want, survey._as_list(case["by"]))
+        assert_same(got, want, gd._as_list(case["by"]))
 
 
 def test_survey_on_dask_with_row_psus_and_lonely_strata(client):

@@ -257,3 +257,9 @@ def test_make_panel_pads_series():
     p = make_panel(df, "year", "v", by=["g"])
     assert p.keys["g"].tolist() == ["a", "b"]
     assert p.labels[0].tolist() == ["2020", "2021"] and p.n.tolist() == [2, 1]
+
+
+def test_date_time_column_gives_per_year_slope_and_iso_labels():
+    df = pd.DataFrame({"d": pd.date_range("2020-01-01", periods=12, freq="MS"), "v": np.arange(12.0)})
+    r = trend_table(df, "d", "v").iloc[0]
+    assert r["sen_slope"] == pytest.approx(12.0, rel=0.02) and r["change_point"] == "2020-06-01"

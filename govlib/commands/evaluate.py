@@ -21,7 +21,8 @@ DESCRIPTION = (
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--processed", default=None, help="processed folder (default: paths.processed)")
+    parser.add_argument("--processed", default=None,
+                        help="processed folder (default: the current build under paths.processed)")
     parser.add_argument("--ground-truth", default=None, help="ground truth table (default: raw/ground_truth.csv)")
     parser.add_argument("--min-sd", type=float, default=1.5, help="step events at least this many SD count (1.5)")
     parser.add_argument("--out", default=None, help="write the metrics as JSON here")
@@ -40,7 +41,13 @@ def _read(path: Path, name: str) -> pd.DataFrame:
 
 def run(args) -> int:
     settings = load_settings(getattr(args, "settings", None))
-    processed = Path(args.processed) if args.processed else settings.processed_dir
+    if args.processed:
+        processed = Path(args.processed)
+        if (processed / "current").exists():  # a store with builds/<id>/ and a 'current' link
+            processed = (processed / "current").resolve()
+    else:
+        from ..processed import processed_dir
+        processed = processed_dir(settings)
     trends = _read(processed / "trends", "trends")
     alerts = _read(processed / "alerts", "alerts")
     gt_path = Path(args.ground_truth) if args.ground_truth else settings.raw_dir / "ground_truth"
