@@ -24,6 +24,8 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	$(BIN)/python -m ipykernel install --sys-prefix --name govlib --display-name "Python (govlib)" >/dev/null
+	@# Cut the static Regular/Bold instances of the bundled CJK font once (about 30 s, cached per user).
+	$(BIN)/python -c "from govlib.fonts import setup_fonts; setup_fonts()"
 	@touch $(STAMP)
 
 setup: $(STAMP)
