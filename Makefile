@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.govlib-installed
 # The test suite runs against its own small synthetic project, never against your data/raw.
-TEST_ROOT := $(CURDIR)/build/test-project
+TEST_ROOT := $(CURDIR)/.test-project
 PERIOD ?= latest
 WORKERS ?= 2
 
@@ -51,5 +51,5 @@ bench: setup
 	@for b in benchmarks/bench_*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
 
 clean:
-	rm -rf data/processed/builds data/processed/current data/processed/.build.lock outputs/* build/ .pytest_cache
+	rm -rf data/processed/builds data/processed/current data/processed/.build.lock outputs/* build/ .test-project .pytest_cache
 	@git checkout -- outputs/README.md data/processed/README.md 2>/dev/null || true

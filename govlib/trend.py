@@ -500,18 +500,26 @@ def _season_subpanel(x, t, seasons):
 
 
 def seasonal_mann_kendall(values, seasons, times=None, *, alpha: float = 0.05, continuity: bool = True,
-                          min_n: int = 4, chunk_elements: int = _CHUNK_ELEMENTS) -> pd.DataFrame:
-    """Seasonal Mann–Kendall (Hirsch–Slack) test (Hirsch, Slack & Smith 1982), for every row.
+                          min_n: int = 4, covariance: str = "none",
+                          chunk_elements: int = _CHUNK_ELEMENTS) -> pd.DataFrame:
+    """Seasonal Mann–Kendall (Hirsch–Slack) test, for every row.
 
-    Each season's sub-series (e.g. all Januaries) gets its own S and tie-corrected var(S); the test uses
-    S = sum of S_g and var = sum of var_g, z continuity-corrected — seasons treated as independent, as R
-    ``trend::smk.test`` ("Seasonal Mann-Kendall trend test (Hirsch-Slack test)") and
-    ``pymannkendall.seasonal_test``. The covariance-corrected variant for serially dependent seasons (Hirsch &
-    Slack 1984, ``pymannkendall.correlated_seasonal_test``) is not implemented.
+    ``covariance="none"`` (default; Hirsch, Slack & Smith 1982): each season's sub-series (e.g. all Januaries)
+    gets its own S and tie-corrected var(S); the test uses S = sum of S_g and var = sum of var_g — seasons treated
+    as independent, as R ``trend::smk.test`` ("Seasonal Mann-Kendall trend test (Hirsch-Slack test)") and
+    ``pymannkendall.seasonal_test``.
+
+    ``covariance="hirsch_slack_1984"``: var(S) = sum over all season pairs of cov(S_g, S_h) =
+    (K_gh + 4 sum_i R_ig R_ih - n(n+1)^2) / 3 (Hirsch & Slack 1984), for seasons that are serially dependent.
+    It needs complete years: years (``floor(times)``) missing any season are dropped, as in
+    ``pymannkendall.correlated_seasonal_test`` (which also uses no continuity correction: pass
+    ``continuity=False`` to reproduce it).
 
     Parameters
     ----------
     seasons : array of season labels, same shape as ``values`` (e.g. month numbers).
+    times : decimal times; their integer part is the year (needed for ``hirsch_slack_1984``).
+    covariance : ``"none"`` or ``"hirsch_slack_1984"``.
 
     Returns
     -------
@@ -535,15 +543,20 @@ def seasonal_mann_kendall(values, seasons, times=None, *, alpha: float = 0.05, c
     raw = _as_2d(values)
     order = np.argsort(np.isnan(raw), axis=1, kind="stable")
     seas = np.take_along_axis(seas, order, axis=1)
-    xs, _, ns, row_of = _season_subpanel(x, t, seas)
     m = x.shape[0]
-    s_sub = _s_statistic(xs, chunk_elements)
-    tie_var, _ = _tie_sums(xs)
-    nf = ns.astype(float)
-    var_sub = (nf * (nf - 1) * (2 * nf + 5) - tie_var) / 18.0
-    s = np.bincount(row_of, weights=s_sub, minlength=m)
-    var_s = np.bincount(row_of, weights=var_sub, minlength=m)
-    pairs = np.bincount(row_of, weights=nf * (nf - 1) / 2, minlength=m)
+    if covariance == "hirsch_slack_1984":
+        s, var_s, pairs = _correlated_seasonal(x, t, seas, chunk_elements)
+    elif covariance == "none":
+        xs, _, ns, row_of = _season_subpanel(x, t, seas)
+        s_sub = _s_statistic(xs, chunk_elements)
+        tie_var, _ = _tie_sums(xs)
+        nf = ns.astype(float)
+        var_sub = (nf * (nf - 1) * (2 * nf + 5) - tie_var) / 18.0
+        s = np.bincount(row_of, weights=s_sub, minlength=m)
+        var_s = np.bincount(row_of, weights=var_sub, minlength=m)
+        pairs = np.bincount(row_of, weights=nf * (nf - 1) / 2, minlength=m)
+    else:
+        raise InputError(f"covariance: expected 'none' or 'hirsch_slack_1984', got {covariance!r}")
     z = _z_from_s(s, var_s, continuity)
     p = 2.0 * norm.sf(np.abs(z))
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -555,6 +568,44 @@ def seasonal_mann_kendall(values, seasons, times=None, *, alpha: float = 0.05, c
     out.loc[short, ["s", "var_s", "z", "p", "tau_a"]] = np.nan
     out.loc[short, "trend"] = "no test"
     return out
+
+
+def _correlated_seasonal(x, t, seas, chunk_elements):
+    """S, Hirsch–Slack (1984) var(S) and the number of pairs per row, on complete years (rows x years x seasons)."""
+    m = x.shape[0]
+    valid = ~np.isnan(x) & ~pd.isna(seas)
+    rows, cols = np.nonzero(valid)
+    _, season_idx = np.unique(seas[rows, cols].astype(str), return_inverse=True)
+    n_seasons = int(season_idx.max()) + 1 if len(season_idx) else 1
+    year = np.floor(t[rows, cols])
+    keys = pd.DataFrame({"r": rows, "y": year})
+    year_idx = keys.groupby("r")["y"].rank(method="dense").to_numpy().astype(int) - 1
+    n_years = int(year_idx.max()) + 1 if len(year_idx) else 0
+    cube = np.full((m, n_years, n_seasons), np.nan)
+    cube[rows, year_idx, season_idx] = x[rows, cols]
+    complete = ~np.isnan(cube).any(axis=2)
+    order = np.argsort(~complete, axis=1, kind="stable")  # complete years first, in time order
+    cube = np.take_along_axis(cube, order[:, :, None], axis=1)
+    n = complete.sum(axis=1)
+    cube[np.arange(n_years)[None, :] >= n[:, None]] = np.nan
+    s = np.zeros(m)
+    var_s = np.zeros(m)
+    for sl in _chunks(m, max(n_years * n_years * n_seasons, 1), chunk_elements):
+        c = cube[sl]
+        nn = n[sl].astype(float)
+        # pairwise signs over years, per season: (rows, i, j, season); NaN (padding) -> 0
+        sg = np.nan_to_num(np.sign(c[:, None, :, :] - c[:, :, None, :]))  # sign(x_j - x_i) at [i, j]
+        upper = np.triu(np.ones((n_years, n_years), dtype=bool), k=1)
+        d = sg[:, upper, :]  # (rows, pairs i<j, season)
+        s[sl] = d.sum(axis=(1, 2))
+        k = np.einsum("mpg,mph->mgh", d, d)
+        ranks = (nn[:, None, None] + 1 - sg.sum(axis=2)) / 2  # R_ig = (n + 1 + sum_j sgn(x_ig - x_jg)) / 2
+        ranks[np.isnan(c)] = 0.0
+        rr = np.einsum("mig,mih->mgh", ranks, ranks)
+        gamma = (k + 4 * rr - (nn * (nn + 1) ** 2)[:, None, None]) / 3
+        var_s[sl] = gamma.sum(axis=(1, 2))
+    pairs = n * (n - 1) / 2 * n_seasons
+    return s, var_s, pairs
 
 
 def seasonal_sens_slope(values, seasons, times=None, *, conf_level: float = 0.95,
@@ -763,7 +814,7 @@ def make_panel(df: pd.DataFrame, time: str, value: str, by: list[str] | None = N
 
 def trend_table(df: pd.DataFrame, time: str, value: str, by: list[str] | None = None, season: str | None = None,
                 *, alpha: float = 0.05, conf_level: float = 0.95, min_n: int = 4, exact_max_n: int = 10,
-                chunk_elements: int = _CHUNK_ELEMENTS) -> pd.DataFrame:
+                seasonal_covariance: str = "none", chunk_elements: int = _CHUNK_ELEMENTS) -> pd.DataFrame:
     """Mann–Kendall, Sen's slope and Pettitt for every series of a tidy frame: the table of ``govlib trend``.
 
     Parameters
@@ -772,6 +823,7 @@ def trend_table(df: pd.DataFrame, time: str, value: str, by: list[str] | None = 
     time : period strings (2024, 2024Q3, 2024-07), numbers or dates; slopes are per year for periods and dates,
         per unit of the number otherwise.
     season : optional column of season labels: the seasonal Mann–Kendall test and the seasonal Sen slope are used.
+    seasonal_covariance : ``"none"`` or ``"hirsch_slack_1984"`` (see :func:`seasonal_mann_kendall`).
 
     Returns
     -------
@@ -787,15 +839,17 @@ def trend_table(df: pd.DataFrame, time: str, value: str, by: list[str] | None = 
     """
     panel = make_panel(df, time, value, by, season)
     return panel_trends(panel, alpha=alpha, conf_level=conf_level, min_n=min_n, exact_max_n=exact_max_n,
-                        chunk_elements=chunk_elements)
+                        seasonal_covariance=seasonal_covariance, chunk_elements=chunk_elements)
 
 
 def panel_trends(panel: SeriesPanel, *, alpha: float = 0.05, conf_level: float = 0.95, min_n: int = 4,
-                 exact_max_n: int = 10, chunk_elements: int = _CHUNK_ELEMENTS) -> pd.DataFrame:
+                 exact_max_n: int = 10, seasonal_covariance: str = "none",
+                 chunk_elements: int = _CHUNK_ELEMENTS) -> pd.DataFrame:
     """:func:`trend_table` for an already padded :class:`SeriesPanel`."""
     x, t, n = panel.values, panel.times, panel.n
     if panel.seasons is not None:
-        mk = seasonal_mann_kendall(x, panel.seasons, t, alpha=alpha, min_n=min_n, chunk_elements=chunk_elements)
+        mk = seasonal_mann_kendall(x, panel.seasons, t, alpha=alpha, min_n=min_n, covariance=seasonal_covariance,
+                                   chunk_elements=chunk_elements)
         mk["tau_b"] = np.nan  # tau-b is not defined for the seasonal statistic
         mk["p_method"] = np.where(mk["test"] == "ok", "normal", "none")
         sen = seasonal_sens_slope(x, panel.seasons, t, conf_level=conf_level, chunk_elements=chunk_elements)

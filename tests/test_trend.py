@@ -263,3 +263,24 @@ def test_date_time_column_gives_per_year_slope_and_iso_labels():
     df = pd.DataFrame({"d": pd.date_range("2020-01-01", periods=12, freq="MS"), "v": np.arange(12.0)})
     r = trend_table(df, "d", "v").iloc[0]
     assert r["sen_slope"] == pytest.approx(12.0, rel=0.02) and r["change_point"] == "2020-06-01"
+
+
+def test_hirsch_slack_1984_covariance_matches_pymannkendall_correlated_seasonal(reference_dir):
+    nott = pd.read_csv(reference_dir / "trend" / "nottem.csv")
+    r = seasonal_mann_kendall(nott["temp_f"], nott["month"], nott["year"], covariance="hirsch_slack_1984",
+                              continuity=False).iloc[0]
+    ref = pmk.correlated_seasonal_test(nott["temp_f"].to_numpy(), period=12)
+    assert (r["s"], r["var_s"], r["z"]) == (ref.s, pytest.approx(ref.var_s, rel=1e-14), pytest.approx(ref.z, rel=1e-14))
+    # quarterly series with ties and a gap: the year with the gap is dropped, as pymannkendall's 'skip'
+    rng = np.random.default_rng(1)
+    x = np.round(rng.normal(size=(20, 60)) * 2) + np.arange(60) * 0.05
+    x[3, 10] = np.nan
+    years = np.tile(np.repeat(np.arange(2000.0, 2015.0), 4), (20, 1))
+    ours = seasonal_mann_kendall(x, np.tile(np.arange(60) % 4, (20, 1)), years, covariance="hirsch_slack_1984",
+                                 continuity=False)
+    with np.errstate(all="ignore"):
+        theirs = [pmk.correlated_seasonal_test(row, period=4) for row in x]
+    np.testing.assert_array_equal(ours["s"], [t.s for t in theirs])
+    np.testing.assert_allclose(ours["var_s"], [t.var_s for t in theirs], rtol=1e-13)
+    with pytest.raises(InputError, match="covariance"):
+        seasonal_mann_kendall(x, np.tile(np.arange(60) % 4, (20, 1)), years, covariance="hs84")

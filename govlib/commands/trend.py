@@ -26,6 +26,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--value", required=True, help="value column")
     parser.add_argument("--by", default="", help="comma-separated grouping columns (one series per group)")
     parser.add_argument("--season", default=None, help="season column: seasonal test and seasonal slope")
+    parser.add_argument("--seasonal-covariance", default="none", choices=["none", "hirsch_slack_1984"],
+                        help="with --season: seasons independent (none, as R trend::smk.test) or the Hirsch & "
+                             "Slack (1984) covariance for serially dependent seasons")
     parser.add_argument("--alpha", type=float, default=0.05, help="significance level of the trend word (0.05)")
     parser.add_argument("--conf-level", type=float, default=0.95, help="Sen slope confidence level (0.95)")
     parser.add_argument("--out", required=True, help="output CSV")
@@ -62,7 +65,7 @@ def run(args) -> int:
     text_cols = by + [args.time] + ([args.season] if args.season else [])
     df = read_table(args.data, text_cols)
     result = trend_table(df, args.time, args.value, by=by, season=args.season, alpha=args.alpha,
-                         conf_level=args.conf_level)
+                         conf_level=args.conf_level, seasonal_covariance=args.seasonal_covariance)
     out = result[by + TREND_COLUMNS]
     write_table(out, Path(args.out))
     n_tested = int((result["test"] == "ok").sum())

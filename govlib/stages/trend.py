@@ -42,6 +42,8 @@ key                             default    meaning
 ``min_n``                       4          fewer observations: no test (``test = "too_short"``)
 ``exact_max_n``                 10         exact p of S for n <= this without ties
 ``seasonal``                    true       seasonal Mann–Kendall + seasonal Sen for Q and M series
+``seasonal_covariance``         "none"     "none" (Hirsch–Slack–Smith 1982, as R smk.test) or
+                                           "hirsch_slack_1984" (covariance between seasons)
 ``changepoint_penalty``         "bic"      "bic" (``changepoint_bic_factor`` x log(n) x sigma^2) or a number
 ``changepoint_bic_factor``      3.0        2 is the textbook BIC; 3 halves false changes in 8-point series
 ``changepoint_min_size``        2          minimum segment length
@@ -88,7 +90,7 @@ TREND_DEFAULTS = {
     "cusum_k": 0.5, "cusum_h": 5.0, "ewma_lambda": 0.2, "ewma_L": 3.0, "ewma_limits": "fixed",
     "base_period": None, "target_period": "2030",
     "survey_series": True, "survey_measure": "score", "survey_include_suppressed": False,
-    "control_sources": ["index", "indicator"], "index_nodes": "aggregate",
+    "control_sources": ["index", "indicator"], "index_nodes": "aggregate", "seasonal_covariance": "none",
 }
 
 _KEYS = ["source", "unit", "node", "frequency"]
@@ -201,7 +203,7 @@ def _trend_rows(long: pd.DataFrame, cfg: dict):
             continue
         panel = make_panel(sub, "period", "value", by=_KEYS, season=season)
         table = panel_trends(panel, alpha=cfg["alpha"], conf_level=cfg["conf_level"], min_n=int(cfg["min_n"]),
-                             exact_max_n=int(cfg["exact_max_n"]))
+                             exact_max_n=int(cfg["exact_max_n"]), seasonal_covariance=cfg["seasonal_covariance"])
         out.append((panel, table))
     return out
 
