@@ -82,7 +82,7 @@ class Framework:
     ... ])
     >>> fw.root, fw.leaves
     ('I', ['a', 'b'])
-    >>> fw.normalised_weights()["a"]
+    >>> float(fw.normalised_weights()["a"])
     0.6666666666666666
     """
 

@@ -110,6 +110,9 @@ def theil(values, weights=None, index: str = "T") -> float:
     if x.size == 0 or w.sum() == 0:
         return float("nan")
     s = w / w.sum()
+    top = float(x.max())
+    if top > 0:
+        x = x / top  # scale-free: keeps r = x / mu finite for tiny (subnormal) values
     mu = float(np.sum(s * x))
     if mu == 0:
         return float("nan")

@@ -462,41 +462,42 @@ def _variance(z: np.ndarray, present: np.ndarray, stratum: np.ndarray, psu: np.n
             stage2 = (ss_c, ss_raw)
     else:
         z1, pres1, psu1, dom1, str1 = z, present, psu, domain, stratum
+    # Only (stratum, domain) pairs that hold a PSU entry contribute (absent pairs have all z = 0), so work on
+    # those pairs: strata x domains can be 10^7-10^8 cells (wave x 街镇 strata, community x wave domains).
     hd = str1.astype(np.int64) * n_domains + dom1
-    size = n_str * n_domains
-    n_h = design.n_psu[str1].astype(float)
-    lonely = design.n_psu == 1
+    g, pairs = pd.factorize(hd, sort=False)
+    h_u = (pairs // n_domains).astype(np.int64)
+    d_u = (pairs % n_domains).astype(np.int64)
+    n_pairs = len(pairs)
+    cnt = np.bincount(g, minlength=n_pairs).astype(float)
+    nh_u = design.n_psu[h_u].astype(float)
+    lonely_u = (design.n_psu == 1)[h_u]
     census = design.has_fpc & (1.0 - design.fraction1 < 1e-7)
+    census_u = np.asarray(census)[h_u] if np.ndim(census) else np.full(n_pairs, bool(census))
+    omf_u = (1.0 - design.fraction1[h_u]) if design.has_fpc else np.ones(n_pairs)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        scale_u = np.where(lonely_u, omf_u, omf_u * nh_u / (nh_u - 1))
     out = np.zeros((n_domains, k))
     for j in range(k):
         zj = z1[:, j]
-        s1 = np.bincount(hd, weights=zj, minlength=size)
-        cnt = np.bincount(hd, minlength=size).astype(float)
-        mean_h = s1[hd] / n_h
-        dev = np.bincount(hd, weights=(zj - mean_h) ** 2, minlength=size)
-        nh_full = np.repeat(design.n_psu.astype(float), n_domains)
-        m_full = np.divide(s1, nh_full)
-        ss_centred = dev + (nh_full - cnt) * m_full ** 2  # absent PSUs have z = 0
-        ss_raw = np.bincount(hd, weights=zj ** 2, minlength=size)
-        omf = np.repeat(1.0 - design.fraction1 if design.has_fpc else np.ones(n_str), n_domains)
-        lonely_full = np.repeat(lonely, n_domains)
-        census_full = np.repeat(census, n_domains)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            scale = np.where(lonely_full, omf, omf * nh_full / (nh_full - 1))
-        v_hd = np.where(lonely_full, 0.0, scale * ss_centred)
+        s1 = np.bincount(g, weights=zj, minlength=n_pairs)
+        mean_u = s1 / nh_u
+        dev = np.bincount(g, weights=(zj - mean_u[g]) ** 2, minlength=n_pairs)
+        ss_centred = dev + (nh_u - cnt) * mean_u ** 2  # absent PSUs of the stratum have z = 0
+        v_u = np.where(lonely_u, 0.0, scale_u * ss_centred)
         if design.lonely_psu == "adjust":
-            v_hd = np.where(lonely_full, omf * ss_raw, v_hd)
-        v_hd = np.where(census_full, 0.0, v_hd)
-        v = v_hd.reshape(n_str, n_domains)
-        var_d = v.sum(axis=0)
+            ss_raw = np.bincount(g, weights=zj ** 2, minlength=n_pairs)
+            v_u = np.where(lonely_u, omf_u * ss_raw, v_u)
+        v_u = np.where(census_u, 0.0, v_u)
         if design.lonely_psu == "average":
-            pres_hd = np.bincount(hd, weights=pres1[:, j], minlength=size).reshape(n_str, n_domains) > 0
-            bad = (lonely & ~census)[:, None] & pres_hd
-            nstrat = pres_hd.sum(axis=0)
-            nok = nstrat - bad.sum(axis=0)
+            pres_u = np.bincount(g, weights=pres1[:, j], minlength=n_pairs) > 0
+            bad = lonely_u & ~census_u & pres_u
+            nstrat = np.bincount(d_u, weights=pres_u, minlength=n_domains)
+            nok = nstrat - np.bincount(d_u, weights=bad, minlength=n_domains)
             with np.errstate(divide="ignore", invalid="ignore"):
-                var_d = np.where(bad, 0.0, v).sum(axis=0) * nstrat / nok
-        out[:, j] = var_d
+                out[:, j] = np.bincount(d_u, weights=np.where(bad, 0.0, v_u), minlength=n_domains) * nstrat / nok
+        else:
+            out[:, j] = np.bincount(d_u, weights=v_u, minlength=n_domains)
     if design.two_stage and stage2 is not None:
         # stage 2 within each PSU: (1 - f2) m/(m-1) sum_j (z_ij - zbar_i)^2, times the stage-1 fraction n_h/N_h
         ss_c_all, ss_raw_all = stage2

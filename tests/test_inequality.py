@@ -85,7 +85,8 @@ def test_negative_value_message_names_the_values():
         gini([1, -2, 3])
 
 
-values = st.lists(st.floats(min_value=0, max_value=1e6, allow_nan=False), min_size=2, max_size=30)
+values = st.lists(st.floats(min_value=0, max_value=1e6, allow_nan=False, allow_subnormal=False), min_size=2,
+                  max_size=30)
 
 
 @settings(max_examples=60, deadline=None)
