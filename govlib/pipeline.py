@@ -37,8 +37,8 @@ STAGES: list[tuple[str, str]] = [
     ("index", "govlib.stages.index"),
     ("trend", "govlib.stages.trend"),
 ]
-# Raw tables copied into the processed store as they are (validated and typed).
-PASS_THROUGH = ("units", "population", "population_structure", "survey_items", "doorstep_catalogue", "ground_truth")
+# Tables also written as datasets partitioned by 街镇 and period (a report reads only its slice).
+PARTITIONED = ("index_scores", "alerts", "survey_estimates")
 
 
 @dataclass
@@ -187,6 +187,11 @@ def _build_locked(settings: Settings, only: list[str] | None, progress: bool) ->
         "timings_seconds": {k: round(v, 3) for k, v in timings.items()},
         "periods": _periods(tables),
     }
+    # Per-街镇 slices for reports and for scale-out (partitioned by ASCII codes and period; see govlib.partitioned).
+    from .partitioned import write_partitioned_tables
+
+    manifest["partitioned"] = [n for n in PARTITIONED if n in outputs and not outputs[n].empty]
+    write_partitioned_tables(outputs, staging, outputs["units"], names=manifest["partitioned"])
     write_json(staging / "manifest.json", manifest)  # written last: a folder without it is not a build
     folder = commit_build(settings.processed_dir, staging, build_id)
     timings["write"] = time.perf_counter() - t0

@@ -8,8 +8,7 @@ BIN=.venv/bin
 stage() { local name="$1"; shift; local t0=$SECONDS; echo "== $name"; "$@"; echo "   ($name: $((SECONDS - t0)) s)"; }
 T0=$SECONDS
 stage "demo data (synthetic, full size)" $BIN/govlib demo-data --size full
-stage "validate" $BIN/govlib validate
-stage "build" $BIN/govlib build
+stage "validate and build" $BIN/govlib build
 stage "reports, Excel and portal" $BIN/govlib report all --period "$PERIOD" --workers "$WORKERS"
 echo
 echo "make demo finished in $((SECONDS - T0)) s. All data are SYNTHETIC (合成示例数据)."

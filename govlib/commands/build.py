@@ -45,6 +45,6 @@ def _print_league(tables, n: int = 3) -> None:
     if league.empty:
         return
     print(f"{root} {latest}: top and bottom of {len(league)} ranked units (score 0-100)")
-    shown = league.head(n) if len(league) <= 2 * n else pd.concat([league.head(n), league.tail(n)])
+    shown = league if len(league) <= 2 * n else pd.concat([league.head(n), league.tail(n)])
     for row in shown.itertuples():
         print(f"  {int(row.rank):>3}. {row.name_zh} ({row.name_en}) {row.score:6.1f}")

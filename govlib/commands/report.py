@@ -44,6 +44,11 @@ def add_arguments(parser) -> None:
     parser.add_argument("--timeout", type=float, default=None, help="seconds per report (default: settings, 900)")
     parser.add_argument("--force", action="store_true", help="render even reports whose inputs are unchanged")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    dask = parser.add_mutually_exclusive_group()
+    dask.add_argument("--scheduler", metavar="tcp://HOST:PORT",
+                      help="fan the reports out to a running Dask scheduler (workers need the same data/ and outputs/)")
+    dask.add_argument("--dask-local", type=int, metavar="N",
+                      help="fan the reports out to a local Dask cluster of N worker processes")
 
 
 def run(args) -> int:
@@ -72,8 +77,18 @@ def run(args) -> int:
             jobs = [district_job(period, lang)]
         else:
             jobs = [audit_job(period, lang)]
-    results = run_reports(jobs, settings, workers=args.workers, timeout=args.timeout, force=args.force,
-                          progress=not args.no_progress)
+    if args.scheduler or args.dask_local:
+        if args.dask_local is not None and args.dask_local < 1:
+            raise InputError(f"--dask-local must be at least 1, got {args.dask_local}")
+        if args.scheduler and not args.scheduler.startswith(("tcp://", "tls://", "inproc://")):
+            raise InputError(f"--scheduler {args.scheduler!r}: expected an address such as tcp://10.0.0.5:8786")
+        from ..distributed import run_report_jobs_on_dask
+
+        results = run_report_jobs_on_dask(jobs, settings, scheduler=args.scheduler,
+                                          local_workers=args.dask_local or 2, timeout=args.timeout, force=args.force)
+    else:
+        results = run_reports(jobs, settings, workers=args.workers, timeout=args.timeout, force=args.force,
+                              progress=not args.no_progress)
     ok = [r for r in results if r.status == "ok"]
     skipped = [r for r in results if r.status == "skipped"]
     failed = [r for r in results if r.status == "failed"]
