@@ -177,3 +177,20 @@ def _fsync_dir(path: Path) -> None:
             os.fsync(fd)
         finally:
             os.close(fd)
+
+
+def remove_stale_temporaries(folder: str | Path, keep: tuple[str, ...] = (".gitkeep",)) -> int:
+    """Remove temporary files that killed writers left behind (hidden files from :func:`atomic_path`).
+
+    Call it only while holding the lock that serialises the writers of ``folder``. Returns how many were removed.
+    """
+    removed = 0
+    folder = Path(folder)
+    if not folder.exists():
+        return 0
+    for path in folder.rglob(".*"):
+        if path.is_file() and path.name not in keep and not path.name.endswith(".lock"):
+            with contextlib.suppress(FileNotFoundError):
+                path.unlink()
+                removed += 1
+    return removed

@@ -83,3 +83,49 @@ def test_build_survives_sigkill_at_random_moments(demo_project):
     assert survived == KILL_RUNS
     staging = [p for p in (root / "data" / "processed" / "builds").iterdir() if p.name.startswith(".staging")]
     assert not staging, "a completed build cleans up the staging folders of killed builds"
+
+
+def _outputs_are_whole(outputs: Path) -> None:
+    """Every published file is complete: JSON parses, HTML is closed, workbooks open; no temp files remain."""
+    import zipfile
+
+    for path in outputs.rglob("*"):
+        if path.is_dir():
+            continue
+        if path.name.startswith("."):
+            continue  # temp files of a killed run, cleaned by the next run (checked after it)
+        if path.suffix == ".json":
+            json.loads(path.read_text(encoding="utf-8"))
+        elif path.suffix == ".html":
+            assert path.read_text(encoding="utf-8").rstrip().endswith("</html>"), f"{path} is cut short"
+        elif path.suffix in (".xlsx",):
+            assert zipfile.is_zipfile(path), f"{path} is not a whole workbook"
+        elif path.suffix == ".ipynb":
+            json.loads(path.read_text(encoding="utf-8"))
+
+
+def _report_all(root: Path) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", "govlib.cli", "report", "all", "--period", "latest",
+                             "--workers", "2", "--no-progress"], env=_env(root), stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, start_new_session=True)
+
+
+def test_report_all_survives_sigkill_and_the_next_run_completes(demo_project):
+    root = demo_project
+    if not (root / "data" / "processed" / "current").exists():
+        assert _build(root).wait(timeout=600) == 0
+    rng = random.Random(7)
+    for delay in (rng.uniform(3, 12), rng.uniform(12, 40)):
+        proc = _report_all(root)
+        time.sleep(delay)
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=60)
+        _outputs_are_whole(root / "outputs")
+    proc = _report_all(root)
+    assert proc.wait(timeout=900) == 0, proc.stderr.read().decode()[-2000:]
+    _outputs_are_whole(root / "outputs")
+    sidecars = list((root / "outputs" / "reports").glob("*.json"))
+    assert sidecars, "the completed run published its reports"
+    leftovers = [p for p in (root / "outputs").rglob(".*") if p.is_file() and not p.name.endswith(".lock")]
+    assert not leftovers, f"temporary files left behind: {leftovers[:5]}"
+    assert (root / "outputs" / "site" / "index.html").exists()

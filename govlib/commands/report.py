@@ -63,6 +63,30 @@ def run(args) -> int:
         raise InputError(f"--workers must be at least 1, got {args.workers}")
     if args.timeout is not None and args.timeout <= 0:
         raise InputError(f"--timeout must be positive, got {args.timeout}")
+    # One report run at a time per outputs folder; temporaries of a killed run are cleared under the lock.
+    from filelock import FileLock, Timeout
+
+    from ..store import remove_stale_temporaries
+
+    settings.outputs_dir.mkdir(parents=True, exist_ok=True)
+    lock = FileLock(str(settings.outputs_dir / ".reports.lock"))
+    try:
+        lock.acquire(timeout=600)
+    except Timeout:
+        raise InputError(f"another `govlib report` is writing to {settings.outputs_dir}; waited 600 s — try again "
+                         "when it has finished")
+    try:
+        remove_stale_temporaries(settings.outputs_dir)
+        return _run_locked(args, settings, lang)
+    finally:
+        lock.release()
+
+
+def _run_locked(args, settings, lang) -> int:
+    from ..errors import InputError
+    from ..reports import audit_job, district_job, plan_all, run_reports, street_job
+    from ..views import check_unit, load_report_tables, resolve_period
+
     t0 = time.perf_counter()
     if args.what == "all":
         jobs = plan_all(args.period, lang, settings, units=args.unit)

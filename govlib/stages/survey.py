@@ -43,7 +43,7 @@ min_n               30
 min_n_eff           30
 measures            [score, top2, net]  measures in survey_estimates (observations use ``score``)
 composite_weights   {}                  item -> weight for the composite (empty: equal weights)
-community_level     true                community x wave estimates and the SAE table
+community_level     true                community x wave estimates (score only) and the SAE table
 sae                 true                Fay-Herriot for communities
 ==================  ==================  ==============================================================
 
@@ -196,27 +196,34 @@ def run(tables: dict[str, pd.DataFrame], settings) -> dict[str, pd.DataFrame]:
     psus_per_unit = frame.groupby(["_wave", "_unit"])["_wpsu"].nunique()
     single_psu_units = set(psus_per_unit[psus_per_unit == 1].index) if not design.two_stage else set()
 
-    parts = []
+    # All measures in one pass per level: the calibration cross-tables are built once per estimate() call.
+    blocks, variables = [frame], []
     for measure in cfg["measures"]:
         scores = score_items(resp, items, measure=measure)
-        data = pd.concat([frame, scores.add_prefix("_item_")], axis=1)
-        variables = [f"_item_{i}" for i in item_names]
-        comp = {"composite": {f"_item_{i}": a for i, a in composite["composite"].items()}} \
-            if measure == "score" else None
-        for level, col in levels:
-            by = ["_wave"] + ([col] if col else [])
-            e = estimate(design, data, variables, by=by, stat="mean", composite=comp, **est_args)
-            e["level"] = level
-            e["unit"] = e[col] if col else "district"
-            e["period"] = e["_wave"]
-            e["item"] = e["variable"].str.replace("_item_", "", regex=False)
-            e["indicator"] = e["item"].map(indicator_of).fillna("D6")
-            e["measure"] = measure
-            psu_dom = np.zeros(len(e), bool)
-            if level == "community" and single_psu_units:
-                psu_dom = np.array([(w, u) in single_psu_units for w, u in zip(e["_wave"], e["unit"])])
-            e["flag"] = reliability_flags(e, psu_domain=psu_dom, **rules).to_numpy()
-            parts.append(e)
+        blocks.append(scores.add_prefix(f"_{measure}__"))
+        variables += [f"_{measure}__{i}" for i in item_names]
+    data = pd.concat(blocks, axis=1)
+    comp = {"_score__composite": {f"_score__{i}": a for i, a in composite["composite"].items()}} \
+        if "score" in cfg["measures"] else None
+    parts = []
+    for level, col in levels:
+        by = ["_wave"] + ([col] if col else [])
+        # Communities get the 0-100 score only (what the profiles and small-area estimation use): top-2-box and
+        # net shares of ~30 respondents are mostly suppressed anyway, and each measure costs a variance pass.
+        wanted = [v for v in variables if level != "community" or v.startswith("_score__")]
+        e = estimate(design, data, wanted, by=by, stat="mean", composite=comp, **est_args)
+        e["level"] = level
+        e["unit"] = e[col] if col else "district"
+        e["period"] = e["_wave"]
+        split = e["variable"].str.slice(1).str.split("__", n=1, regex=False)
+        e["measure"] = split.str[0]
+        e["item"] = split.str[1]
+        e["indicator"] = e["item"].map(indicator_of).fillna("D6")
+        psu_dom = np.zeros(len(e), bool)
+        if level == "community" and single_psu_units:
+            psu_dom = np.array([(w, u) in single_psu_units for w, u in zip(e["_wave"], e["unit"])])
+        e["flag"] = reliability_flags(e, psu_domain=psu_dom, **rules).to_numpy()
+        parts.append(e)
     cols = ["level", "unit", "period", "item", "indicator", "measure", "estimate", "se", "ci_low", "ci_high", "n",
             "n_eff", "deff", "cv", "flag"]
     estimates = pd.concat(parts, ignore_index=True)[cols]
