@@ -758,33 +758,7 @@ def estimate_on_dask(ddf, variables: str | Sequence[str], *, weight: str | None 
     ratio_pairs = [(j, k + j) for j in range(k)] if stat == "ratio" else None
     res = _survey.finalize_domain_sums(sums, plan.design, stat=fin_stat, n_domains=plan.n_domains,
                                        ratio_pairs=ratio_pairs, combinations=combos, level=level, ci=ci)
-    return _estimate_table(res, names, plan.domain_labels, list(plan.by), ci, empty)
-
-
-def _estimate_table(res: dict, names: list, labels: pd.DataFrame, by_cols: list, ci: str, empty: str) -> pd.DataFrame:
-    """The output table of :func:`govlib.survey.estimate`, from finaliser arrays (same columns and order)."""
-    from .errors import format_value
-
-    m = res["estimate"].shape[1]
-    D = len(labels)
-    if empty == "error":
-        bad_d, bad_v = np.nonzero(res["n"] == 0)
-        if bad_d.size:
-            shown = "; ".join(
-                f"{names[v]} in " + (", ".join(f"{c}={format_value(labels[c].iloc[d])}" for c in by_cols) or "all")
-                for d, v in list(zip(bad_d, bad_v))[:6])
-            raise InputError(f"no valid responses (all missing) for {len(bad_d)} variable x domain cell(s): "
-                             f"{shown}; pass empty='nan' to report them as missing")
-    out = labels.loc[labels.index.repeat(m)].reset_index(drop=True) if by_cols else pd.DataFrame(index=range(m))
-    out["variable"] = np.tile(np.array(names, dtype=object), D)
-    for key in ("estimate", "se", "ci_low", "ci_high"):
-        out[key] = res[key].reshape(-1)
-    out["df"] = res["df"] if ci == "t" else np.inf
-    out["n"] = res["n"].reshape(-1).astype(np.int64)
-    out["n_eff"] = res["n_eff"].reshape(-1)
-    out["deff"] = res["deff"].reshape(-1)
-    out["cv"] = res["cv"].reshape(-1)
-    return out
+    return _survey.estimate_table(res, names, plan.domain_labels, list(plan.by), ci, empty)
 
 
 # ======================================================================================= hotline out of core

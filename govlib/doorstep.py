@@ -39,6 +39,7 @@ from scipy import stats
 
 from .errors import InputError, Problem, ValidationError
 from .inequality import inequality_by_group
+from .tabular import category_codes
 
 __all__ = ["TIERS", "MEETINGS", "CATEGORIES", "validate_doorstep", "menu_coverage", "bottom_line_gaps",
            "usage_table", "equity_table", "meeting_table", "evaluation_summary", "station_indicators",
@@ -59,22 +60,6 @@ CATEGORIES: dict[str, tuple[str, str]] = {
 }
 _MAX_ROW_PROBLEMS = 50
 ALL = "all"
-
-
-def _codes_of(values, categories) -> np.ndarray:
-    """Position of each value (as text) in ``categories`` (-1 when absent or missing), as int64.
-
-    Values are factorised first and only the distinct values are looked up, so no Python string is made per row
-    (tables of tickets and records have millions of rows).
-    """
-    index = categories if isinstance(categories, pd.Index) else pd.Index(list(categories))
-    index = pd.Index(np.asarray(index.astype(str), dtype=object))
-    if isinstance(getattr(values, "dtype", None), pd.CategoricalDtype):
-        codes, uniques = values.cat.codes.to_numpy(), values.cat.categories
-    else:
-        codes, uniques = pd.factorize(pd.Series(values), use_na_sentinel=True)
-    lookup = index.get_indexer(pd.Index(np.asarray(pd.Index(uniques).astype(str), dtype=object)))
-    return np.where(codes >= 0, np.append(lookup, -1)[codes], -1).astype(np.int64)
 
 
 # ----------------------------------------------------------------------------------------------- helpers
@@ -194,9 +179,9 @@ def _catalogue_codes(catalogue: pd.DataFrame):
     """Items in catalogue order with integer tier/category codes and the category list."""
     cat = catalogue.reset_index(drop=True)
     items = cat["item_id"].astype(str).to_numpy()
-    tier_code = _codes_of(cat["tier"], list(TIERS))
+    tier_code = category_codes(cat["tier"], list(TIERS))
     categories = list(pd.unique(cat["category"].astype(str)))
-    cat_code = _codes_of(cat["category"], categories)
+    cat_code = category_codes(cat["category"], categories)
     return items, tier_code, categories, cat_code
 
 
@@ -276,12 +261,12 @@ def validate_doorstep(tables: dict[str, pd.DataFrame], categories: list[str] | N
     item_index = pd.Index(ids.dropna().unique())
 
     def check_units(df, file, column="community"):
-        bad = np.flatnonzero(_codes_of(df[column], community_codes) < 0)
+        bad = np.flatnonzero(category_codes(df[column], community_codes) < 0)
         return _problems(file, bad, column, df[column],
                          "a community code of the unit registry (units, level 'community')")
 
     def check_items(df, file):
-        bad = np.flatnonzero(_codes_of(df["item_id"], item_index) < 0)
+        bad = np.flatnonzero(category_codes(df["item_id"], item_index) < 0)
         return _problems(file, bad, "item_id", df["item_id"], "an item_id of doorstep_catalogue")
 
     menus = tables.get("doorstep_menus")
@@ -339,11 +324,11 @@ def validate_doorstep(tables: dict[str, pd.DataFrame], categories: list[str] | N
             problems += _problems(f, bad, "count", records["count"], "a number of services >= 0")
             if check_records and first_from is not None and len(first_from):
                 # integer keys instead of a string merge: records can have millions of rows
-                cc = _codes_of(records["community"], community_codes)
-                ic = _codes_of(records["item_id"], item_index)
+                cc = category_codes(records["community"], community_codes)
+                ic = category_codes(records["item_id"], item_index)
                 ff = first_from.reset_index()
-                fc = _codes_of(ff["c"], community_codes)
-                fi = _codes_of(ff["i"], item_index)
+                fc = category_codes(ff["c"], community_codes)
+                fi = category_codes(ff["i"], item_index)
                 grid = np.full((len(community_codes), len(item_index)), np.inf)
                 okf = (fc >= 0) & (fi >= 0)
                 grid[fc[okf], fi[okf]] = ff["m"].to_numpy()[okf]
@@ -408,8 +393,8 @@ def _station_mask(stations: pd.DataFrame | None, communities: pd.Index, years: n
     mask = np.ones((len(communities), len(years)), dtype=bool)
     if stations is None or len(stations) == 0:
         return mask
-    ci = _codes_of(stations["community"], communities)
-    yi = _codes_of(pd.to_numeric(stations["year"], errors="coerce").astype("Int64").astype(str),
+    ci = category_codes(stations["community"], communities)
+    yi = category_codes(pd.to_numeric(stations["year"], errors="coerce").astype("Int64").astype(str),
                    pd.Index(years.astype(str)))
     has = stations["has_station"].astype("boolean").fillna(True).to_numpy(dtype=bool)
     ok = (ci >= 0) & (yi >= 0)
@@ -485,8 +470,8 @@ def menu_coverage(catalogue: pd.DataFrame, menus: pd.DataFrame, units: pd.DataFr
     per = period_months(int(m0), int(m1), frequency)
     snaps = per["end_month"].to_numpy()
     n_snap = len(snaps)
-    ci = _codes_of(menus["community"], comm_index)
-    ii = _codes_of(menus["item_id"], item_index)
+    ci = category_codes(menus["community"], comm_index)
+    ii = category_codes(menus["item_id"], item_index)
     ok = (ci >= 0) & (ii >= 0) & ~np.isnan(fm)
     ci, ii, fm_ok, tm_ok = ci[ok], ii[ok], fm[ok], tm[ok]
     lo = np.searchsorted(snaps, fm_ok, side="left")
@@ -596,8 +581,8 @@ def bottom_line_gaps(catalogue: pd.DataFrame, menus: pd.DataFrame, units: pd.Dat
         per = per[per["period"].isin(periods)].reset_index(drop=True)
     snaps = per["end_month"].to_numpy()
     bl_index = pd.Index(bl["item_id"].astype(str))
-    ci = _codes_of(menus["community"], comm_index)
-    ii = _codes_of(menus["item_id"], bl_index)
+    ci = category_codes(menus["community"], comm_index)
+    ii = category_codes(menus["item_id"], bl_index)
     ok = (ci >= 0) & (ii >= 0) & ~np.isnan(fm)
     # [spell, snap] coverage for bottom-line spells only (few rows)
     cover = (fm[ok][:, None] <= snaps[None, :]) & (tm[ok][:, None] >= snaps[None, :])
@@ -689,8 +674,8 @@ def usage_table(records: pd.DataFrame, catalogue: pd.DataFrame, units: pd.DataFr
     items, tier_code, categories, cat_code = _catalogue_codes(catalogue)
     rm = _month_code_from_dates(records["date"])
     cnt = pd.to_numeric(records["count"], errors="coerce").to_numpy(dtype=float)
-    ci = _codes_of(records["community"], comm_index)
-    ii = _codes_of(records["item_id"], pd.Index(items))
+    ci = category_codes(records["community"], comm_index)
+    ii = category_codes(records["item_id"], pd.Index(items))
     ok = (ci >= 0) & (ii >= 0) & ~np.isnan(rm) & ~np.isnan(cnt)
     ci, ii, rm, cnt = ci[ok], ii[ok], rm[ok].astype(np.int64), cnt[ok]
     cols = ["level", "unit", "parent", "period", "tier", "category", "services", "residents", "per_1000",
@@ -881,8 +866,8 @@ def meeting_table(evaluations: pd.DataFrame, units: pd.DataFrame, frequency: str
     communities = _communities(units)
     comm_index = pd.Index(communities["community"])
     dm = _month_code_from_dates(evaluations["date"])
-    ci = _codes_of(evaluations["community"], comm_index)
-    mi = _codes_of(evaluations["meeting"], list(MEETINGS))
+    ci = category_codes(evaluations["community"], comm_index)
+    mi = category_codes(evaluations["meeting"], list(MEETINGS))
     ok = (ci >= 0) & (mi >= 0) & ~np.isnan(dm)
     ci, mi, dm = ci[ok], mi[ok], dm[ok].astype(np.int64)
     cols = ["level", "unit", "parent", "period", *MEETINGS, "total", "n_communities", "per_community",

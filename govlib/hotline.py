@@ -34,6 +34,7 @@ import numpy as np
 import pandas as pd
 
 from .errors import InputError, Problem, ValidationError
+from .tabular import category_codes
 
 __all__ = ["CATEGORIES", "COUNT_COLUMNS", "reduce_tickets", "combine_counts", "finalise_monthly",
            "hotline_observations", "aggregate_tickets"]
@@ -47,22 +48,6 @@ COUNT_COLUMNS = (["n_tickets"] + [f"n_{c}" for c in CATEGORIES]
 TABLE = "hotline_tickets"
 _REQUIRED = ["ticket_id", "unit", "created_at", "category"]
 _MAX_ROW_PROBLEMS = 20  # per check; the rest are summarised in one Problem
-
-
-def _codes_of(values, categories) -> np.ndarray:
-    """Position of each value (as text) in ``categories`` (-1 when absent or missing), as int64.
-
-    Values are factorised first and only the distinct values are looked up, so no Python string is made per row
-    (tables of tickets and records have millions of rows).
-    """
-    index = categories if isinstance(categories, pd.Index) else pd.Index(list(categories))
-    index = pd.Index(np.asarray(index.astype(str), dtype=object))
-    if isinstance(getattr(values, "dtype", None), pd.CategoricalDtype):
-        codes, uniques = values.cat.codes.to_numpy(), values.cat.categories
-    else:
-        codes, uniques = pd.factorize(pd.Series(values), use_na_sentinel=True)
-    lookup = index.get_indexer(pd.Index(np.asarray(pd.Index(uniques).astype(str), dtype=object)))
-    return np.where(codes >= 0, np.append(lookup, -1)[codes], -1).astype(np.int64)
 
 
 def _row_problems(table: str, rows: np.ndarray, column: str, values, expected: str,
@@ -139,7 +124,7 @@ def reduce_tickets(tickets: pd.DataFrame, units, as_of=None, satisfied_min: int 
     problems: list[Problem] = []
 
     unit = tickets["unit"]
-    ucode = _codes_of(unit if isinstance(unit.dtype, pd.CategoricalDtype) else unit.astype(str), codes)
+    ucode = category_codes(unit if isinstance(unit.dtype, pd.CategoricalDtype) else unit.astype(str), codes)
     bad = np.flatnonzero(ucode < 0)
     if bad.size:
         problems += _row_problems(table, bad, "unit", unit.to_numpy()[bad], "a unit code in the registry "
@@ -157,7 +142,7 @@ def reduce_tickets(tickets: pd.DataFrame, units, as_of=None, satisfied_min: int 
             if cat.cat.categories.astype(str).str.strip().str.lower().is_unique else cat.astype(str).str.strip().str.lower()
     else:
         cat_norm = cat.astype("string").str.strip().str.lower()
-    ccode = _codes_of(cat_norm, list(CATEGORIES))
+    ccode = category_codes(cat_norm, list(CATEGORIES))
     bad = np.flatnonzero(ccode < 0)
     if bad.size:
         problems += _row_problems(table, bad, "category", cat.to_numpy()[bad],

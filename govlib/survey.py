@@ -742,6 +742,16 @@ def estimate(design: SurveyDesign, data: pd.DataFrame, variables: str | Sequence
         sums = reduce_domain_sums(design.weight, design.stratum, design.psu, dom, values, ssu=ssu)
         res = finalize_domain_sums(sums, design, stat=fin_stat, n_domains=D, ratio_pairs=ratio_pairs,
                                    combinations=combos, level=level, ci=ci)
+    return estimate_table(res, names, labels, by_cols, ci, empty)
+
+
+def estimate_table(res: dict, names: Sequence[str], labels: pd.DataFrame, by_cols: Sequence[str], ci: str,
+                   empty: str) -> pd.DataFrame:
+    """The output table of :func:`estimate` from the finaliser's arrays (shared by the pandas and Dask paths).
+
+    ``res`` holds (domains x variables) arrays; ``labels`` one row per domain with the ``by_cols`` values.
+    """
+    D = len(labels)
     m = res["estimate"].shape[1]
     if empty == "error":
         bad_d, bad_v = np.nonzero(res["n"] == 0)
