@@ -118,3 +118,19 @@ def test_level_rule_fires_on_crossing_and_latest_period_not_every_year():
                change=[np.nan, -7.0, -1.0, -1.0, -1.0], latest=[False, False, False, False, True])
     a = evaluate_rules(f, [{"name": "low", "kind": "level_below", "threshold": 60, "level": "amber"}])
     assert a["period"].tolist() == ["2022", "2025"]
+
+
+def test_survey_rule_controls_false_alarms_across_many_communities():
+    """Under no real difference, 2,000 community comparisons at z = 1.96 would raise ~50 alarms; with the BH
+    correction (the false-alarm budget) almost none fire, while a real, large gap still does."""
+    rng = np.random.default_rng(3)
+    n = 2000
+    z = rng.standard_normal(n)
+    z[0] = -6.0  # one community really far below the district
+    f = _facts(unit=[f"u{i}" for i in range(n)], node=["D6.1"] * n, score=[np.nan] * n,
+               survey_z=z, survey_estimate=70 + z, district_estimate=[75.0] * n)
+    a = evaluate_rules(f, [r for r in validate_rules(None) if r["kind"] == "survey_below"])
+    naive = int((z < -1.96).sum())
+    assert naive > 30
+    assert "u0" in set(a["unit"])
+    assert len(a) <= 3
