@@ -291,6 +291,12 @@ def _execute_into(job: dict, paths: dict, params: dict, tmp_sidecar: Path, faile
                     raise
                 time.sleep(1.0)
         nb = nbformat.read(str(tmp_nb), as_version=4)
+        # papermill gives its injected-parameters cell a random id: fix it, so that two renders of the same
+        # inputs are byte-identical (only the declared execution timestamps in the .ipynb metadata differ)
+        for cell in nb.cells:
+            if "injected-parameters" in cell.get("metadata", {}).get("tags", []):
+                cell["id"] = "injected-parameters"
+        nbformat.write(nb, str(tmp_nb))
         problems = report_problems(nb)
         if problems:
             raise RuntimeError("; ".join(problems[:3]))

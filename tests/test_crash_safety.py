@@ -147,3 +147,20 @@ def test_two_builds_of_the_demo_are_byte_identical(demo_project, tmp_path):
     assert len(first["tables"]) >= 30
     differing = {k for k in first if first[k] != second[k]}
     assert differing <= {"built_at", "timings_seconds"}, differing
+
+
+def test_two_renders_of_a_report_are_byte_identical(demo_project):
+    """Same processed data, same parameters: the HTML report and its JSON sidecar are byte-identical."""
+    root = demo_project
+    if not (root / "data" / "processed" / "current").exists():
+        assert _build(root).wait(timeout=600) == 0
+    renders = []
+    for _ in range(2):
+        proc = subprocess.run([sys.executable, "-m", "govlib.cli", "report", "district", "--period", "latest",
+                               "--force", "--no-progress"], env=_env(root), capture_output=True, text=True,
+                              timeout=600)
+        assert proc.returncode == 0, proc.stderr[-2000:]
+        html = sorted((root / "outputs" / "reports").glob("district_*_zh.html"))[-1]
+        renders.append((html.read_bytes(), html.with_suffix(".json").read_bytes()))
+    assert renders[0][0] == renders[1][0]
+    assert renders[0][1] == renders[1][1]
