@@ -9,6 +9,7 @@ from hypothesis import given, settings, strategies as st
 
 from govlib.errors import ValidationError
 from govlib.io import SPECS, load_raw, parse_numbers, validate_table
+from conftest import count
 from test_io import OBSERVATIONS, write_raw
 
 FULLWIDTH = str.maketrans("0123456789.,%-", "０１２３４５６７８９．，％－")
@@ -22,6 +23,7 @@ def with_thousands(x: int) -> str:
 @given(st.integers(min_value=-10**12, max_value=10**12), st.sampled_from(["plain", "thousands", "fullwidth",
                                                                           "fullwidth_thousands", "spaces"]))
 def test_integers_in_any_common_spelling_parse_exactly(x, style):
+    count("adversarial inputs tried")
     text = {"plain": str(x), "thousands": with_thousands(x), "fullwidth": str(x).translate(FULLWIDTH),
             "fullwidth_thousands": with_thousands(x).translate(FULLWIDTH), "spaces": f"  {x}\t"}[style]
     values, bad, _ = parse_numbers(pd.Series([text]))
@@ -31,6 +33,7 @@ def test_integers_in_any_common_spelling_parse_exactly(x, style):
 @settings(max_examples=200, deadline=None)
 @given(st.floats(min_value=-1e9, max_value=1e9, allow_nan=False, allow_infinity=False))
 def test_floats_round_trip_through_text(x):
+    count("adversarial inputs tried")
     values, bad, _ = parse_numbers(pd.Series([repr(x)]))
     assert not bad[0] and values[0] == x
 
@@ -38,6 +41,7 @@ def test_floats_round_trip_through_text(x):
 @settings(max_examples=100, deadline=None)
 @given(st.floats(min_value=0, max_value=100, allow_nan=False).map(lambda v: round(v, 2)))
 def test_percent_spelling_reads_as_percent_points_only_where_allowed(x):
+    count("adversarial inputs tried")
     values, bad, pct = parse_numbers(pd.Series([f"{x}%"]), percent_ok=True)
     assert not bad[0] and values[0] == pytest.approx(x) and pct[0]
     _, bad_strict, _ = parse_numbers(pd.Series([f"{x}%"]), percent_ok=False)
@@ -46,6 +50,7 @@ def test_percent_spelling_reads_as_percent_points_only_where_allowed(x):
 
 @pytest.mark.parametrize("text", ["", "NA", "n/a", "-", "—", "－", "NaN", "null", "  "])
 def test_missing_markers_are_missing_not_errors(text):
+    count("adversarial inputs tried")
     values, bad, _ = parse_numbers(pd.Series([text]))
     assert np.isnan(values[0]) and not bad[0]
 
@@ -53,6 +58,7 @@ def test_missing_markers_are_missing_not_errors(text):
 @pytest.mark.parametrize("text", ["inf", "-inf", "Infinity", "1e400", "12abc", "1,2,3", "1,23", "1.2.3", "十二",
                                   "0x1F", "1_000"])
 def test_unreadable_or_ambiguous_numbers_are_reported(text):
+    count("adversarial inputs tried")
     values, bad, _ = parse_numbers(pd.Series([text]))
     assert bad[0] and np.isnan(values[0])
 
@@ -60,6 +66,7 @@ def test_unreadable_or_ambiguous_numbers_are_reported(text):
 @settings(max_examples=100, deadline=None)
 @given(st.integers(min_value=0, max_value=10**12 - 1))
 def test_codes_survive_only_as_12_digit_text(n):
+    count("adversarial inputs tried")
     code = f"{n:012d}"
     frame = pd.DataFrame({"code": [code, f" {code} ", str(n) if n < 10**11 else code, f"{float(n):.6e}"],
                           "year": ["2024"] * 4, "residents": ["1"] * 4})
@@ -73,6 +80,7 @@ def test_codes_survive_only_as_12_digit_text(n):
 
 @pytest.mark.parametrize("date_text", ["2024-07-01", "2024/07/01", "2024.07.01", "2024年7月1日", "2024-07-01 09:30"])
 def test_dates_in_several_formats(date_text):
+    count("adversarial inputs tried")
     frame = pd.DataFrame({"community": ["310115016001"], "project_id": ["p1"], "meeting": ["hearing"],
                           "date": [date_text]})
     typed, problems = validate_table(frame, SPECS["doorstep_evaluations"])
@@ -81,6 +89,7 @@ def test_dates_in_several_formats(date_text):
 
 
 def test_duplicated_headers_are_reported(tmp_path):
+    count("adversarial inputs tried")
     bad = OBSERVATIONS.replace("unit,period,indicator,value,se", "unit,period,indicator,value,value")
     folder = write_raw(tmp_path, observations__csv=bad)
     with pytest.raises(ValidationError) as info:
@@ -90,6 +99,7 @@ def test_duplicated_headers_are_reported(tmp_path):
 
 
 def test_excel_formula_text_is_data_not_code(tmp_path):
+    count("adversarial inputs tried")
     bad = OBSERVATIONS.replace("72.5", "=SUM(A1:A3)")
     folder = write_raw(tmp_path, observations__csv=bad)
     with pytest.raises(ValidationError) as info:
@@ -99,11 +109,13 @@ def test_excel_formula_text_is_data_not_code(tmp_path):
 
 
 def test_huge_and_tiny_values_are_kept_exactly():
+    count("adversarial inputs tried")
     values, bad, _ = parse_numbers(pd.Series(["1e300", "1e-300", "-0", "0.000001"]))
     assert not bad.any() and values[0] == 1e300 and values[1] == 1e-300 and values[3] == 1e-6
 
 
 def test_merged_title_row_above_the_header_gets_a_hint(tmp_path):
+    count("adversarial inputs tried")
     from openpyxl import Workbook
 
     folder = write_raw(tmp_path)

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from conftest import count
 from govlib.store import file_sha256
 
 KILL_RUNS = 3
@@ -77,6 +78,7 @@ def test_build_survives_sigkill_at_random_moments(demo_project):
         current = _current_is_complete(root)  # previous or new, never a mix
         assert current is not None
         survived += 1
+        count("crash runs survived")
     proc = _build(root)
     assert proc.wait(timeout=600) == 0, proc.stderr.read().decode()
     assert _current_is_complete(root) is not None
@@ -121,6 +123,7 @@ def test_report_all_survives_sigkill_and_the_next_run_completes(demo_project):
         os.killpg(proc.pid, signal.SIGKILL)
         proc.wait(timeout=60)
         _outputs_are_whole(root / "outputs")
+        count("crash runs survived")
     proc = _report_all(root)
     assert proc.wait(timeout=900) == 0, proc.stderr.read().decode()[-2000:]
     _outputs_are_whole(root / "outputs")
@@ -145,6 +148,7 @@ def test_two_builds_of_the_demo_are_byte_identical(demo_project, tmp_path):
     assert {k: v["sha256"] for k, v in first["tables"].items()} == \
         {k: v["sha256"] for k, v in second["tables"].items()}
     assert len(first["tables"]) >= 30
+    count("files compared byte for byte", len(first["tables"]))
     differing = {k for k in first if first[k] != second[k]}
     assert differing <= {"built_at", "timings_seconds"}, differing
 
@@ -164,3 +168,4 @@ def test_two_renders_of_a_report_are_byte_identical(demo_project):
         renders.append((html.read_bytes(), html.with_suffix(".json").read_bytes()))
     assert renders[0][0] == renders[1][0]
     assert renders[0][1] == renders[1][1]
+    count("files compared byte for byte", 2)

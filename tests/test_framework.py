@@ -28,6 +28,9 @@ def records(**changes):
 
 
 def problems(recs):
+    from conftest import count
+
+    count("adversarial inputs tried")
     with pytest.raises(ValidationError) as info:
         framework_from_records(recs)
     return info.value.problems

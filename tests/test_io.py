@@ -58,6 +58,9 @@ def write_raw(folder: Path, **override: str | bytes) -> Path:
 
 
 def problems_of(folder: Path) -> list:
+    from conftest import count
+
+    count("adversarial inputs tried")
     with pytest.raises(ValidationError) as info:
         load_raw(folder)
     return info.value.problems
