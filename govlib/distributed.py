@@ -49,7 +49,6 @@ __all__ = [
 ]
 
 #: The ``stat`` values of :func:`govlib.survey.estimate`.
-SURVEY_STATS = ("mean", "total", "prop", "ratio")
 #: How many partial results one combine task adds up (the fan-in of the reduction tree).
 COMBINE_FAN_IN = 8
 
@@ -375,7 +374,7 @@ def run_report_jobs_on_dask(jobs: Sequence[Any], settings: Any = None, scheduler
     for job in jobs:
         digest = _reports.inputs_hash(job, settings)
         paths = _reports.output_paths(job, settings)
-        if not force and _report_up_to_date(paths, digest):
+        if not force and _reports.report_is_current(paths, digest):
             results[job.name] = _reports.ReportResult(job, "skipped", html=str(paths["html"]),
                                                       sidecar=str(paths["sidecar"]))
             continue
@@ -397,18 +396,6 @@ def run_report_jobs_on_dask(jobs: Sequence[Any], settings: Any = None, scheduler
             results[job.name] = _reports.ReportResult(job, "failed", data.get("seconds", outcome.seconds),
                                                       data.get("error", "unknown error"))
     return [results[j.name] for j in jobs]
-
-
-def _report_up_to_date(paths: dict, digest: str) -> bool:
-    """Same rule as the pool runner: HTML and sidecar exist and the sidecar records this inputs hash."""
-    import json
-
-    if not (paths["html"].exists() and paths["sidecar"].exists()):
-        return False
-    try:
-        return json.loads(paths["sidecar"].read_text(encoding="utf-8")).get("inputs_hash") == digest
-    except (OSError, ValueError):
-        return False
 
 
 # ========================================================================================= tree reduction
@@ -727,8 +714,8 @@ def estimate_on_dask(ddf, variables: str | Sequence[str], *, weight: str | None 
     """
     import dask
 
-    if stat not in SURVEY_STATS:
-        raise InputError(f"stat={stat!r}: expected one of {', '.join(SURVEY_STATS)}")
+    if stat not in _survey.STATS:
+        raise InputError(f"stat={stat!r}: expected one of {', '.join(_survey.STATS)}")
     if empty not in ("error", "nan"):
         raise InputError(f"empty={empty!r}: expected 'error' or 'nan'")
     if composite and stat != "mean":

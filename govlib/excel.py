@@ -32,7 +32,6 @@ def workbook_sheets(period: str, settings: Settings | None = None, tables: Mappi
                     lang: str = "zh") -> dict[str, tuple[pd.DataFrame, dict[str, str]]]:
     """The workbook's sheets as ``{sheet name: (table with display headers, {header: number format key})}``."""
     from . import views
-    from .narrative import PEER_GROUP_NAMES
     from .processed import provenance
 
     settings = settings or load_settings()

@@ -40,7 +40,8 @@ from .settings import Settings, load_settings
 from .store import atomic_path, write_json
 
 __all__ = ["ReportJob", "ReportResult", "street_job", "district_job", "audit_job", "plan_all", "run_reports",
-           "write_sidecar", "notebook_path", "inputs_hash", "output_paths", "report_problems", "KINDS"]
+           "write_sidecar", "notebook_path", "inputs_hash", "output_paths", "report_problems", "report_is_current",
+           "KINDS"]
 
 #: report kind -> notebook file
 KINDS = {"street": "10-street-profile.ipynb", "district": "20-district-period.ipynb",
@@ -168,7 +169,12 @@ def inputs_hash(job: ReportJob, settings: Settings) -> str:
 
 
 def _up_to_date(job: ReportJob, settings: Settings, digest: str) -> bool:
-    paths = output_paths(job, settings)
+    return report_is_current(output_paths(job, settings), digest)
+
+
+def report_is_current(paths: dict, digest: str) -> bool:
+    """True when a report's HTML and sidecar exist and the sidecar records this inputs hash (the skip rule of
+    every runner: the process pool here and the Dask fan-out in :mod:`govlib.distributed`)."""
     if not (paths["html"].exists() and paths["sidecar"].exists()):
         return False
     try:

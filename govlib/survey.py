@@ -438,7 +438,6 @@ def _variance(z: np.ndarray, present: np.ndarray, stratum: np.ndarray, psu: np.n
     raw sum of squares. Returns (n_domains, k).
     """
     k = z.shape[1]
-    n_str = design.n_strata
     # stage 1: PSU totals per domain
     if ssu is not None:
         key1 = psu.astype(np.int64) * n_domains + domain

@@ -282,7 +282,6 @@ def _item_labels(tables, lang):
 
 def survey_table(tables: Mapping[str, pd.DataFrame], unit: str, period: str, lang: str = "zh") -> pd.DataFrame:
     """Satisfaction per item for one 街镇 with 95% confidence intervals and the district estimate beside it."""
-    zh = lang == "zh"
     rows = _survey_rows(tables, period)
     cols = (["label", "item", "wave", "estimate", "se", "ci_low", "ci_high", "n", "district", "flag"])
     if rows.empty:

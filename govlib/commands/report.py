@@ -53,9 +53,7 @@ def add_arguments(parser) -> None:
 
 def run(args) -> int:
     from ..errors import InputError
-    from ..reports import audit_job, district_job, plan_all, run_reports, street_job
     from ..settings import load_settings
-    from ..views import check_unit, load_report_tables, resolve_period
 
     settings = load_settings(args.settings)
     lang = args.lang or settings.section("reports").get("lang", "zh")
