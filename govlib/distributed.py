@@ -323,7 +323,7 @@ def _report_in_subprocess(spec: dict, timeout: float, env: dict) -> dict:
                 with contextlib.suppress(ProcessLookupError, PermissionError):
                     os.killpg(proc.pid, signal.SIGKILL)
                 proc.wait()
-                return {"status": "failed", "error": f"timed out after {timeout:.0f} s",
+                return {"status": "failed", "error": f"timed out after {timeout:g} s",
                         "seconds": time.perf_counter() - start}
         try:
             result = json.loads(Path(spec["result_file"]).read_text(encoding="utf-8"))
@@ -366,7 +366,8 @@ def run_report_jobs_on_dask(jobs: Sequence[Any], settings: Any = None, scheduler
         return []
     settings = settings or load_settings()
     conf = settings.section("reports")
-    timeout = float(timeout or conf.get("timeout_seconds", 900))
+    timeout = _reports.positive_seconds(conf.get("timeout_seconds", 900) if timeout is None else timeout,
+                                       "reports.timeout_seconds" if timeout is None else "timeout")
     kernel = str(conf.get("kernel", "govlib"))
     env = {"GOVLIB_ROOT": str(settings.root), "MPLBACKEND": "Agg", "PYTHONHASHSEED": "0"}
     results: dict[str, Any] = {}

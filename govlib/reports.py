@@ -137,6 +137,36 @@ def plan_all(period: str, lang: str = "zh", settings: Settings | None = None,
     return jobs
 
 
+def positive_seconds(value: Any, what: str = "reports.timeout_seconds") -> float:
+    """A report timeout in seconds: any positive number, fractions included (``1.5``).
+
+    >>> positive_seconds(1.5), positive_seconds("30")
+    (1.5, 30.0)
+    """
+    if isinstance(value, bool):
+        raise InputError(f"{what} must be a positive number of seconds, got {value!r}")
+    try:
+        seconds = float(value)
+    except (TypeError, ValueError):
+        raise InputError(f"{what} must be a positive number of seconds, got {value!r}") from None
+    if not seconds > 0 or seconds == float("inf"):
+        raise InputError(f"{what} must be a positive number of seconds, got {value!r}")
+    return seconds
+
+
+def cell_timeout(seconds: float) -> int:
+    """The per-cell ``execution_timeout`` handed to papermill/nbclient, whose ``timeout`` trait is an Integer:
+    a whole number of seconds one above ``ceil(seconds)``. It is only a backstop: the parent process enforces
+    the exact (possibly fractional) deadline by killing the worker and its kernel, and it always fires first.
+
+    >>> cell_timeout(1.5), cell_timeout(900), type(cell_timeout(30.5)).__name__
+    (3, 901, 'int')
+    """
+    import math
+
+    return int(math.ceil(seconds)) + 1
+
+
 def notebook_path(kind: str, settings: Settings | None = None) -> Path:
     """The notebook of a report kind: the project's ``notebooks/`` folder, else the one beside the package."""
     settings = settings or load_settings()
@@ -286,7 +316,7 @@ def _execute_into(job: dict, paths: dict, params: dict, tmp_sidecar: Path, faile
             try:
                 pm.execute_notebook(job["notebook"], str(tmp_nb), parameters=params, kernel_name=job["kernel"],
                                     cwd=str(Path(job["notebook"]).parent), progress_bar=False, log_output=False,
-                                    start_timeout=120, execution_timeout=job["timeout"])
+                                    start_timeout=120, execution_timeout=cell_timeout(job["timeout"]))
                 break
             except PapermillExecutionError:
                 if tmp_nb.exists():  # keep the failed run for whoever debugs it
@@ -405,7 +435,8 @@ def run_reports(jobs: list[ReportJob], settings: Settings | None = None, workers
     settings = settings or load_settings()
     conf = settings.section("reports")
     workers = max(1, int(workers or conf.get("workers", 2)))
-    timeout = float(timeout or conf.get("timeout_seconds", 900))
+    timeout = positive_seconds(conf.get("timeout_seconds", 900) if timeout is None else timeout,
+                               "reports.timeout_seconds" if timeout is None else "timeout")
     kernel = str(conf.get("kernel", "govlib"))
     results: dict[str, ReportResult] = {}
     queue: list[tuple[ReportJob, str]] = []
@@ -465,7 +496,7 @@ def run_reports(jobs: list[ReportJob], settings: Settings | None = None, workers
                     finish(slot, _collect(slot.job, slot.result_file, elapsed, settings, slot.log_path))
                 elif elapsed > timeout:  # kill the worker and its kernel (same process group); replaced lazily
                     _kill_group(slot.proc)
-                    finish(slot, ReportResult(slot.job, "failed", elapsed, f"timed out after {timeout:.0f} s"))
+                    finish(slot, ReportResult(slot.job, "failed", elapsed, f"timed out after {timeout:g} s"))
     finally:
         for slot in slots:
             _stop_worker(slot, kill=slot.job is not None)

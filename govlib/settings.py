@@ -159,6 +159,16 @@ def load_settings(path: str | Path | None = None, root: str | Path | None = None
     freq = (user.get("periods") or {}).get("index_frequency", "A")
     if freq not in ("A", "Q", "M"):
         problems.append(Problem(name, None, "periods.index_frequency", freq, "expected A, Q or M"))
+    reports = user.get("reports") if isinstance(user.get("reports"), dict) else {}
+    if "timeout_seconds" in reports:
+        t = reports["timeout_seconds"]
+        if isinstance(t, bool) or not isinstance(t, (int, float)) or not 0 < t < float("inf"):
+            problems.append(Problem(name, None, "reports.timeout_seconds", t,
+                                    "expected a positive number of seconds (fractions allowed, e.g. 1.5)"))
+    if "workers" in reports:
+        w = reports["workers"]
+        if isinstance(w, bool) or not isinstance(w, int) or w < 1:
+            problems.append(Problem(name, None, "reports.workers", w, "expected a whole number, at least 1"))
     if problems:
         raise ValidationError(problems)
     return _make(_merge(DEFAULTS, user), root, source if source.exists() else None)

@@ -15,8 +15,8 @@ from _fake_processed import build_fake_store
 from govlib.cli import main
 from govlib.errors import InputError
 from govlib.html import network_references
-from govlib.reports import (district_job, inputs_hash, output_paths, plan_all, report_problems, run_reports,
-                            street_job)
+from govlib.reports import (KINDS, cell_timeout, district_job, inputs_hash, output_paths, plan_all,
+                            report_problems, run_reports, street_job)
 from govlib.settings import load_settings
 
 STREET, TOWN, UNKNOWN = "310115005000", "310115103000", "310115999000"
@@ -122,12 +122,41 @@ def test_unchanged_reports_are_skipped_and_inputs_hash_tracks_inputs(project, re
     assert inputs_hash(jobs[0], project) == digest
 
 
-def test_a_report_past_its_timeout_is_killed_and_listed(project, rendered):
+@pytest.fixture(scope="module")
+def stub_notebooks(project, tmp_path_factory):
+    """Settings whose notebooks are stubs: the district report sleeps a minute, the street profile only writes
+    its sidecar. They make the timeout tests independent of how fast the real reports render."""
+    folder = tmp_path_factory.mktemp("stub-notebooks")
+
+    def notebook(name, body):
+        params = nbformat.v4.new_code_cell("sidecar = None")
+        params.metadata["tags"] = ["parameters"]
+        nb = nbformat.v4.new_notebook(cells=[params, nbformat.v4.new_code_cell(body)])
+        nb.metadata["kernelspec"] = {"name": "govlib", "display_name": "Python (govlib)", "language": "python"}
+        nbformat.write(nb, str(folder / name))
+
+    notebook(KINDS["district"], "import time\ntime.sleep(60)")
+    notebook(KINDS["street"], "import json\njson.dump({'facts': {}}, open(sidecar, 'w', encoding='utf-8'))")
+    return project.with_overrides(paths={"notebooks": str(folder), "outputs": str(folder / "outputs")})
+
+
+def test_a_report_past_its_timeout_is_killed_and_listed(stub_notebooks):
+    # the notebook sleeps 60 s: only the parent's kill at 1.5 s can end it (nbclient's backstop is 3 s per cell)
     t0 = time.perf_counter()
-    [result] = run_reports([district_job("2025", "en")], project, workers=1, timeout=1.5, force=True,
+    [result] = run_reports([district_job("2025", "en")], stub_notebooks, workers=1, timeout=1.5, force=True,
                            progress=False)
-    assert result.status == "failed" and "timed out" in result.error
-    assert time.perf_counter() - t0 < 10
+    assert result.status == "failed" and result.error == "timed out after 1.5 s", result.error
+    assert 1.5 <= result.seconds < 5 and time.perf_counter() - t0 < 15
+
+
+def test_a_fractional_timeout_reaches_nbclient_as_whole_seconds(stub_notebooks):
+    # nbclient's `timeout` trait is an Integer: a float 30.5 used to fail every report with a TraitError
+    [result] = run_reports([street_job(STREET, "2025", "en")], stub_notebooks, workers=1, timeout=30.5, force=True,
+                           progress=False)
+    assert result.status == "ok", result.error
+    assert cell_timeout(30.5) == 32 and isinstance(cell_timeout(1.5), int) and cell_timeout(1.5) >= 2
+    with pytest.raises(InputError, match="positive"):
+        run_reports([street_job(STREET, "2025", "en")], stub_notebooks, timeout=-1, progress=False)
 
 
 def test_parameters_are_validated_before_any_run(project):

@@ -58,3 +58,17 @@ def test_project_settings_file_is_valid():
     root = Path(__file__).resolve().parents[1]
     s = load_settings(root=root)
     assert s.section("reports")["kernel"] == "govlib"
+
+
+def test_report_timeout_accepts_fractions_and_refuses_non_positive(tmp_path):
+    (tmp_path / "govlib.yaml").write_text("reports: {timeout_seconds: 1.5, workers: 3}\n", encoding="utf-8")
+    s = load_settings(root=tmp_path)
+    assert s.section("reports")["timeout_seconds"] == 1.5 and s.section("reports")["workers"] == 3
+    for bad in ("0", "-2", "soon", "true", ".inf"):
+        (tmp_path / "govlib.yaml").write_text(f"reports: {{timeout_seconds: {bad}}}\n", encoding="utf-8")
+        with pytest.raises(ValidationError) as info:
+            load_settings(root=tmp_path)
+        assert [p.column for p in info.value.problems] == ["reports.timeout_seconds"], bad
+    (tmp_path / "govlib.yaml").write_text("reports: {workers: 1.5}\n", encoding="utf-8")
+    with pytest.raises(ValidationError, match="whole number"):
+        load_settings(root=tmp_path)
