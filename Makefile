@@ -5,12 +5,16 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.govlib-installed
+# uv only resolves the lock (`make lock`); it is pinned and kept in its own environment, never in .venv.
+UV_VERSION := 0.13.9
+UV_VENV := build/uv-$(UV_VERSION)
+LOCK_PYTHON := 3.11
 # The test suite runs against its own small synthetic project, never against your data/raw.
 TEST_ROOT := $(CURDIR)/.test-project
 PERIOD ?= latest
 WORKERS ?= 2
 
-.PHONY: setup demo test test-fast lab clean bench chromium help
+.PHONY: setup demo test test-fast lab clean bench chromium help lock
 
 help:
 	@echo "make demo   - set up, generate the synthetic demo data, build, render all reports and the portal"
@@ -18,11 +22,15 @@ help:
 	@echo "make lab    - JupyterLab with the govlib kernel"
 	@echo "make bench  - run the benchmarks in benchmarks/"
 	@echo "make clean  - remove build products (data/processed, outputs, build/)"
+	@echo "make lock   - regenerate requirements/lock.txt from pyproject.toml's ranges (on purpose only)"
 
-$(STAMP): pyproject.toml
+# The environment is installed from requirements/lock.txt (every package, transitive and build tools included, exact
+# versions with hashes): a changed lock (or pyproject.toml) reinstalls. `make lock` regenerates the lock on purpose.
+$(STAMP): requirements/lock.txt pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "govlib needs Python 3.11 or newer; $(PYTHON) is " + sys.version.split()[0] + " (set PYTHON=python3.11)")'
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet --require-hashes -r requirements/lock.txt
+	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
 	$(BIN)/python -m ipykernel install --sys-prefix --name govlib --display-name "Python (govlib)" >/dev/null
 	@# Cut the static Regular/Bold instances of the bundled CJK font once (about 30 s, cached per user).
 	$(BIN)/python -c "from govlib.fonts import setup_fonts; setup_fonts()"
@@ -43,6 +51,12 @@ test: setup chromium
 	GOVLIB_ROOT=$(TEST_ROOT) $(BIN)/govlib build --quiet
 	GOVLIB_ROOT=$(TEST_ROOT) MPLBACKEND=Agg $(BIN)/python -m pytest -q -p no:cacheprovider \
 		--doctest-modules govlib tests --nbval-lax --nbval-current-env notebooks
+
+lock:
+	@test -x $(UV_VENV)/bin/uv || { $(PYTHON) -m venv $(UV_VENV) && $(UV_VENV)/bin/python -m pip install --quiet uv==$(UV_VERSION); }
+	$(UV_VENV)/bin/uv pip compile pyproject.toml requirements/build.in --extra dev --generate-hashes \
+		--python-version $(LOCK_PYTHON) --python-platform linux --upgrade --quiet -o requirements/lock.txt
+	@echo "requirements/lock.txt regenerated: review the diff, run make test, and say why in the commit"
 
 lab: setup
 	$(BIN)/jupyter lab --notebook-dir=notebooks --MultiKernelManager.default_kernel_name=govlib
