@@ -33,7 +33,7 @@ $(STAMP): requirements/lock.txt pyproject.toml
 	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
 	$(BIN)/python -m ipykernel install --sys-prefix --name govlib --display-name "Python (govlib)" >/dev/null
 	@# Cut the static Regular/Bold instances of the bundled CJK font once (about 30 s, cached per user).
-	$(BIN)/python -c "from govlib.fonts import setup_fonts; setup_fonts()"
+	$(BIN)/python -c "from govlib.reports.fonts import setup_fonts; setup_fonts()"
 	@touch $(STAMP)
 
 setup: $(STAMP)

@@ -2,7 +2,7 @@
 
 Run: ``python benchmarks/bench_demo_data.py [--size full|small] [--seed N]``. Prints wall and CPU times per stage,
 row counts per table, and, as its last lines, the ratio to the 60-second budget and the ratio of our tuned Parquet
-writer to pyarrow's defaults (``govlib.store.write_table``) on one year of hotline tickets, measured in this run.
+writer to pyarrow's defaults (``govlib.data.store.write_table``) on one year of hotline tickets, measured in this run.
 """
 from __future__ import annotations
 
@@ -12,8 +12,8 @@ import time
 from pathlib import Path
 
 from govlib.commands.demo_data import _write_parquet, write_demo_data
-from govlib.demo import DEFAULT_SEED, generate_demo_data
-from govlib.store import write_table
+from govlib.data.demo import DEFAULT_SEED, generate_demo_data
+from govlib.data.store import write_table
 
 BUDGET_SECONDS = 60.0
 

@@ -19,8 +19,8 @@ import tracemalloc
 import numpy as np
 import pandas as pd
 
-from govlib.hotline import combine_counts, finalise_monthly, hotline_observations, reduce_tickets
-from govlib.units import units_table
+from govlib.services.hotline import combine_counts, finalise_monthly, hotline_observations, reduce_tickets
+from govlib.data.units import units_table
 
 
 def synthesise(n: int, seed: int = 1) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:

@@ -1,7 +1,7 @@
 """Memory bound of the out-of-core hotline aggregation, measured by /usr/bin/time -v (issue 9, item 6).
 
 Writes a ticket table ten times the size of one demo year (about 20 million tickets, in Parquet files written
-chunk by chunk), then aggregates it in a *separate process* with govlib.distributed.aggregate_ticket_files under
+chunk by chunk), then aggregates it in a *separate process* with govlib.services.hotline_stream.aggregate_ticket_files under
 `/usr/bin/time -v` and prints the time and the maximum resident set size, against the stated bound.
 
     python benchmarks/bench_hotline_memory.py [--rows 20000000] [--bound-gb 3]
@@ -21,7 +21,7 @@ from bench_scale import make_population, make_units, write_tickets  # noqa: E402
 
 CHILD = """
 import sys, pandas as pd
-from govlib.distributed import aggregate_ticket_files
+from govlib.services.hotline_stream import aggregate_ticket_files
 units = pd.read_parquet(sys.argv[2]); population = pd.read_parquet(sys.argv[3])
 monthly = aggregate_ticket_files(sys.argv[1], units, population, batch_rows=1_000_000)
 print("rows out", len(monthly))

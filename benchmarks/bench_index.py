@@ -13,10 +13,10 @@ import time
 import numpy as np
 import pandas as pd
 
-from govlib.index import CompositeIndex
-from govlib.stages import index as index_stage
+from govlib.index.composite import CompositeIndex
+from govlib.pipeline.stages import index as index_stage
 from govlib.settings import load_settings
-from govlib.uncertainty import monte_carlo
+from govlib.index.uncertainty import monte_carlo
 
 # (dimension, number of indicators, directions pattern, scopes): the DOMAIN.md §4 shape, 41 leaves.
 SHAPE = [("D1", ["+"] * 4), ("D2", ["+", "+", "+", "ctx", "+", "+", "+", "+", "+"]),
@@ -56,8 +56,8 @@ def _demo_inputs():
     """The demo generator's full data set (admin observations only: the survey/hotline/doorstep indicators are
     derived by other stages), or None when the generator is not available."""
     try:
-        from govlib.demo import generate_demo_data
-        from govlib.framework import framework_from_records
+        from govlib.data.demo import generate_demo_data
+        from govlib.data.framework import framework_from_records
 
         demo = generate_demo_data("full")
         doc = demo["framework"]

@@ -39,7 +39,7 @@ def main() -> int:
 
 
 def _run(settings, env: dict, scratch: list) -> int:
-    from govlib.processed import has_table
+    from govlib.data.processed import has_table
     from govlib.settings import load_settings
 
     if not has_table("index_scores", settings):
@@ -68,7 +68,7 @@ def _run(settings, env: dict, scratch: list) -> int:
     # Peer: plain papermill, sequential, the same notebooks and parameters, no HTML export.
     import papermill as pm
 
-    from govlib.reports import district_job, notebook_path, plan_all
+    from govlib.reports.runner import district_job, notebook_path, plan_all
 
     os.environ["GOVLIB_ROOT"] = str(settings.root)
     jobs = plan_all("latest", "zh", settings)

@@ -10,9 +10,9 @@ Then, each phase measured for wall time and the **peak RSS of the whole process 
 Dask worker / pool process, sampled every 0.1 s with psutil):
 
 1. survey: 8 items by wave x 街镇 (8,600 domains), design weight + strata (街镇) + PSU (community) + fpc --
-   ``govlib.survey.estimate`` on one in-memory DataFrame (only when the rows fit: see ``--pandas-limit-gb``) and
-   ``govlib.distributed.estimate_on_dask`` on a LocalCluster reading the Parquet files;
-2. hotline: monthly indicators -- ``govlib.hotline.aggregate_tickets`` in memory (when it fits), the pyarrow
+   ``govlib.survey.estimate.estimate`` on one in-memory DataFrame (only when the rows fit: see ``--pandas-limit-gb``) and
+   ``govlib.survey.dask.estimate_on_dask`` on a LocalCluster reading the Parquet files;
+2. hotline: monthly indicators -- ``govlib.services.hotline.aggregate_tickets`` in memory (when it fits), the pyarrow
    streaming path ``aggregate_ticket_files`` and ``aggregate_tickets_on_dask``;
 3. report fan-out: the same tasks on local clusters of 1, 2 and 4 workers (and a process pool of 2).
 
@@ -234,8 +234,12 @@ def main(argv=None) -> int:
     import dask
     import dask.dataframe as dd
 
-    from govlib import distributed as gd
-    from govlib import hotline, survey
+    from govlib.reports import executors as gd
+    from govlib import parallel as gp
+    from govlib.services import hotline_stream as hs
+    from govlib.survey import dask as sd
+    from govlib.services import hotline
+    from govlib.survey import estimate as survey
 
     n_resp, n_tick = int(FULL_RESPONSES * scale), int(FULL_TICKETS * scale)
     limit = args.pandas_limit_gb * 2**30
@@ -262,7 +266,7 @@ def main(argv=None) -> int:
                             results))
         design_kw = dict(weight="weight", strata="stratum", clusters="psu", fpc="fpc1")
         by = ["wave", "stratum"]
-        cluster, client = gd.start_local_cluster(args.workers, memory_limit=args.worker_memory)
+        cluster, client = gp.start_local_cluster(args.workers, memory_limit=args.worker_memory)
         try:
             if "survey" not in args.skip:
                 print("survey: 8 items by wave x 街镇")
@@ -277,7 +281,7 @@ def main(argv=None) -> int:
                     skipped("survey pandas (read + estimate)", n_resp * SURVEY_BYTES_PER_ROW, args.pandas_limit_gb,
                             results)
                 got = timed(probe, "survey dask (read_parquet + estimate_on_dask)",
-                            lambda: gd.estimate_on_dask(dd.read_parquet([str(f) for f in sfiles]), ITEMS, by=by,
+                            lambda: sd.estimate_on_dask(dd.read_parquet([str(f) for f in sfiles]), ITEMS, by=by,
                                                         **design_kw), results)
                 if want is not None:
                     key = by + ["variable"]
@@ -298,10 +302,10 @@ def main(argv=None) -> int:
                     skipped("hotline pandas (read + aggregate_tickets)", n_tick * TICKET_BYTES_PER_ROW,
                             args.pandas_limit_gb, results)
                 streamed = timed(probe, "hotline streaming (pyarrow batches, 1 proc)",
-                                 lambda: gd.aggregate_ticket_files(tfiles, units, population, batch_rows=500_000),
+                                 lambda: hs.aggregate_ticket_files(tfiles, units, population, batch_rows=500_000),
                                  results)
                 on_dask = timed(probe, "hotline dask (aggregate_tickets_on_dask)",
-                                lambda: gd.aggregate_tickets_on_dask(tfiles, units, population), results)
+                                lambda: hs.aggregate_tickets_on_dask(tfiles, units, population), results)
                 cols = ["level", "unit", "period"]
                 same = streamed.sort_values(cols).reset_index(drop=True).equals(
                     on_dask.sort_values(cols).reset_index(drop=True))
@@ -315,13 +319,13 @@ def main(argv=None) -> int:
             cluster.close()
         if "fanout" not in args.skip:
             print(f"report fan-out: {args.fanout_tasks} dummy CPU-bound report tasks "
-                  f"(govlib.distributed.probe_task, n={args.fanout_n:,}); the real papermill runner "
-                  f"(govlib.reports) is not used here: it needs a built store and notebooks")
+                  f"(govlib.reports.executors.probe_task, n={args.fanout_n:,}); the real papermill runner "
+                  f"(govlib.reports.runner) is not used here: it needs a built store and notebooks")
             tasks = [gd.ReportTask(f"t{i}", gd.probe_task, {"n": args.fanout_n}) for i in range(args.fanout_tasks)]
             timed(probe, "fan-out sequential (1 process)", lambda: gd.run_tasks_sequentially(tasks), results)
             timed(probe, "fan-out process pool (2)", lambda: gd.run_tasks_in_processes(tasks, 2), results)
             for w in (1, 2, 4):
-                with gd.local_client(w) as c:
+                with gp.local_client(w) as c:
                     c.run(gd.probe_task, 1)  # workers up and govlib imported before the clock starts
                     outs = timed(probe, f"fan-out dask ({w} worker{'s' if w > 1 else ''})",
                                  lambda: gd.run_reports_on_dask(tasks, client=c), results)

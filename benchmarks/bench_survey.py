@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 sys.path.insert(0, str(__import__("pathlib").Path(__file__).resolve().parents[1]))
-from govlib.survey import estimate, make_design  # noqa: E402
+from govlib.survey.estimate import estimate, make_design  # noqa: E402
 
 
 SVY_ROWS = 20_000

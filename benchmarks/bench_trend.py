@@ -3,7 +3,7 @@
     python benchmarks/bench_trend.py [--series 20000] [--length 40] [--pmk-series N] [--demo small|full|none]
 
 20,000 series of length 40 with ties (values rounded to integers). govlib computes all of them at once
-(`govlib.trend.mann_kendall_sen`); pymannkendall is run in a loop (`original_test` + `sens_slope` per series) in the
+(`govlib.trend.mannkendall.mann_kendall_sen`); pymannkendall is run in a loop (`original_test` + `sens_slope` per series) in the
 same run, on the first --pmk-series series (default: all) — its per-series cost is constant, so a subset is scaled
 linearly and the script says so. S, var(S) and z must be identical. govlib's time is the best of 3 runs after a
 warm-up (the machine is shared); the pymannkendall loop runs once. The last lines are the ratios.
@@ -27,7 +27,7 @@ def main() -> None:
 
     import pymannkendall as pmk
 
-    from govlib.trend import mann_kendall_sen, pettitt
+    from govlib.trend.mannkendall import mann_kendall_sen, pettitt
 
     rng = np.random.default_rng(20240611)
     m, n = args.series, args.length
@@ -82,10 +82,10 @@ def main() -> None:
 
 
 def _stage_time(size: str) -> str:
-    """Time govlib.stages.trend.run on a demo data set run through the upstream stages that work."""
+    """Time govlib.pipeline.stages.trend.run on a demo data set run through the upstream stages that work."""
     import importlib
 
-    from govlib.demo import generate_demo_data
+    from govlib.data.demo import generate_demo_data
     from govlib.settings import load_settings
 
     tables = generate_demo_data(size)
@@ -97,7 +97,7 @@ def _stage_time(size: str) -> str:
     upstream = []
     for name in ("survey", "hotline", "doorstep", "index"):
         try:
-            produced = importlib.import_module(f"govlib.stages.{name}").run(tables, settings)
+            produced = importlib.import_module(f"govlib.pipeline.stages.{name}").run(tables, settings)
             tables.update(produced)
             derived = [k for k in list(tables) if k.startswith("observations_")]
             if derived:
@@ -107,7 +107,7 @@ def _stage_time(size: str) -> str:
             upstream.append(name)
         except Exception as exc:  # an upstream engine still in progress: time the stage on what exists
             upstream.append(f"{name} failed ({type(exc).__name__})")
-    from govlib.stages.trend import run
+    from govlib.pipeline.stages.trend import run
 
     t0 = time.perf_counter()
     out = run(tables, settings)

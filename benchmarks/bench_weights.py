@@ -11,8 +11,8 @@ import time
 
 import numpy as np
 
-from govlib.sensitivity import saltelli_sample, sobol_indices
-from govlib.weights import ahp_weights, critic_weights, entropy_weights, pca_weights
+from govlib.index.sensitivity import saltelli_sample, sobol_indices
+from govlib.index.weights import ahp_weights, critic_weights, entropy_weights, pca_weights
 
 
 def timed(func, repeat: int = 3) -> float:

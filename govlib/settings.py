@@ -73,6 +73,14 @@ class Settings:
     def framework_path(self) -> Path:
         return (self.root / self.data["framework"]).resolve()
 
+    def with_raw_dir(self, raw: str | Path) -> "Settings":
+        """A copy that reads raw data (and ``framework.yaml``) from another folder (``govlib validate --raw``)."""
+        data = copy.deepcopy(self.data)
+        raw = Path(raw).resolve()
+        data["paths"]["raw"] = str(raw)
+        data["framework"] = str(raw / "framework.yaml")
+        return Settings(data=data, root=self.root, source=self.source)
+
     def section(self, name: str) -> dict[str, Any]:
         """A copy of one section (``index``, ``survey``, ``trend``, ``alerts``, ...)."""
         return copy.deepcopy(self.data.get(name, {}))

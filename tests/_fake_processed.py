@@ -13,8 +13,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from govlib.store import write_json, write_table
-from govlib.units import jiezhen_table
+from govlib.data.store import write_json, write_table
+from govlib.data.units import jiezhen_table
 
 PERIODS = [str(y) for y in range(2018, 2026)]
 DIMENSIONS = {

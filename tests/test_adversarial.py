@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from govlib.errors import ValidationError
-from govlib.io import SPECS, load_raw, parse_numbers, validate_table
+from govlib.data.schema import SPECS, load_raw, parse_numbers, validate_table
 from conftest import count
 from test_io import OBSERVATIONS, write_raw
 

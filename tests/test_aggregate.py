@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from govlib.aggregate import (aggregate_children, aggregate_tree, generalised_mean, mpi, weighted_arithmetic,
+from govlib.index.aggregate import (aggregate_children, aggregate_tree, generalised_mean, mpi, weighted_arithmetic,
                               weighted_geometric, weighted_harmonic)
 from govlib.errors import InputError
 

@@ -5,7 +5,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from govlib.alerts import (DEFAULT_RULES, evaluate_rules, period_words, score_detection, series_years_from_trends,
+from govlib.trend.alerts import (DEFAULT_RULES, evaluate_rules, period_words, score_detection, series_years_from_trends,
                            validate_rules)
 from govlib.errors import InputError
 

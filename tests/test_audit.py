@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 from scipy import stats
 
-from govlib.audit import (
+from govlib.index.audit import (
     alpha_by_dimension, audit, audit_flags, correlation_matrix, cronbach_alpha, indicator_dimensions,
     pca_by_dimension,
 )
@@ -207,7 +207,7 @@ def test_audit_is_order_invariant(panel):
 
 
 def test_correlation_with_aggregates_and_closer_flag(panel):
-    from govlib.audit import correlation_with_aggregates
+    from govlib.index.audit import correlation_with_aggregates
 
     scores = pd.DataFrame({"D1": panel[["a1", "a2", "a3"]].mean(axis=1),
                            "D2": panel[["b1", "b3"]].mean(axis=1) - panel["b2"]}, index=panel.index)
@@ -245,7 +245,7 @@ def test_tai_eigenvalues_oecd_handbook_table_16(reference_dir):
     # OECD/JRC Handbook (2008) Table 16, eigenvalues of the TAI data set (23 countries, 8 indicators):
     # eigenvalue 3.3 1.7 1.0 0.9 0.5 0.3 0.2 0.1; variance % 41.9 21.8 12.3 11.1 6.0 3.7 2.2 0.9. The Handbook's
     # one-decimal figures are not all rounded the same way (3.35 is shown as 3.3), so allow 0.06 / 0.15 points.
-    from govlib.weights import pca_weights
+    from govlib.index.weights import pca_weights
 
     tai = pd.read_csv(reference_dir / "composite" / "tai23.csv", index_col=0)
     nodes = pd.DataFrame({"code": ["TAI"] + list(tai.columns), "parent": [None] + ["TAI"] * 8})

@@ -7,9 +7,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from govlib.calibrate import poststratify, rake, trim_weights
+from govlib.survey.calibrate import poststratify, rake, trim_weights
 from govlib.errors import InputError
-from govlib.survey import estimate, make_design
+from govlib.survey.estimate import estimate, make_design
 
 DATA = Path(__file__).parent / "data"
 POP_TYPES = pd.DataFrame({"stype": ["E", "H", "M"], "Freq": [4421, 755, 1018]})
@@ -82,7 +82,7 @@ def test_two_stage_calibrated_matches_r(reference_dir, rref):
 
 def test_aggregated_and_row_level_residuals_agree(reference_dir):
     # the cell-level algebra (used when SSUs are single rows) equals R's literal row-level residualisation
-    from govlib.calibrate import _aggregated_variance, _rowlevel_variance
+    from govlib.survey.variance import _aggregated_variance, _rowlevel_variance
     from scipy import sparse
 
     c2 = pd.read_csv(reference_dir / "survey" / "apiclus2.csv")

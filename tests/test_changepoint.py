@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import ruptures as rpt
 
-from govlib.changepoint import change_points, robust_sigma
+from govlib.trend.changepoint import change_points, robust_sigma
 from govlib.errors import InputError
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from govlib.control import cusum, ewma, robust_standardise, run_length_monte_carlo, shewhart
+from govlib.trend.control import cusum, ewma, robust_standardise, run_length_monte_carlo, shewhart
 from govlib.errors import InputError
 
 

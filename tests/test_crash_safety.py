@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from conftest import count
-from govlib.store import file_sha256
+from govlib.data.store import file_sha256
 
 KILL_RUNS = 3
 

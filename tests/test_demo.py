@@ -12,12 +12,12 @@ from hypothesis import strategies as st
 
 from govlib.cli import main as cli_main
 from govlib.commands.demo_data import write_demo_data
-from govlib.demo import (
+from govlib.data.demo import (
     DEMO_RANGES, MONTHS, QUARTERS, SCOPED_RANGES, SMALL_POPULATION_SCALE, TABLE_NAMES, YEARS, _Context,
     _population, default_framework, generate_demo_data,
 )
 from govlib.errors import InputError
-from govlib.units import DISTRICT_CODE, is_unit_code
+from govlib.data.units import DISTRICT_CODE, is_unit_code
 
 SEED = 20180507
 
@@ -225,7 +225,7 @@ def test_missing_values_and_provisional_flags(demo):
 def test_indicators_correlate_through_the_latent_level():
     ctx = _Context("full", SEED)
     population, *_ = _population(ctx)
-    from govlib.demo import _observations
+    from govlib.data.demo import _observations
     obs, _ = _observations(ctx, population, default_framework())
     wide = obs[obs["period"] == "2019"].pivot(index="unit", columns="indicator", values="value")
     strong = wide[["D1.1", "D1.2", "D1.4"]].corr(method="spearman").to_numpy()[np.triu_indices(3, 1)]

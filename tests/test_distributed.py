@@ -8,8 +8,11 @@ from hypothesis import given, settings as hsettings, strategies as st
 
 import dask.dataframe as dd
 
-from govlib import distributed as gd
-from govlib import hotline, survey
+from govlib.reports import executors as gd
+from govlib.services import hotline_stream as hs
+from govlib.survey import dask as sd
+from govlib.services import hotline
+from govlib.survey import estimate as survey
 from govlib.errors import InputError
 
 TOL = 1e-12
@@ -31,7 +34,7 @@ def client():
 
 @pytest.fixture(scope="module")
 def demo():
-    from govlib.demo import generate_demo_data
+    from govlib.data.demo import generate_demo_data
 
     return generate_demo_data("small")
 
@@ -92,8 +95,8 @@ def test_survey_on_dask_equals_pandas_on_a_synthetic_design(client, design_name)
     ]
     for case in cases:
         want = survey.estimate(design, df, **case)
-        got = gd.estimate_on_dask(ddf, **kw, **case)
-        assert_same(got, want, gd._as_list(case["by"]))
+        got = sd.estimate_on_dask(ddf, **kw, **case)
+        assert_same(got, want, sd.column_list(case["by"]))
 
 
 def test_survey_on_dask_with_row_psus_and_lonely_strata(client):
@@ -102,7 +105,7 @@ def test_survey_on_dask_with_row_psus_and_lonely_strata(client):
     df.loc[df.index[5], "stratum"] = "single"
     kw = dict(weight="weight", strata="stratum", lonely_psu="adjust")
     want = survey.estimate(survey.make_design(df, **kw), df, "y", by="sex")
-    got = gd.estimate_on_dask(dd.from_pandas(df, npartitions=4), "y", by="sex", **kw)
+    got = sd.estimate_on_dask(dd.from_pandas(df, npartitions=4), "y", by="sex", **kw)
     assert_same(got, want, ["sex"])
 
 
@@ -114,14 +117,14 @@ def test_survey_on_dask_equals_pandas_on_the_demo_data(client, demo):
     ddf = dd.from_pandas(resp, npartitions=4)
     kw = dict(weight="weight", strata="stratum", clusters="psu", fpc="fpc1")
     want = survey.estimate(survey.make_design(resp, **kw), resp, items, by=["wave", "stratum"])
-    got = gd.estimate_on_dask(ddf, items, by=["wave", "stratum"], **kw)
+    got = sd.estimate_on_dask(ddf, items, by=["wave", "stratum"], **kw)
     assert_same(got, want, ["wave", "stratum"])
     assert len(got) == len(items) * resp["wave"].nunique() * resp["stratum"].nunique()
     # one wave with the two-stage design (fpc2 is the community's households that year)
     wave = resp[resp["wave"] == resp["wave"].iloc[-1]].reset_index(drop=True)
     kw2 = dict(weight="weight", strata="stratum", clusters=["psu", "respondent_id"], fpc=["fpc1", "fpc2"])
     want = survey.estimate(survey.make_design(wave, **kw2), wave, "q8", by="unit")
-    got = gd.estimate_on_dask(dd.from_pandas(wave, npartitions=3), "q8", by="unit", **kw2)
+    got = sd.estimate_on_dask(dd.from_pandas(wave, npartitions=3), "q8", by="unit", **kw2)
     assert_same(got, want, ["unit"])
 
 
@@ -132,9 +135,9 @@ def test_any_split_into_partitions_gives_the_in_memory_estimate(cuts, seed):
     df = synthetic_survey(seed=seed)
     kw = DESIGNS["two_stage_fpc"]
     want = survey.estimate(survey.make_design(df, **kw), df, ["y", "z"], by="age")
-    plan, names, _ = gd.survey_plan(df, ["y", "z"], by="age", **kw)
+    plan, names, _ = sd.survey_plan(df, ["y", "z"], by="age", **kw)
     bounds = sorted({0, len(df), *cuts})
-    parts = [gd.reduce_survey_partition(df.iloc[a:b], plan) for a, b in zip(bounds[:-1], bounds[1:]) if b > a]
+    parts = [sd.reduce_survey_partition(df.iloc[a:b], plan) for a, b in zip(bounds[:-1], bounds[1:]) if b > a]
     res = survey.finalize_domain_sums(survey.combine_domain_sums(parts), plan.design, n_domains=plan.n_domains)
     np.testing.assert_allclose(res["estimate"].reshape(-1), want["estimate"].to_numpy(), rtol=TOL)
     np.testing.assert_allclose(res["se"].reshape(-1), want["se"].to_numpy(), rtol=TOL)
@@ -143,10 +146,10 @@ def test_any_split_into_partitions_gives_the_in_memory_estimate(cuts, seed):
 def test_survey_on_dask_reports_user_mistakes():
     df = synthetic_survey()
     with pytest.raises(InputError, match="nope"):
-        gd.estimate_on_dask(dd.from_pandas(df, npartitions=2), "nope", strata="stratum")
+        sd.estimate_on_dask(dd.from_pandas(df, npartitions=2), "nope", strata="stratum")
     one = df[df["stratum"] == "S0"].assign(stratum=lambda d: np.where(d["psu"] == "S0P0", "A", "B"))
     with pytest.raises(InputError, match="only one PSU"):
-        gd.estimate_on_dask(dd.from_pandas(one, npartitions=2), "y", strata="stratum", clusters="psu")
+        sd.estimate_on_dask(dd.from_pandas(one, npartitions=2), "y", strata="stratum", clusters="psu")
 
 
 # ---------------------------------------------------------------------------------------------- hotline
@@ -163,9 +166,9 @@ def test_hotline_streaming_and_dask_equal_the_in_memory_aggregation(client, demo
     year = tickets["created_at"].dt.year
     for y, part in tickets.groupby(year):
         part.to_parquet(folder / f"{y}.parquet", row_group_size=7_000)
-    streamed = _normalised(gd.aggregate_ticket_files(folder, units, population, batch_rows=5_000, combine_every=3))
+    streamed = _normalised(hs.aggregate_ticket_files(folder, units, population, batch_rows=5_000, combine_every=3))
     pd.testing.assert_frame_equal(streamed, want, check_dtype=False)
-    on_dask = _normalised(gd.aggregate_tickets_on_dask(folder, units, population, blocksize="256KiB"))
+    on_dask = _normalised(hs.aggregate_tickets_on_dask(folder, units, population, blocksize="256KiB"))
     pd.testing.assert_frame_equal(on_dask, want, check_dtype=False)
     assert int(want.loc[want["level"] == "district", "n_tickets"].sum()) == 2 * len(tickets)  # months + years
 
@@ -178,7 +181,7 @@ def test_hotline_streaming_names_the_file_and_row_of_a_bad_ticket(demo, tmp_path
     t.loc[t.index[33], "unit"] = "999999999999"
     t.to_parquet(tmp_path / "2018.parquet", row_group_size=20)
     with pytest.raises(ValidationError) as err:
-        gd.aggregate_ticket_files(tmp_path, demo["units"], batch_rows=20)
+        hs.aggregate_ticket_files(tmp_path, demo["units"], batch_rows=20)
     text = str(err.value)
     assert "2018.parquet" in text and "999999999999" in text and "35" in text  # row 35 = header + 34th ticket
 
@@ -224,7 +227,7 @@ def test_papermill_runner_on_dask_matches_the_process_pool_runner(client, tmp_pa
     """
     import json
 
-    from govlib import reports
+    from govlib.reports import runner as reports
     from govlib.settings import load_settings
 
     settings = load_settings(root=tmp_path)

@@ -9,10 +9,10 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from govlib import doorstep as ds
+from govlib.services import doorstep as ds
 from govlib.errors import InputError, ValidationError
 from govlib.settings import load_settings
-from govlib.stages import doorstep as stage
+from govlib.pipeline.stages import doorstep as stage
 
 D, S1, S2 = "310115000000", "310115004000", "310115005000"
 C1, C2, C3, C4 = "310115004001", "310115004002", "310115004003", "310115005001"
@@ -291,7 +291,7 @@ def test_unknown_setting_is_an_error():
 # ----------------------------------------------------------------------------------------------- demo data
 @pytest.fixture(scope="module")
 def demo():
-    from govlib.demo import generate_demo_data
+    from govlib.data.demo import generate_demo_data
     tables = generate_demo_data("small")
     return tables, stage.run(tables, load_settings())
 

@@ -6,9 +6,9 @@ import pandas as pd
 import pytest
 
 from _fake_processed import build_fake_store
-from govlib.excel import write_workbook
+from govlib.reports.excel import write_workbook
 from govlib.settings import load_settings
-from govlib.store import write_table
+from govlib.data.store import write_table
 
 EVIL = {"310115016000": "=HYPERLINK(\"http://x\",\"点我\")", "310115013000": "+1+2", "310115014000": "-3*4",
         "310115015000": "@SUM(A1:A9)"}

@@ -5,7 +5,7 @@ import pandas as pd
 import pytest
 
 from govlib.errors import ValidationError
-from govlib.framework import framework_from_records, load_framework
+from govlib.data.framework import framework_from_records, load_framework
 from govlib.paths import package_data
 
 BASE = [

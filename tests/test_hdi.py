@@ -6,8 +6,8 @@ import pandas as pd
 import pytest
 
 from govlib.cli import main
-from govlib.framework import load_framework
-from govlib.index import CompositeIndex
+from govlib.data.framework import load_framework
+from govlib.index.composite import CompositeIndex
 
 CAPPED_INCOME = ["IRL", "SGP", "QAT", "LIE"]  # REFERENCES.md: income index 1 (GNI per capita above 75,000)
 

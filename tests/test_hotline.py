@@ -8,10 +8,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from govlib.errors import ValidationError
-from govlib.hotline import (aggregate_tickets, combine_counts, finalise_monthly,
+from govlib.services.hotline import (aggregate_tickets, combine_counts, finalise_monthly,
                             hotline_observations, reduce_tickets)
 from govlib.settings import load_settings
-from govlib.stages import hotline as stage
+from govlib.pipeline.stages import hotline as stage
 
 S1, S2 = "310115004000", "310115005000"
 C1, C2, C3 = "310115004001", "310115004002", "310115005001"
@@ -132,7 +132,7 @@ def test_chunked_equals_one_pass():
     pd.testing.assert_series_equal(got.reindex(expect.index), expect, check_names=False)
 
 
-def _problems(exc):
+def row_problems(exc):
     return {(p.row, p.column) for p in exc.value.problems}
 
 
@@ -147,13 +147,13 @@ def test_bad_tickets_are_reported_with_rows():
     with pytest.raises(ValidationError) as exc:
         reduce_tickets(t, UNITS)
     assert {(4, "unit"), (6, "category"), (7, "satisfaction"), (8, "closed_at"), (9, "ticket_id"),
-            (10, "created_at")} <= _problems(exc)
+            (10, "created_at")} <= row_problems(exc)
     assert all(p.file == "hotline_tickets" for p in exc.value.problems)
     assert "310115999001" in str(exc.value)
     # a later chunk of the same file names the file's row
     with pytest.raises(ValidationError) as exc:
         reduce_tickets(t.iloc[2:3], UNITS, row_offset=2)
-    assert (4, "unit") in _problems(exc)
+    assert (4, "unit") in row_problems(exc)
 
 
 def test_missing_required_column():
@@ -172,7 +172,7 @@ def test_stage_settings_are_checked():
 
 @pytest.fixture(scope="module")
 def demo():
-    from govlib.demo import generate_demo_data
+    from govlib.data.demo import generate_demo_data
     return generate_demo_data("small")
 
 

@@ -7,8 +7,8 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from govlib.errors import InputError
-from govlib.index import CompositeIndex, compare, nodes_table
-from govlib.stages import index as index_stage
+from govlib.index.composite import CompositeIndex, compare, nodes_table
+from govlib.pipeline.stages import index as index_stage
 
 UNITS = pd.DataFrame({
     "code": ["J1", "J2", "T1", "T2", "BM", "DZ"],
@@ -186,7 +186,7 @@ def test_weights_that_do_not_match_the_framework_are_refused(ci):
 
 
 def test_a_named_weight_set_from_the_weighting_module(ci):
-    from govlib.weights import WeightSet, entropy_weights
+    from govlib.index.weights import WeightSet, entropy_weights
 
     ent = entropy_weights(ci.stages["treated"][["a", "c"]].dropna(), form="minmax", directions=[1, 1])
     ws = WeightSet("entropy_a_c", ent.weights, "entropy")
@@ -312,8 +312,8 @@ def test_replay_without_change_reproduces_identical_results(seed, imputation, ou
 
 # ------------------------------------------------------------------------------------------------ the stage
 def test_stage_run_on_the_demo_data():
-    from govlib.demo import generate_demo_data
-    from govlib.framework import framework_from_records
+    from govlib.data.demo import generate_demo_data
+    from govlib.data.framework import framework_from_records
     from govlib.settings import load_settings
 
     demo = generate_demo_data("small")

@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from govlib.errors import InputError
-from govlib.inequality import gini, inequality_by_group, theil
+from govlib.services.inequality import gini, inequality_by_group, theil
 
 
 def gini_mean_difference(x, w=None):

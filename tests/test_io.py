@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from govlib.errors import ValidationError
-from govlib.io import SPECS, load_raw, parse_numbers, read_table, validate_table
+from govlib.data.schema import SPECS, load_raw, parse_numbers, read_table, validate_table
 
 UNITS = """code,name_zh,name_en,level,parent,kind,peer_group
 310115000000,浦东新区,Pudong,district,,区,

@@ -6,8 +6,8 @@ import pytest
 from hypothesis import given, settings as hsettings, strategies as st
 
 from _fake_processed import build_fake_store
-from govlib import narrative
-from govlib.processed import load_processed
+from govlib.reports import narrative
+from govlib.data.processed import load_processed
 from govlib.settings import load_settings
 
 TABLES = ["units", "framework", "index_scores", "uncertainty", "trends", "alerts"]

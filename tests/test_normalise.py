@@ -10,7 +10,7 @@ from hypothesis import given, settings, strategies as st
 from hypothesis.extra.numpy import arrays
 
 from govlib.errors import InputError
-from govlib.normalise import (ampi, distance_to_reference, distance_to_target, fraction_of_max, goalposts, min_max,
+from govlib.index.normalise import (ampi, distance_to_reference, distance_to_target, fraction_of_max, goalposts, min_max,
                               normalise, percentile_rank, rank_score, z_score)
 
 

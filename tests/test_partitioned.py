@@ -9,10 +9,10 @@ import pandas as pd
 import pytest
 from hypothesis import given, settings as hsettings, strategies as st
 
-from govlib import partitioned as gp
+from govlib.data import partitioned as gp
 from govlib.errors import InputError
 from govlib.settings import load_settings
-from govlib.store import begin_build, commit_build, write_json
+from govlib.data.store import begin_build, commit_build, write_json
 
 UNITS = pd.DataFrame({
     "code": ["310115000000", "310115004000", "310115005000", "310115004001", "310115004002", "310115005001"],

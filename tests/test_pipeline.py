@@ -10,10 +10,10 @@ import pandas as pd
 import pytest
 
 from govlib.errors import GovlibError, ValidationError
-from govlib.pipeline import build
-from govlib.processed import load_manifest, load_processed
+from govlib.pipeline.build import build
+from govlib.data.processed import load_manifest, load_processed
 from govlib.settings import load_settings
-from govlib.store import current_dir
+from govlib.data.store import current_dir
 from test_io import OBSERVATIONS, write_raw
 
 

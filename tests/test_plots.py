@@ -13,9 +13,9 @@ import pytest
 from fontTools.ttLib import TTFont
 from matplotlib import font_manager
 
-from govlib import plots
-from govlib.fonts import setup_fonts, static_font_paths, strict_glyphs
-from govlib.units import jiezhen_table
+from govlib.reports import plots
+from govlib.reports.fonts import setup_fonts, static_font_paths, strict_glyphs
+from govlib.data.units import jiezhen_table
 
 NAMES = jiezhen_table()
 

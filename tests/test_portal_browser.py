@@ -95,10 +95,10 @@ def portal(tmp_path_factory):
     portal. A unit name with markup checks the escaping."""
     import pandas as pd
 
-    from govlib.excel import write_workbook
-    from govlib.portal import write_portal
+    from govlib.reports.excel import write_workbook
+    from govlib.reports.portal import write_portal
     from govlib.settings import load_settings
-    from govlib.store import write_table
+    from govlib.data.store import write_table
 
     root = build_fake_store(tmp_path_factory.mktemp("portal") / "project")
     units_path = root / "data" / "processed" / "units.parquet"
@@ -164,7 +164,7 @@ def test_portal_offline_in_headless_chromium(browser, portal, tmp_path):
 
 
 def test_portal_html_has_no_network_references(portal):
-    from govlib.html import network_references
+    from govlib.reports.html import network_references
 
     page = portal.read_text(encoding="utf-8")
     assert network_references(page) == []

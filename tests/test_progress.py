@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from govlib.progress import cagr, progress_to_target, trend_status
+from govlib.trend.progress import cagr, progress_to_target, trend_status
 
 
 def test_cagr_definition():

@@ -14,9 +14,9 @@ import pytest
 from _fake_processed import build_fake_store
 from govlib.cli import main
 from govlib.errors import InputError
-from govlib.html import network_references
-from govlib.reports import (KINDS, cell_timeout, district_job, inputs_hash, output_paths, plan_all,
-                            report_problems, run_reports, street_job)
+from govlib.reports.html import network_references
+from govlib.reports.runner import (KINDS, cell_timeout, district_job, inputs_hash, output_paths, plan_all,
+                                   report_problems, run_reports, street_job)
 from govlib.settings import load_settings
 
 STREET, TOWN, UNKNOWN = "310115005000", "310115103000", "310115999000"

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from govlib.errors import InputError
-from govlib.sensitivity import saltelli_sample, sobol_indices
+from govlib.index.sensitivity import saltelli_sample, sobol_indices
 
 # Ishigami & Homma (1990), a = 7, b = 0.1, x_i ~ U(-pi, pi): analytic indices (Saltelli et al. 2008, Table 4.x).
 ISHIGAMI_S1 = [0.3139, 0.4424, 0.0]
@@ -162,7 +162,7 @@ def test_bad_input():
 def test_fast_nanquantile_matches_numpy():
     import warnings
 
-    from govlib.sensitivity import _nanquantile
+    from govlib.index.sensitivity import _nanquantile
 
     rng = np.random.default_rng(0)
     x = rng.random((101, 4, 6))

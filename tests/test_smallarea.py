@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 
 from govlib.errors import InputError
-from govlib.smallarea import design_matrix, fay_herriot
+from govlib.survey.smallarea import design_matrix, fay_herriot
 
 DATA = Path(__file__).parent / "data"
 

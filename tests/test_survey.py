@@ -11,7 +11,7 @@ from hypothesis import given, settings, strategies as st
 
 from govlib.cli import main
 from govlib.errors import InputError
-from govlib.survey import (combine_domain_sums, estimate, finalize_domain_sums, make_design, reduce_domain_sums,
+from govlib.survey.estimate import (combine_domain_sums, estimate, finalize_domain_sums, make_design, reduce_domain_sums,
                            reliability_flags, score_items)
 
 DATA = Path(__file__).parent / "data"
@@ -291,3 +291,20 @@ def test_flags_statcan_defaults():
                       "n_eff": [50, 50, 50, 50, 29, 50]})
     assert reliability_flags(e).tolist() == ["release", "caution", "caution", "suppress", "suppress", "suppress"]
     assert reliability_flags(e, psu_domain=[True] + [False] * 5).iloc[0] == "psu_domain"
+
+
+def test_data_re_sorted_after_make_design_is_an_error_not_another_answer(reference_dir):
+    # seen before the fix: sorting after make_design silently changed an estimate (-0.0176 became 0.0233)
+    apistrat = pd.read_csv(reference_dir / "survey" / "apistrat.csv")
+    design = make_design(apistrat, weight="pw", strata="stype", fpc="fpc")
+    assert estimate(design, apistrat, "api00")["estimate"].iloc[0] == pytest.approx(662.287363159, rel=1e-9)
+    with pytest.raises(InputError, match="re-sorted, filtered or changed"):
+        estimate(design, apistrat.sort_values("pw"), "api00")
+    with pytest.raises(InputError, match="rows but the design was built on"):
+        estimate(design, apistrat.iloc[:-1], "api00")
+    changed = apistrat.assign(pw=apistrat["pw"] * 1.01)
+    with pytest.raises(InputError, match="differ from those the design was made from"):
+        estimate(design, changed, "api00")
+    # the same rows in the same order in another frame (e.g. a copy with more columns) are fine
+    same = apistrat.assign(extra=1.0)
+    assert estimate(design, same, "api00")["estimate"].iloc[0] == pytest.approx(662.287363159, rel=1e-9)

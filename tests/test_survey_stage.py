@@ -7,12 +7,12 @@ import pytest
 
 from govlib.errors import InputError
 from govlib.settings import load_settings
-from govlib.stages import survey as stage
+from govlib.pipeline.stages import survey as stage
 
 
 @pytest.fixture(scope="module")
 def demo():
-    from govlib.demo import generate_demo_data
+    from govlib.data.demo import generate_demo_data
 
     d = generate_demo_data("small")
     r = d["survey_responses"]
@@ -47,7 +47,7 @@ def test_outputs_and_contracts(out, demo):
 
 
 def test_raking_hits_population_margins(demo):
-    from govlib.survey import make_design
+    from govlib.survey.estimate import make_design
 
     r = demo["survey_responses"]
     frame = pd.DataFrame({"_wave": r["wave"].astype(str), "_stratum": r["stratum"].astype(str),

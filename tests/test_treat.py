@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 
 from govlib.errors import InputError
-from govlib.treat import annualise, denominate, impute, screen_units, skew_kurtosis, treat_outliers
+from govlib.index.treat import annualise, denominate, impute, screen_units, skew_kurtosis, treat_outliers
 
 
 def _wide(values: dict, units, periods):

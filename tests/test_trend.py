@@ -13,7 +13,7 @@ from hypothesis import given, settings, strategies as st
 from scipy.stats import theilslopes
 
 from govlib.errors import InputError
-from govlib.trend import (benjamini_hochberg, hamed_rao, make_panel, mann_kendall, pettitt, seasonal_mann_kendall,
+from govlib.trend.mannkendall import (benjamini_hochberg, hamed_rao, make_panel, mann_kendall, pettitt, seasonal_mann_kendall,
                           seasonal_sens_slope, sens_slope, trend_table)
 
 

@@ -7,7 +7,7 @@ import pytest
 
 from govlib.errors import InputError
 from govlib.settings import load_settings
-from govlib.stages.trend import TREND_DEFAULTS, run
+from govlib.pipeline.stages.trend import TREND_DEFAULTS, run
 
 UNITS = pd.DataFrame({"code": ["310115004000", "310115005000", "310115103000"],
                       "name_zh": ["花木街道", "陆家嘴街道", "川沙新镇"],

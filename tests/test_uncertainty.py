@@ -6,8 +6,8 @@ import pandas as pd
 import pytest
 
 from govlib.errors import InputError
-from govlib.index import CompositeIndex
-from govlib.uncertainty import FACTORS, _ordinal_ranks, monte_carlo
+from govlib.index.composite import CompositeIndex
+from govlib.index.uncertainty import FACTORS, _ordinal_ranks, monte_carlo
 
 FW = pd.DataFrame({"code": ["I", "D1", "D2", "a", "b", "c", "d"], "parent": [None, "I", "I", "D1", "D1", "D2", "D2"]})
 

@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from govlib.errors import InputError
-from govlib.units import (
+from govlib.data.units import (
     COMMUNITY_COUNTS, DISTRICT_CODE, SMALL_JIEZHEN, UNIT_COLUMNS, is_jiezhen_code, is_unit_code, jiezhen_table,
     parent_code, statistical_units_table, synthetic_communities, units_table,
 )

@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
 from govlib.errors import InputError
-from govlib.weights import (
+from govlib.index.weights import (
     RI_TABLES, WeightSet, ahp_weights, critic_weights, effective_weights, empirical_effective_weights,
     entropy_weights, equal_weights, fixed_weights, pca_weights, random_index,
 )

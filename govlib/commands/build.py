@@ -13,7 +13,7 @@ def add_arguments(parser) -> None:
 
 
 def run(args) -> int:
-    from ..pipeline import build
+    from ..pipeline.build import build
     from ..settings import load_settings
 
     settings = load_settings(args.settings)

@@ -13,11 +13,11 @@ from pathlib import Path
 
 import pandas as pd
 
-from ..demo import DEFAULT_SEED, dataset_info, generate_demo_data
+from ..data.demo import DEFAULT_SEED, dataset_info, generate_demo_data
 from ..errors import GovlibError
 from ..paths import package_data
 from ..settings import load_settings
-from ..store import atomic_path, write_json, write_table, atomic_write_text
+from ..data.store import atomic_path, write_json, write_table, atomic_write_text
 
 NAME = "demo-data"
 HELP = "generate the synthetic demo data set (with ground truth) in the raw-data folder"
@@ -78,7 +78,7 @@ def _check_out_dir(out: Path, force: bool) -> None:
 
 
 def _write_parquet(df: pd.DataFrame, target: Path) -> Path:
-    """Atomic Parquet like :func:`govlib.store.write_table`, with dictionary encoding only for low-cardinality
+    """Atomic Parquet like :func:`govlib.data.store.write_table`, with dictionary encoding only for low-cardinality
     columns (categorical, text, small integers): trying it on 16 million timestamps costs a third of the time."""
     import pyarrow as pa
     import pyarrow.parquet as pq
@@ -92,14 +92,14 @@ def _write_parquet(df: pd.DataFrame, target: Path) -> Path:
 
 
 def write_demo_data(tables: dict, out_dir: str | Path, size: str, seed: int, report=None) -> list[tuple[Path, int]]:
-    """Write the tables of :func:`govlib.demo.generate_demo_data` to ``out_dir``; return (path, rows) pairs.
+    """Write the tables of :func:`govlib.data.demo.generate_demo_data` to ``out_dir``; return (path, rows) pairs.
 
     ``report(message)`` is called after each file (for progress lines).
 
     Examples
     --------
     >>> import tempfile
-    >>> from govlib.demo import generate_demo_data
+    >>> from govlib.data.demo import generate_demo_data
     >>> d = tempfile.mkdtemp()
     >>> written = write_demo_data(generate_demo_data("small", seed=3), d, "small", 3)
     >>> sorted(p.name for p, _ in written)[:3]

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from ..alerts import score_detection, series_years_from_trends
+from ..trend.alerts import score_detection, series_years_from_trends
 from ..errors import InputError
 from ..settings import load_settings
 
@@ -17,7 +17,7 @@ DESCRIPTION = (
     "Reads the processed trends, alerts and change_points tables and the raw ground_truth (planted events of the "
     "demo data) and prints recall and detection delay of step changes (|magnitude_sd| >= --min-sd; targets: "
     "recall >= 0.9), recall of planted trends, alert precision, and the share of series-years with a false red "
-    "alert (target <= 5%). The scoring is govlib.alerts.score_detection (pure).")
+    "alert (target <= 5%). The scoring is govlib.trend.alerts.score_detection (pure).")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -46,7 +46,7 @@ def run(args) -> int:
         if (processed / "current").exists():  # a store with builds/<id>/ and a 'current' link
             processed = (processed / "current").resolve()
     else:
-        from ..processed import processed_dir
+        from ..data.processed import processed_dir
         processed = processed_dir(settings)
     trends = _read(processed / "trends", "trends")
     alerts = _read(processed / "alerts", "alerts")
@@ -66,6 +66,6 @@ def run(args) -> int:
     for label, ok in targets:
         print(f"{'PASS' if ok else 'FAIL'}  {label}")
     if args.out:
-        from ..store import write_json
+        from ..data.store import write_json
         write_json(args.out, {**result, "per_event": per_event.to_dict(orient="records")})
     return 0

@@ -43,9 +43,9 @@ def run(args) -> int:
     from pathlib import Path
 
     from ..errors import InputError, Problem, ValidationError
-    from ..framework import load_framework
-    from ..index import CompositeIndex
-    from ..io import read_table_file
+    from ..data.framework import load_framework
+    from ..index.composite import CompositeIndex
+    from ..data.schema import read_table_file
 
     framework = load_framework(args.framework)
     data = read_table_file(args.data, dtype_text=("unit", "period", "indicator"))
@@ -80,7 +80,7 @@ def _numeric(data, file: str):
     import pandas as pd
 
     from ..errors import Problem, ValidationError
-    from ..io import parse_numbers
+    from ..data.schema import parse_numbers
 
     values, bad, _ = parse_numbers(data["value"])
     bad = np.asarray(bad, dtype=bool)

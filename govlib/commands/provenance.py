@@ -12,7 +12,7 @@ def add_arguments(parser) -> None:
 def run(args) -> int:
     import json
 
-    from ..processed import load_manifest, processed_dir
+    from ..data.processed import load_manifest, processed_dir
     from ..settings import load_settings
 
     settings = load_settings(args.settings)

@@ -64,7 +64,7 @@ def run(args) -> int:
     # One report run at a time per outputs folder; temporaries of a killed run are cleared under the lock.
     from filelock import FileLock, Timeout
 
-    from ..store import remove_stale_temporaries
+    from ..data.store import remove_stale_temporaries
 
     settings.outputs_dir.mkdir(parents=True, exist_ok=True)
     lock = FileLock(str(settings.outputs_dir / ".reports.lock"))
@@ -82,8 +82,8 @@ def run(args) -> int:
 
 def _run_locked(args, settings, lang) -> int:
     from ..errors import InputError
-    from ..reports import audit_job, district_job, plan_all, run_reports, street_job
-    from ..views import check_unit, load_report_tables, resolve_period
+    from ..reports.runner import audit_job, district_job, plan_all, run_reports, street_job
+    from ..reports.views import check_unit, load_report_tables, resolve_period
 
     t0 = time.perf_counter()
     if args.what == "all":
@@ -104,7 +104,7 @@ def _run_locked(args, settings, lang) -> int:
             raise InputError(f"--dask-local must be at least 1, got {args.dask_local}")
         if args.scheduler and not args.scheduler.startswith(("tcp://", "tls://", "inproc://")):
             raise InputError(f"--scheduler {args.scheduler!r}: expected an address such as tcp://10.0.0.5:8786")
-        from ..distributed import run_report_jobs_on_dask
+        from ..reports.executors import run_report_jobs_on_dask
 
         results = run_report_jobs_on_dask(jobs, settings, scheduler=args.scheduler,
                                           local_workers=args.dask_local or 2, timeout=args.timeout, force=args.force)
@@ -117,8 +117,8 @@ def _run_locked(args, settings, lang) -> int:
     print(f"reports: {len(ok)} rendered, {len(skipped)} up to date (skipped), {len(failed)} failed "
           f"({time.perf_counter() - t0:.1f} s) -> {settings.outputs_dir / 'reports'}")
     if args.what == "all":
-        from ..excel import write_workbook
-        from ..portal import write_portal
+        from ..reports.excel import write_workbook
+        from ..reports.portal import write_portal
 
         period = jobs[-1].parameters["period"]
         t1 = time.perf_counter()

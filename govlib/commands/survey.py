@@ -44,7 +44,7 @@ def _read(path: str):
 
 
 def run(args) -> int:
-    from ..survey import estimate, make_design
+    from ..survey.estimate import estimate, make_design
 
     data = _read(args.data)
     design = make_design(data, weight=args.weight, strata=args.strata, clusters=args.psu, fpc=args.fpc,

@@ -7,8 +7,8 @@ from pathlib import Path
 import pandas as pd
 
 from ..errors import InputError
-from ..store import write_table
-from ..trend import TREND_COLUMNS, trend_table
+from ..data.store import write_table
+from ..trend.mannkendall import TREND_COLUMNS, trend_table
 
 NAME = "trend"
 HELP = "trend tests (Mann–Kendall, Sen's slope, Pettitt) for every series of a table"

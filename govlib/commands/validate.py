@@ -10,13 +10,14 @@ def add_arguments(parser) -> None:
 
 
 def run(args) -> int:
-    from ..io import load_raw
+    from ..pipeline.build import validate
     from ..settings import load_settings
 
     settings = load_settings(args.settings)
     raw = args.raw or settings.raw_dir
-    fw = settings.framework_path if not args.raw else None
-    dataset = load_raw(raw, fw)
+    if args.raw:
+        settings = settings.with_raw_dir(raw)
+    dataset = validate(settings)
     rows = sum(len(t) for t in dataset.tables.values())
     print(f"{raw}: {len(dataset.tables)} tables, {rows:,} rows, framework "
           f"{dataset.framework.meta.get('name_en', '')} ({len(dataset.framework.leaves)} indicators): OK"

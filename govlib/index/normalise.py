@@ -1,0 +1,436 @@
+"""Normalisation of indicator values onto a common scale (pure functions over arrays / wide DataFrames).
+
+Every method works column-wise on a 2-D array ``x`` (rows = unit-periods, columns = indicators) with NaN for
+missing values, and takes ``direction`` (+1 higher is better, -1 lower is better, 0 context) explicitly: for -1
+indicators the result is flipped so that a higher normalised score is always better. Context indicators
+(direction 0) are returned as NaN by :func:`normalise` because they are shown, never scored.
+
+``groups`` (one label per row, e.g. the period) makes a method compute its statistics (min, max, mean, SD,
+ranks, reference value) within each group: ``groups=None`` is *pooled* normalisation over all rows (all units and
+all periods), which keeps scores on one scale across years so that a change in score is a real change and not a
+reshuffle of relative positions. Per-period normalisation is ``groups=period``.
+
+Conventions (named in the parameters):
+
+* ``min_max``: ``low + (high - low) * (x - min) / (max - min)``; a constant column maps to the midpoint.
+* ``z_score``: ``center + spread * (x - mean) / sd`` with ``ddof=1`` (sample SD, as in the OECD/JRC Handbook).
+  ``center=100, spread=10`` gives the MPI standardisation.
+* ``goalposts``: ``(t(x) - t(gp_low)) / (t(gp_high) - t(gp_low))`` where ``t`` is the indicator's transform
+  (``none`` or ``log``), then capped to [0, 1] (``cap=True``) *after* the transform, then mapped to [low, high].
+  This is the UNDP HDI dimension index.
+* ``distance_to_target``: ``(x - min) / (target - min)`` capped at 1 (for -1: ``(max - x) / (max - target)``).
+* ``distance_to_reference``: ``100 * x / x_ref`` (for -1: ``100 * x_ref / x``), the reference unit's value in the
+  same group.
+* ``rank_score`` and ``percentile_rank``: tie rule ``ties`` in {"average", "min", "max", "dense"} (pandas'
+  ``rank`` methods; "average" is the default); percentile rank is ``(rank - 1) / (n - 1)`` mapped to [low, high].
+* ``fraction_of_max``: ``x / max`` (for -1: ``min / x``), needs positive values, mapped to [0, high].
+* ``ampi``: adjusted Mazziotta–Pareto rescaling ``100 ± 60 * (x - ref) / (max - min)``: reference value ``ref``
+  (default the mean of the reference group) maps to 100 and the goalposts are ``ref ± (max - min) / 2`` of the
+  pooled range, so values fall in about 70-130.
+"""
+from __future__ import annotations
+
+from typing import Sequence
+
+import numpy as np
+import pandas as pd
+
+from ..errors import InputError
+
+__all__ = ["METHODS", "TIE_RULES", "min_max", "z_score", "goalposts", "distance_to_target",
+           "distance_to_reference", "rank_score", "percentile_rank", "fraction_of_max", "ampi", "normalise"]
+
+METHODS = ("minmax", "zscore", "goalposts", "distance_to_target", "distance_to_reference", "rank",
+           "percentile_rank", "fraction_of_max", "ampi")
+TIE_RULES = ("average", "min", "max", "dense")
+
+
+def _as2d(x) -> np.ndarray:
+    a = np.asarray(x, dtype=float)
+    if a.ndim == 1:
+        a = a[:, None]
+    if a.ndim != 2:
+        raise InputError(f"x: expected a 1-D or 2-D array of values, got {a.ndim} dimensions")
+    return a
+
+
+def _direction(direction, k: int) -> np.ndarray:
+    d = np.broadcast_to(np.asarray(1 if direction is None else direction, dtype=float), (k,)).copy()
+    bad = ~np.isin(d, (-1.0, 0.0, 1.0))
+    if bad.any():
+        raise InputError(f"direction: expected 1, -1 or 0 for every indicator, got {sorted(set(d[bad]))}")
+    return d
+
+
+def _group_stat(x: np.ndarray, groups, how: str, ddof: int = 1) -> np.ndarray:
+    """Per-group column statistic broadcast back to the rows (NaN-aware)."""
+    if groups is None:
+        with np.errstate(all="ignore"):
+            if how == "min":
+                s = np.nanmin(np.where(np.isnan(x), np.inf, x), axis=0)
+                s[np.isinf(s)] = np.nan
+            elif how == "max":
+                s = np.nanmax(np.where(np.isnan(x), -np.inf, x), axis=0)
+                s[np.isinf(s)] = np.nan
+            elif how == "mean":
+                n = (~np.isnan(x)).sum(axis=0)
+                s = np.where(n > 0, np.nansum(x, axis=0) / np.maximum(n, 1), np.nan)
+            elif how == "std":
+                n = (~np.isnan(x)).sum(axis=0)
+                m = np.where(n > 0, np.nansum(x, axis=0) / np.maximum(n, 1), np.nan)
+                ss = np.nansum((x - m) ** 2, axis=0)
+                s = np.where(n - ddof > 0, np.sqrt(ss / np.maximum(n - ddof, 1)), np.nan)
+            else:  # pragma: no cover - internal
+                raise ValueError(how)
+        return np.broadcast_to(s, x.shape)
+    frame = pd.DataFrame(x)
+    g = frame.groupby(np.asarray(groups), sort=False)
+    if how == "std":
+        return g.transform("std", ddof=ddof).to_numpy(dtype=float)
+    return g.transform(how).to_numpy(dtype=float)
+
+
+def _to_scale(u: np.ndarray, low: float, high: float) -> np.ndarray:
+    return low + (high - low) * u
+
+
+def min_max(x, direction=1, *, low: float = 0.0, high: float = 100.0, groups=None) -> np.ndarray:
+    """Min-max normalisation to ``[low, high]`` per column (per group).
+
+    A column (group) whose values are all equal maps to the midpoint ``(low + high) / 2``.
+
+    Examples
+    --------
+    >>> min_max([1.0, 2.0, 3.0]).ravel().tolist()
+    [0.0, 50.0, 100.0]
+    >>> min_max([1.0, 2.0, 3.0], direction=-1, low=0, high=1).ravel().tolist()
+    [1.0, 0.5, 0.0]
+    """
+    a = _as2d(x)
+    d = _direction(direction, a.shape[1])
+    lo, hi = _group_stat(a, groups, "min"), _group_stat(a, groups, "max")
+    with np.errstate(all="ignore"):
+        u = np.where(hi > lo, (a - lo) / (hi - lo), 0.5)
+    u = np.where(d < 0, 1 - u, u)
+    return np.where(np.isnan(a), np.nan, _to_scale(u, low, high))
+
+
+def z_score(x, direction=1, *, ddof: int = 1, center: float = 0.0, spread: float = 1.0, groups=None) -> np.ndarray:
+    """Standardisation ``center + spread * direction * (x - mean) / sd``; ``ddof=1`` is the sample SD.
+
+    A column with zero SD gives ``center``.
+
+    Examples
+    --------
+    >>> z_score([1.0, 2.0, 3.0]).ravel().tolist()
+    [-1.0, 0.0, 1.0]
+    >>> z_score([1.0, 2.0, 3.0], ddof=0, center=100, spread=10).ravel().round(3).tolist()
+    [87.753, 100.0, 112.247]
+    """
+    a = _as2d(x)
+    d = _direction(direction, a.shape[1])
+    m, s = _group_stat(a, groups, "mean"), _group_stat(a, groups, "std", ddof=ddof)
+    with np.errstate(all="ignore"):
+        z = np.where(s > 0, (a - m) / s, 0.0)
+    z = np.where(d < 0, -z, z)
+    return np.where(np.isnan(a), np.nan, center + spread * z)
+
+
+def _transform(x: np.ndarray, transform) -> np.ndarray:
+    if transform is None:
+        return x
+    t = np.broadcast_to(np.asarray(transform, dtype=object), (x.shape[-1],))
+    out = x.copy()
+    for j, name in enumerate(t):
+        if name in (None, "", "none"):
+            continue
+        if name != "log":
+            raise InputError(f"transform: expected 'none' or 'log', got {name!r}")
+        col = out[..., j]
+        if np.any(col[~np.isnan(col)] <= 0):
+            raise InputError(f"transform: indicator column {j} has values <= 0; a log transform needs positive values")
+        with np.errstate(all="ignore"):
+            out[..., j] = np.log(col)
+    return out
+
+
+def goalposts(x, direction=1, *, goalpost_low, goalpost_high, transform=None, cap: bool = True,
+              low: float = 0.0, high: float = 100.0) -> np.ndarray:
+    """Fixed-goalpost normalisation (UNDP style), with the cap applied after the transform.
+
+    Parameters
+    ----------
+    x : values, one column per indicator.
+    goalpost_low, goalpost_high : per-column goalposts in the indicator's own units (before the transform).
+    transform : per-column ``"none"`` or ``"log"``; applied to the values and the goalposts alike.
+    cap : clip the [0, 1] index to [0, 1] (values beyond the goalposts score 0 or 1).
+
+    Examples
+    --------
+    >>> goalposts([[20.0], [85.0], [90.0]], goalpost_low=[20], goalpost_high=[85], low=0, high=1).ravel().tolist()
+    [0.0, 1.0, 1.0]
+    >>> float(goalposts([[75000.0]], goalpost_low=[100], goalpost_high=[75000], transform=["log"], high=1)[0, 0])
+    1.0
+    """
+    a = _as2d(x)
+    k = a.shape[1]
+    d = _direction(direction, k)
+    gl = np.broadcast_to(np.asarray(goalpost_low, dtype=float), (k,)).astype(float)
+    gh = np.broadcast_to(np.asarray(goalpost_high, dtype=float), (k,)).astype(float)
+    missing = np.isnan(gl) | np.isnan(gh)
+    if missing.any():
+        raise InputError(f"goalposts: indicator columns {np.flatnonzero(missing).tolist()} have no goalpost_low/"
+                         "goalpost_high; give both in the framework or choose another normalisation")
+    if np.any(gh <= gl):
+        raise InputError("goalposts: goalpost_low must be below goalpost_high for every indicator")
+    ta = _transform(a, transform)
+    tl = _transform(gl[None, :], transform)[0]
+    th = _transform(gh[None, :], transform)[0]
+    u = (ta - tl) / (th - tl)
+    u = np.where(d < 0, 1 - u, u)
+    if cap:
+        u = np.clip(u, 0.0, 1.0)
+    return _to_scale(u, low, high)
+
+
+def distance_to_target(x, direction=1, *, target, cap: bool = True, low: float = 0.0, high: float = 100.0,
+                       groups=None) -> np.ndarray:
+    """Progress from the worst observed value to the target: ``(x - min) / (target - min)``, capped at 1.
+
+    For -1 indicators: ``(max - x) / (max - target)``.
+
+    Examples
+    --------
+    >>> distance_to_target([[0.0], [5.0], [12.0]], target=[10], high=1).ravel().tolist()
+    [0.0, 0.5, 1.0]
+    """
+    a = _as2d(x)
+    k = a.shape[1]
+    d = _direction(direction, k)
+    t = np.broadcast_to(np.asarray(target, dtype=float), (k,))
+    if np.isnan(t[d != 0]).any():
+        raise InputError("distance_to_target: every scored indicator needs a target in the framework")
+    lo, hi = _group_stat(a, groups, "min"), _group_stat(a, groups, "max")
+    with np.errstate(all="ignore"):
+        u = np.where(d > 0, (a - lo) / (t - lo), (hi - a) / (hi - t))
+    u = np.where(np.isfinite(u), u, 1.0)
+    if cap:
+        u = np.clip(u, 0.0, 1.0)
+    return np.where(np.isnan(a), np.nan, _to_scale(u, low, high))
+
+
+def distance_to_reference(x, direction=1, *, reference_rows, groups=None) -> np.ndarray:
+    """``100 * x / x_ref`` where ``x_ref`` is the reference unit's value in the same group (for -1: ``x_ref / x``).
+
+    Parameters
+    ----------
+    reference_rows : boolean mask of the rows of the reference unit (one per group).
+
+    Examples
+    --------
+    >>> distance_to_reference([[50.0], [100.0], [200.0]], reference_rows=[False, True, False]).ravel().tolist()
+    [50.0, 100.0, 200.0]
+    """
+    a = _as2d(x)
+    d = _direction(direction, a.shape[1])
+    ref = np.asarray(reference_rows, dtype=bool)
+    if ref.shape != (a.shape[0],) or not ref.any():
+        raise InputError("reference_rows: expected a boolean mask with one True row per group (the reference unit)")
+    refvals = np.where(ref[:, None], a, np.nan)
+    r = _group_stat(refvals, groups, "mean")
+    with np.errstate(all="ignore"):
+        out = np.where(d < 0, 100 * r / a, 100 * a / r)
+    return np.where(np.isnan(a), np.nan, out)
+
+
+def _ranks(a: np.ndarray, groups, ties: str) -> tuple[np.ndarray, np.ndarray]:
+    if ties not in TIE_RULES:
+        raise InputError(f"ties: expected one of {', '.join(TIE_RULES)}, got {ties!r}")
+    frame = pd.DataFrame(a)
+    if groups is None:
+        r = frame.rank(method=ties, ascending=True).to_numpy(float)
+        n = np.broadcast_to(frame.count().to_numpy(float), a.shape)
+    else:
+        g = frame.groupby(np.asarray(groups), sort=False)
+        r = g.rank(method=ties, ascending=True).to_numpy(float)
+        n = g.transform("count").to_numpy(float)
+    if ties == "dense":  # the top of a dense ranking is the number of distinct values
+        n = pd.DataFrame(r).groupby(np.zeros(len(r)) if groups is None else np.asarray(groups)) \
+            .transform("max").to_numpy(float)
+    return r, n
+
+
+def rank_score(x, direction=1, *, ties: str = "average", groups=None) -> np.ndarray:
+    """Rank of each value, 1 = worst and n = best (direction applied); tie rule ``ties``.
+
+    Examples
+    --------
+    >>> rank_score([10.0, 30.0, 30.0, 5.0]).ravel().tolist()
+    [2.0, 3.5, 3.5, 1.0]
+    >>> rank_score([10.0, 30.0, 30.0, 5.0], ties="min").ravel().tolist()
+    [2.0, 3.0, 3.0, 1.0]
+    """
+    a = _as2d(x)
+    d = _direction(direction, a.shape[1])
+    r, _ = _ranks(np.where(d < 0, -a, a), groups, ties)
+    return r
+
+
+def percentile_rank(x, direction=1, *, ties: str = "average", low: float = 0.0, high: float = 100.0,
+                    groups=None) -> np.ndarray:
+    """Percentile rank ``(rank - 1) / (n - 1)`` mapped to ``[low, high]``; a single value gets the midpoint.
+
+    Examples
+    --------
+    >>> percentile_rank([10.0, 30.0, 20.0]).ravel().tolist()
+    [0.0, 100.0, 50.0]
+    """
+    a = _as2d(x)
+    d = _direction(direction, a.shape[1])
+    r, n = _ranks(np.where(d < 0, -a, a), groups, ties)
+    with np.errstate(all="ignore"):
+        u = np.where(n > 1, (r - 1) / (n - 1), 0.5)
+    return np.where(np.isnan(a), np.nan, _to_scale(u, low, high))
+
+
+def fraction_of_max(x, direction=1, *, high: float = 100.0, groups=None) -> np.ndarray:
+    """``high * x / max`` (for -1: ``high * min / x``); needs positive values.
+
+    Examples
+    --------
+    >>> fraction_of_max([[1.0], [2.0], [4.0]]).ravel().tolist()
+    [25.0, 50.0, 100.0]
+    """
+    a = _as2d(x)
+    d = _direction(direction, a.shape[1])
+    if np.any(a[~np.isnan(a)] <= 0):
+        raise InputError("fraction_of_max: needs positive values (x / max is meaningless otherwise); "
+                         "use min-max instead")
+    mx, mn = _group_stat(a, groups, "max"), _group_stat(a, groups, "min")
+    out = np.where(d < 0, mn / a, a / mx)
+    return np.where(np.isnan(a), np.nan, high * out)
+
+
+def ampi(x, direction=1, *, reference=None, reference_groups=None, groups=None) -> np.ndarray:
+    """Adjusted Mazziotta–Pareto rescaling to about 70-130 around a reference value of 100.
+
+    ``r = 100 + direction * 60 * (x - ref) / (max - min)``, i.e. goalposts ``ref ± (max - min) / 2`` mapped to
+    70 and 130, with ``max``/``min`` over the pooled data (all units and periods, or per ``groups``).
+
+    Parameters
+    ----------
+    reference : per-column reference values; default the mean of the rows selected by ``reference_groups``
+        (a boolean row mask, e.g. the base year) or of all rows.
+
+    Examples
+    --------
+    >>> ampi([[0.0], [5.0], [10.0]]).ravel().tolist()
+    [70.0, 100.0, 130.0]
+    """
+    a = _as2d(x)
+    d = _direction(direction, a.shape[1])
+    if reference is None:
+        sel = a if reference_groups is None else a[np.asarray(reference_groups, dtype=bool)]
+        with np.errstate(all="ignore"):
+            ref = np.nanmean(sel, axis=0) if sel.size else np.full(a.shape[1], np.nan)
+    else:
+        ref = np.broadcast_to(np.asarray(reference, dtype=float), (a.shape[1],))
+    lo, hi = _group_stat(a, groups, "min"), _group_stat(a, groups, "max")
+    with np.errstate(all="ignore"):
+        u = np.where(hi > lo, (a - ref) / (hi - lo), 0.0)
+    return np.where(np.isnan(a), np.nan, 100 + np.where(d < 0, -1, 1) * 60 * u)
+
+
+def normalise(values: pd.DataFrame, framework: pd.DataFrame | None = None, *, method: str | Sequence[str] = "minmax",
+              scale: tuple[float, float] = (0.0, 100.0), ddof: int = 1, ties: str = "average",
+              groups=None, reference_rows=None, reference_groups=None, ampi_reference_rows=None,
+              cap: bool = True) -> pd.DataFrame:
+    """Normalise a wide table (rows = unit-periods, columns = indicator codes) indicator by indicator.
+
+    Parameters
+    ----------
+    values : wide DataFrame of (treated) indicator values.
+    framework : node table indexed or keyed by ``code`` with ``direction`` and, as needed, ``goalpost_low``,
+        ``goalpost_high``, ``transform``, ``target``, ``normalisation`` (per-indicator override). Without it every
+        column has direction 1.
+    method : the default method (one of :data:`METHODS`) or one per column.
+    scale : the framework's scale ``(low, high)`` for the bounded methods.
+    ddof : degrees of freedom of the z-score SD (1 = sample SD).
+    ties : tie rule of rank methods.
+    groups : per-row group labels (e.g. periods) for per-group normalisation; None = pooled.
+    reference_rows : row mask of the reference unit (``distance_to_reference``).
+    reference_groups : per-row labels within which the reference value is taken (default ``groups``; a reference
+        unit has one value per period, so pass the periods).
+    ampi_reference_rows : row mask whose mean is the AMPI reference value (e.g. the base year); default all rows.
+
+    Returns
+    -------
+    DataFrame like ``values``; context indicators (direction 0) are NaN.
+
+    Examples
+    --------
+    >>> v = pd.DataFrame({"a": [1.0, 2.0, 3.0], "b": [3.0, 2.0, 1.0]})
+    >>> fw = pd.DataFrame({"code": ["a", "b"], "direction": [1, -1]})
+    >>> normalise(v, fw).to_numpy().tolist()
+    [[0.0, 0.0], [50.0, 50.0], [100.0, 100.0]]
+    """
+    cols = list(values.columns)
+    k = len(cols)
+    if framework is not None:
+        fw = framework.set_index("code") if "code" in framework.columns else framework
+        missing = [c for c in cols if c not in fw.index]
+        if missing:
+            raise InputError(f"values: columns {missing} are not indicators of the framework")
+        fw = fw.loc[cols]
+    else:
+        fw = pd.DataFrame(index=cols)
+    direction = fw["direction"].to_numpy(float) if "direction" in fw else np.ones(k)
+    if isinstance(method, str):
+        methods = [method] * k
+    else:
+        methods = list(method)
+        if len(methods) != k:
+            raise InputError(f"method: expected one method or {k} (one per column), got {len(methods)}")
+    if "normalisation" in fw:
+        methods = [m_over if isinstance(m_over, str) and m_over else m
+                   for m, m_over in zip(methods, fw["normalisation"].tolist())]
+    bad = sorted(set(m for m in methods if m not in METHODS))
+    if bad:
+        raise InputError(f"normalisation: unknown method(s) {bad}; expected one of {', '.join(METHODS)}")
+    low, high = float(scale[0]), float(scale[1])
+    a = values.to_numpy(dtype=float)
+    out = np.full_like(a, np.nan)
+    for m in dict.fromkeys(methods):
+        idx = [j for j, mm in enumerate(methods) if mm == m]
+        x, d = a[:, idx], direction[idx]
+        if m == "minmax":
+            r = min_max(x, d, low=low, high=high, groups=groups)
+        elif m == "zscore":
+            r = z_score(x, d, ddof=ddof, groups=groups)
+        elif m == "goalposts":
+            r = goalposts(x, d, goalpost_low=_col(fw, "goalpost_low", idx), goalpost_high=_col(fw, "goalpost_high", idx),
+                          transform=_col(fw, "transform", idx, "none"), cap=cap, low=low, high=high)
+        elif m == "distance_to_target":
+            r = distance_to_target(x, d, target=_col(fw, "target", idx), cap=cap, low=low, high=high, groups=groups)
+        elif m == "distance_to_reference":
+            if reference_rows is None:
+                raise InputError("distance_to_reference: name the reference unit (reference_unit)")
+            r = distance_to_reference(x, d, reference_rows=reference_rows,
+                                      groups=reference_groups if reference_groups is not None else groups)
+        elif m == "rank":
+            r = rank_score(x, d, ties=ties, groups=groups)
+        elif m == "percentile_rank":
+            r = percentile_rank(x, d, ties=ties, low=low, high=high, groups=groups)
+        elif m == "fraction_of_max":
+            r = fraction_of_max(x, d, high=high, groups=groups)
+        else:  # ampi
+            r = ampi(x, d, reference_groups=ampi_reference_rows, groups=groups)
+        out[:, idx] = r
+    out[:, direction == 0] = np.nan
+    return pd.DataFrame(out, index=values.index, columns=cols)
+
+
+def _col(fw: pd.DataFrame, name: str, idx, default=np.nan):
+    if name not in fw:
+        return np.full(len(idx), default, dtype=object if isinstance(default, str) else float)
+    return fw[name].iloc[idx].to_numpy()

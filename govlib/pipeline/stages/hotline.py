@@ -1,0 +1,100 @@
+"""Build stage ``hotline``: 12345 tickets -> D3.3, D4.1, D4.2, D4.3 observations and ``hotline_monthly``.
+
+Inputs (``tables``): ``hotline_tickets`` (optional: without it the stage returns nothing), ``units``,
+``population`` (optional; needed for D4.1).
+
+Outputs:
+
+- ``observations_hotline``: ``unit, period, indicator, value, se, flag, source`` (``source="hotline"``) per 街镇,
+  at monthly periods (``2024-07``) and, with ``periods: both``, whole years (``2024``) from the summed counts;
+- ``hotline_monthly``: counts and rates per community, 街镇 and district and month/year
+  (:func:`govlib.services.hotline.finalise_monthly`).
+
+Settings (section ``hotline``):
+
+================= ============= ==================================================================================
+key               default       meaning
+================= ============= ==================================================================================
+as_of             (latest)      extract time ``YYYY-MM-DD[ HH:MM]``: open tickets due on or after it are pending;
+                                default: the latest ``created_at``/``closed_at`` in the data
+satisfied_min     ``4``         lowest rating (of 5) counted as satisfied
+repeat_base       ``complaint`` D3.3 denominator: ``complaint`` tickets or ``all`` tickets
+min_denominator   ``30``        shares on fewer tickets are flagged ``provisional``
+periods           ``both``      observation periods: ``month``, ``year`` or ``both``
+chunk_rows        ``2000000``   tickets reduced per chunk (bounds working memory; the result does not change)
+================= ============= ==================================================================================
+"""
+from __future__ import annotations
+
+import pandas as pd
+
+from ...services import hotline as hl
+from ...errors import Problem, ValidationError
+
+__all__ = ["run", "DEFAULTS", "read_settings"]
+
+DEFAULTS = {"as_of": None, "satisfied_min": 4, "repeat_base": "complaint", "min_denominator": 30,
+            "periods": "both", "chunk_rows": 2_000_000}
+
+
+def read_settings(settings) -> dict:
+    """The ``hotline`` section merged over :data:`DEFAULTS`; unknown keys and bad values are errors.
+
+    Examples
+    --------
+    >>> from govlib.settings import load_settings
+    >>> read_settings(load_settings())["repeat_base"]
+    'complaint'
+    """
+    section = settings.section("hotline") if settings is not None else {}
+    problems = [Problem("govlib.yaml", None, f"hotline.{k}", None,
+                        f"unknown setting; expected one of {', '.join(DEFAULTS)}") for k in section if k not in DEFAULTS]
+    cfg = {**DEFAULTS, **{k: v for k, v in section.items() if k in DEFAULTS}}
+    if cfg["repeat_base"] not in ("complaint", "all"):
+        problems.append(Problem("govlib.yaml", None, "hotline.repeat_base", cfg["repeat_base"], "complaint or all"))
+    if cfg["periods"] not in ("month", "year", "both"):
+        problems.append(Problem("govlib.yaml", None, "hotline.periods", cfg["periods"], "month, year or both"))
+    if cfg["satisfied_min"] not in (1, 2, 3, 4, 5):
+        problems.append(Problem("govlib.yaml", None, "hotline.satisfied_min", cfg["satisfied_min"], "1-5"))
+    if not (isinstance(cfg["chunk_rows"], int) and cfg["chunk_rows"] > 0):
+        problems.append(Problem("govlib.yaml", None, "hotline.chunk_rows", cfg["chunk_rows"], "a positive integer"))
+    if cfg["as_of"] is not None:
+        try:
+            cfg["as_of"] = pd.Timestamp(cfg["as_of"])
+        except (ValueError, TypeError):
+            problems.append(Problem("govlib.yaml", None, "hotline.as_of", cfg["as_of"], "a date such as 2026-01-01"))
+    if problems:
+        raise ValidationError(problems)
+    return cfg
+
+
+def run(tables: dict[str, pd.DataFrame], settings) -> dict[str, pd.DataFrame]:
+    """Run the hotline stage (pure). See the module docstring for inputs, outputs and settings.
+
+    Examples
+    --------
+    >>> from govlib.settings import load_settings
+    >>> units = pd.DataFrame({"code": ["S", "C"], "level": ["subdistrict", "community"], "parent": ["D", "S"]})
+    >>> t = pd.DataFrame({"ticket_id": [1, 2], "unit": ["C", "C"], "created_at": ["2024-07-01", "2024-07-02"],
+    ...                   "category": ["complaint", "complaint"], "repeat": [True, False]})
+    >>> out = run({"hotline_tickets": t, "units": units}, load_settings())
+    >>> out["observations_hotline"].query("indicator == 'D3.3'")[["period", "value"]].values.tolist()
+    [['2024', 50.0], ['2024-07', 50.0]]
+    """
+    cfg = read_settings(settings)
+    tickets = tables.get("hotline_tickets")
+    if tickets is None or len(tickets) == 0:
+        return {}
+    units = tables["units"]
+    as_of = cfg["as_of"]
+    if as_of is None:
+        # the extract time is unknown: the latest time stamp in the data stands in for it
+        times = [pd.to_datetime(tickets[c], errors="coerce").max() for c in ("created_at", "closed_at")
+                 if c in tickets]
+        times = [t for t in times if pd.notna(t)]
+        as_of = max(times) if times else None
+    monthly = hl.aggregate_tickets(tickets, units, tables.get("population"), as_of=as_of,
+                                   chunk_rows=cfg["chunk_rows"], satisfied_min=cfg["satisfied_min"],
+                                   repeat_base=cfg["repeat_base"])
+    obs = hl.hotline_observations(monthly, min_denominator=cfg["min_denominator"], periods=cfg["periods"])
+    return {"observations_hotline": obs, "hotline_monthly": monthly}

@@ -1,0 +1,307 @@
+"""Build stage ``survey``: resident-survey microdata -> D6 observations with SE, survey_estimates, survey_sae.
+
+Inputs (``tables``): ``survey_responses``, ``survey_items``, ``units``, ``population_structure`` (docs/data.md).
+
+Design: each wave is an independent sample, so strata are wave x ``stratum`` (街镇) and PSUs wave x ``psu``
+(community); the second stage (respondents) enters the variance when both fpc columns are present, as R's
+``svydesign(id=~psu+respondent_id, strata=~stratum, fpc=~fpc1+fpc2)``. Weights are raked per wave to the adult
+population by 街镇 x age group and 街镇 x sex (``population_structure`` of the wave's year), then optionally
+trimmed.
+
+Outputs:
+
+- ``observations_survey``: ``unit`` (街镇 code), ``period`` (wave), ``indicator`` (items table), ``value``
+  (mean 0-100 score), ``se``, ``flag`` (``""`` or ``"suppressed"``), ``source="survey"``.
+- ``survey_estimates``: ``level`` (``district``/``jiezhen``/``community``), ``unit``, ``period``, ``item``,
+  ``indicator``, ``measure`` (``score``, ``top2``, ``net``), ``estimate``, ``se``, ``ci_low``, ``ci_high``,
+  ``n``, ``n_eff``, ``deff``, ``cv``, ``flag`` (``release``/``caution``/``suppress``/``psu_domain``). The
+  composite score (``item="composite"``, indicator ``D6``) is the weighted mean of the item scores.
+- ``survey_sae``: per community x wave x item (score): ``direct``, ``direct_se``, ``direct_flag``, ``eblup``,
+  ``eblup_se`` (root MSE), ``gamma``, ``flag`` (of the EBLUP, by its CV), ``recommended``
+  (``direct`` or ``eblup``). Fay-Herriot with the community's 街镇 as covariate, one fit per wave x item.
+
+Settings (section ``survey``; missing keys take these defaults):
+
+==================  ==================  ==============================================================
+key                 default             meaning
+==================  ==================  ==============================================================
+strata              ``stratum``         stratum column (crossed with wave)
+psu                 ``psu``             first-stage cluster (crossed with wave)
+ssu                 ``respondent_id``   second-stage unit (used when ``fpc`` has two columns)
+weight              ``weight``          sampling weight column
+fpc                 [fpc1, fpc2]        fpc columns per stage ([] for none)
+fpc_kind            ``population``      ``population`` or ``fraction``
+lonely_psu          ``fail``            ``fail``, ``remove``, ``certainty``, ``adjust``, ``average``
+calibration         ``rake``            ``rake``, ``poststratify`` (街镇 x age x sex) or ``none``
+trim_lower          null                lower weight bound after calibration (null: none)
+trim_upper          null                upper weight bound after calibration (null: none)
+confidence_level    0.95                CI level
+ci                  ``t``               ``t`` (design df) or ``normal``
+cv_release          0.165               flags (Statistics Canada defaults)
+cv_suppress         0.333
+min_n               30
+min_n_eff           30
+measures            [score, top2, net]  measures in survey_estimates (observations use ``score``)
+composite_weights   {}                  item -> weight for the composite (empty: equal weights)
+community_level     true                community x wave estimates (score only) and the SAE table
+sae                 true                Fay-Herriot for communities
+==================  ==================  ==============================================================
+
+All SEs after calibration are R's (calibration residuals, :mod:`govlib.survey.calibrate`), at every level.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ...survey.calibrate import poststratify, rake, trim_weights
+from ...errors import InputError
+from ...survey.smallarea import fay_herriot
+from ...survey.estimate import estimate, make_design, reliability_flags, score_items
+
+__all__ = ["run", "DEFAULTS", "REQUIRES"]
+
+#: The pipeline skips the stage when these tables are absent (no survey microdata).
+REQUIRES = ("survey_responses", "survey_items")
+
+DEFAULTS: dict[str, Any] = {
+    "strata": "stratum", "psu": "psu", "ssu": "respondent_id", "weight": "weight", "fpc": ["fpc1", "fpc2"],
+    "fpc_kind": "population", "lonely_psu": "fail", "calibration": "rake", "trim_lower": None,
+    "trim_upper": None, "confidence_level": 0.95, "ci": "t", "cv_release": 0.165, "cv_suppress": 0.333,
+    "min_n": 30, "min_n_eff": 30, "measures": ["score", "top2", "net"], "composite_weights": {},
+    "community_level": True, "sae": True,
+}
+
+
+def _config(settings) -> dict[str, Any]:
+    section = settings.section("survey") if settings is not None else {}
+    unknown = sorted(set(section) - set(DEFAULTS))
+    if unknown:
+        raise InputError(f"settings section 'survey': unknown key(s) {unknown}; expected {sorted(DEFAULTS)}")
+    cfg = dict(DEFAULTS)
+    cfg.update(section)
+    if cfg["calibration"] not in ("rake", "poststratify", "none"):
+        raise InputError(f"settings survey.calibration={cfg['calibration']!r}: expected rake, poststratify or none")
+    return cfg
+
+
+def _year(wave: pd.Series) -> pd.Series:
+    return wave.astype(str).str.slice(0, 4).astype(int)
+
+
+def _calibrate(design, frame: pd.DataFrame, population: pd.DataFrame, cfg: dict):
+    if cfg["calibration"] == "none":
+        return design
+    pop = population.copy()
+    pop["code"] = pop["code"].astype(str)
+    pop["year"] = pd.to_numeric(pop["year"], errors="coerce").astype("Int64").astype(float)
+    pop["sex"] = pop["sex"].astype(str)
+    pop["age_group"] = pop["age_group"].astype(str)
+    waves = pd.DataFrame({"_wave": frame["_wave"].unique()})
+    waves["year"] = _year(waves["_wave"]).astype(float)
+    pop = waves.merge(pop, on="year", how="inner")
+    pop = pop.rename(columns={"code": "_stratum"})
+    keys = ["_wave", "_stratum"]
+    # margins only for the 街镇 x waves that were surveyed
+    present = frame[keys].drop_duplicates()
+    pop = pop.merge(present, on=keys, how="inner")
+    if cfg["calibration"] == "poststratify":
+        cells = keys + ["sex", "age_group"]
+        table = pop.groupby(cells, as_index=False, observed=True)["residents"].sum()
+        return poststratify(design, frame, cells, table)
+    m1 = keys + ["age_group"]
+    m2 = keys + ["sex"]
+    t1 = pop.groupby(m1, as_index=False, observed=True)["residents"].sum()
+    t2 = pop.groupby(m2, as_index=False, observed=True)["residents"].sum()
+    return rake(design, frame, [m1, m2], [t1, t2])
+
+
+def run(tables: dict[str, pd.DataFrame], settings) -> dict[str, pd.DataFrame]:
+    """Survey stage: design, calibration, domain estimates, flags, D6 observations and small-area estimates.
+
+    Examples
+    --------
+    >>> from govlib.settings import load_settings
+    >>> rng = np.random.default_rng(0)
+    >>> n = 400
+    >>> resp = pd.DataFrame({"respondent_id": np.arange(n), "wave": "2024", "stratum": "310115004000",
+    ...     "psu": np.repeat([f"c{i}" for i in range(8)], 50), "weight": 10.0, "fpc1": 8, "fpc2": 500,
+    ...     "sex": rng.choice(["M", "F"], n), "age_group": rng.choice(["18-34", "65+"], n),
+    ...     "q1": rng.integers(1, 6, n)})
+    >>> resp["unit"] = resp["psu"]
+    >>> items = pd.DataFrame({"item": ["q1"], "indicator": ["D6.1"], "scale_min": [1], "scale_max": [5],
+    ...                       "missing_codes": ["9"]})
+    >>> out = run({"survey_responses": resp, "survey_items": items, "units": pd.DataFrame(),
+    ...            "population_structure": pd.DataFrame()},
+    ...           load_settings().with_overrides(survey={"calibration": "none", "sae": False}))
+    >>> out["observations_survey"][["unit", "period", "indicator"]].values.tolist()
+    [['310115004000', '2024', 'D6.1']]
+    """
+    cfg = _config(settings)
+    for name in ("survey_responses", "survey_items"):
+        if name not in tables:
+            raise InputError(f"survey stage needs the table '{name}'")
+    resp = tables["survey_responses"].reset_index(drop=True)
+    items = tables["survey_items"].reset_index(drop=True)
+    item_names = items["item"].astype(str).tolist()
+    indicator_of = dict(zip(item_names, items["indicator"].astype(str)))
+
+    frame = pd.DataFrame({
+        "_wave": resp["wave"].astype(str).to_numpy(),
+        "_stratum": resp[cfg["strata"]].astype(str).to_numpy(),
+        "_psu": resp[cfg["psu"]].astype(str).to_numpy(),
+        "_unit": resp["unit"].astype(str).to_numpy(),
+    })
+    frame["_wstratum"] = frame["_wave"] + "|" + frame["_stratum"]
+    frame["_wpsu"] = frame["_wave"] + "|" + frame["_psu"]
+    for c in ("sex", "age_group"):
+        if c in resp.columns:
+            frame[c] = resp[c].astype(str).to_numpy()
+    fpc = list(cfg["fpc"] or [])
+    if "fpc" not in (settings.section("survey") if settings is not None else {}) \
+            and not any(c in resp.columns for c in fpc):
+        fpc = []  # the documented default, and the data have no fpc columns (they are optional in the schema)
+    clusters = ["_wpsu"]
+    if len(fpc) == 2:
+        frame["_ssu"] = resp[cfg["ssu"]].to_numpy()
+        clusters.append("_ssu")
+    for c in fpc:
+        frame[c] = resp[c].to_numpy()
+    frame[cfg["weight"]] = resp[cfg["weight"]].to_numpy()
+    design = make_design(frame, weight=cfg["weight"], strata="_wstratum", clusters=clusters, fpc=fpc or None,
+                         fpc_kind=cfg["fpc_kind"], lonely_psu=cfg["lonely_psu"])
+    if cfg["calibration"] != "none":
+        if tables.get("population_structure") is None:
+            raise InputError(f"settings survey.calibration={cfg['calibration']!r} needs the table "
+                             f"'population_structure' (adults by 街镇, year, sex, age group); add it or set "
+                             f"survey.calibration: none")
+        design = _calibrate(design, frame, tables["population_structure"], cfg)
+    if cfg["trim_lower"] is not None or cfg["trim_upper"] is not None:
+        lo = -np.inf if cfg["trim_lower"] is None else float(cfg["trim_lower"])
+        hi = np.inf if cfg["trim_upper"] is None else float(cfg["trim_upper"])
+        trimmed = trim_weights(design, lower=lo, upper=hi)
+        design = trimmed.with_weights(trimmed.weight, design.calibration)
+
+    weights = cfg["composite_weights"] or {i: 1.0 for i in item_names}
+    total_w = float(sum(weights.values()))
+    composite = {"composite": {i: float(a) / total_w for i, a in weights.items()}}
+    rules = {k: cfg[k] for k in ("cv_release", "cv_suppress", "min_n", "min_n_eff")}
+    est_args = dict(level=float(cfg["confidence_level"]), ci=cfg["ci"], empty="nan")
+    levels = [("district", None), ("jiezhen", "_stratum")]
+    if cfg["community_level"]:
+        levels.append(("community", "_unit"))
+    # a community domain that is a single PSU has no design SE unless the second stage enters the variance
+    psus_per_unit = frame.groupby(["_wave", "_unit"])["_wpsu"].nunique()
+    single_psu_units = set(psus_per_unit[psus_per_unit == 1].index) if not design.two_stage else set()
+
+    # All measures in one pass per level: the calibration cross-tables are built once per estimate() call.
+    blocks, variables = [frame], []
+    for measure in cfg["measures"]:
+        scores = score_items(resp, items, measure=measure)
+        blocks.append(scores.add_prefix(f"_{measure}__"))
+        variables += [f"_{measure}__{i}" for i in item_names]
+    data = pd.concat(blocks, axis=1)
+    comp = {"_score__composite": {f"_score__{i}": a for i, a in composite["composite"].items()}} \
+        if "score" in cfg["measures"] else None
+    parts = []
+    for level, col in levels:
+        by = ["_wave"] + ([col] if col else [])
+        # Communities get the 0-100 score only (what the profiles and small-area estimation use): top-2-box and
+        # net shares of ~30 respondents are mostly suppressed anyway, and each measure costs a variance pass.
+        wanted = [v for v in variables if level != "community" or v.startswith("_score__")]
+        e = estimate(design, data, wanted, by=by, stat="mean", composite=comp, **est_args)
+        e["level"] = level
+        e["unit"] = e[col] if col else "district"
+        e["period"] = e["_wave"]
+        split = e["variable"].str.slice(1).str.split("__", n=1, regex=False)
+        e["measure"] = split.str[0]
+        e["item"] = split.str[1]
+        e["indicator"] = e["item"].map(indicator_of).fillna("D6")
+        psu_dom = np.zeros(len(e), bool)
+        if level == "community" and single_psu_units:
+            psu_dom = np.array([(w, u) in single_psu_units for w, u in zip(e["_wave"], e["unit"])])
+        e["flag"] = reliability_flags(e, psu_domain=psu_dom, **rules).to_numpy()
+        parts.append(e)
+    cols = ["level", "unit", "period", "item", "indicator", "measure", "estimate", "se", "ci_low", "ci_high", "n",
+            "n_eff", "deff", "cv", "flag"]
+    estimates = pd.concat(parts, ignore_index=True)[cols]
+    units = tables.get("units")
+    district = None
+    if units is not None and len(units) and "level" in units.columns:
+        d = units.loc[units["level"] == "district", "code"]
+        district = str(d.iloc[0]) if len(d) else None
+    if district:
+        estimates.loc[estimates["level"] == "district", "unit"] = district
+
+    jz = estimates[(estimates["level"] == "jiezhen") & (estimates["measure"] == "score")
+                   & (estimates["item"] != "composite")]
+    observations = pd.DataFrame({
+        "unit": jz["unit"].to_numpy(), "period": jz["period"].to_numpy(), "indicator": jz["indicator"].to_numpy(),
+        "value": jz["estimate"].to_numpy(), "se": jz["se"].to_numpy(),
+        "flag": np.where(jz["flag"].isin(["suppress", "psu_domain"]), "suppressed", ""),
+        "source": "survey",
+    })
+    sae = _small_area(estimates, frame, resp, items, cfg, rules) if (cfg["sae"] and cfg["community_level"]) \
+        else pd.DataFrame(columns=["unit", "jiezhen", "period", "item", "indicator", "direct", "direct_se",
+                                   "direct_flag", "eblup", "eblup_se", "gamma", "flag", "recommended"])
+    return {"observations_survey": observations, "survey_estimates": estimates, "survey_sae": sae}
+
+
+def _small_area(estimates: pd.DataFrame, frame: pd.DataFrame, resp: pd.DataFrame, items: pd.DataFrame,
+                cfg: dict, rules: dict) -> pd.DataFrame:
+    """Fay-Herriot per wave x item over communities, the community's 街镇 as a factor covariate."""
+    com = estimates[(estimates["level"] == "community") & (estimates["measure"] == "score")
+                    & (estimates["item"] != "composite")].copy()
+    parent = frame.drop_duplicates("_unit").set_index("_unit")["_stratum"]
+    com["jiezhen"] = com["unit"].map(parent)
+    # a domain without a design SE (single PSU, no second stage) gets the within-community SRS variance
+    var = com["se"].to_numpy() ** 2
+    no_se = ~(var > 0)
+    if no_se.any():
+        srs = com["estimate"].to_numpy()  # placeholder replaced below
+        scores = score_items(resp, items, measure="score")
+        long = pd.DataFrame({"_wave": frame["_wave"], "_unit": frame["_unit"]}).join(scores)
+        melted = long.melt(id_vars=["_wave", "_unit"], var_name="item", value_name="y").dropna()
+        g = melted.groupby(["_wave", "_unit", "item"])["y"]
+        s2n = (g.var(ddof=1) / g.count()).rename("s2n").reset_index()
+        merged = com[["period", "unit", "item"]].merge(
+            s2n.rename(columns={"_wave": "period", "_unit": "unit"}), on=["period", "unit", "item"], how="left")
+        srs = merged["s2n"].to_numpy()
+        var = np.where(no_se, srs, var)
+    com["vardir"] = var
+    com = com[com["estimate"].notna() & (com["vardir"] > 0) & np.isfinite(com["vardir"])]
+    com = com.sort_values(["period", "item", "unit"], kind="stable").reset_index(drop=True)
+    group = com.groupby(["period", "item"], sort=False).ngroup().to_numpy()
+    starts = np.flatnonzero(np.r_[True, group[1:] != group[:-1]])
+    ends = np.r_[starts[1:], len(com)]
+    direct = com["estimate"].to_numpy(float)
+    vardir = com["vardir"].to_numpy(float)
+    jz_codes = pd.factorize(com["jiezhen"])[0]
+    eblup = direct.copy()
+    mse = vardir.copy()
+    gamma = np.ones(len(com))
+    for a, b in zip(starts, ends):  # one Fay-Herriot fit per wave x item (tens of fits, not per domain)
+        codes = jz_codes[a:b]
+        levels = np.unique(codes)
+        X = np.column_stack([np.ones(b - a)] + [(codes == lv).astype(float) for lv in levels[1:]])
+        if b - a <= X.shape[1]:
+            continue
+        fit = fay_herriot(direct[a:b], vardir[a:b], X)
+        eblup[a:b] = fit.table["eblup"].to_numpy()
+        mse[a:b] = fit.table["mse"].to_numpy()
+        gamma[a:b] = fit.table["gamma"].to_numpy()
+    res = com[["unit", "jiezhen", "period", "item", "indicator"]].copy()
+    res["direct"] = direct
+    res["direct_se"] = com["se"].to_numpy()
+    res["direct_flag"] = com["flag"].to_numpy()
+    res["eblup"] = eblup
+    res["eblup_se"] = np.sqrt(mse)
+    res["gamma"] = gamma
+    with np.errstate(divide="ignore", invalid="ignore"):
+        cv = res["eblup_se"].to_numpy() / np.abs(eblup)
+    res["flag"] = np.where(cv <= rules["cv_release"], "release",
+                           np.where(cv <= rules["cv_suppress"], "caution", "suppress"))
+    res["recommended"] = np.where(res["direct_flag"] == "release", "direct", "eblup")
+    return res

@@ -1,0 +1,400 @@
+"""Build stage: trends, alerts and progress to target for every unit x node / indicator series.
+
+Inputs (``tables``)
+-------------------
+- ``index_scores``: unit, period, node, score (+ rank, peer_rank, coverage) — optional.
+- ``observations``: unit, period, indicator, value (+ se, flag, source); mixed frequencies — optional.
+- ``survey_estimates``: level, unit (or ``domain``), period, indicator (or ``item``), estimate, se (+ measure,
+  flag) — optional. Rows with ``level == "district"`` are the district reference of the ``survey_below`` rule;
+  ``level == "community"`` rows also become series of their own (source ``survey``).
+- ``framework``: code, name_zh, name_en, direction, target (+ frequency, ...) — direction 1 higher is better,
+  -1 lower is better, 0 context (no status, no alerts).
+- ``units``: code, name_zh, name_en — optional (codes are shown when missing).
+
+Each series is one (source, unit, node, frequency): ``source`` is ``index`` (node scores), ``indicator``
+(observations) or ``survey`` (community survey estimates); it runs at its own frequency (``A``, ``Q``, ``M``) on
+decimal years, so slopes are per year. Quarterly and monthly series use the seasonal test and slope; their change
+points and control charts run on values minus the season's median.
+
+Outputs
+-------
+- ``trends``: unit, node, source, frequency, n, s, var_s, z, p, q (BH), tau_b, tau_a, sen_slope, sen_low,
+  sen_high, pettitt_u, pettitt_p, change_point, trend, status (direction-aware), direction, p_method, test,
+  first_period, last_period, n_changes, last_change, last_change_shift, fdr (the false-alarm budget used).
+- ``alerts``: unit, period, node, level, rules, evidence, message_zh, message_en (see :mod:`govlib.trend.alerts`).
+- ``change_points``: unit, node, source, frequency, period (first period after the change), last_before,
+  mean_before, mean_after, shift, shift_sd, effect (improvement / deterioration / context).
+- ``progress_to_target``: unit, node, source, frequency, method (``target``/``trend``), base_period, base_value,
+  latest_period, latest_value, target, target_period, actual_cagr, required_cagr, ratio, status.
+
+Settings
+--------
+Section ``trend`` (all optional; an unknown key is an error):
+
+=============================== ========== ========================================================================
+key                             default    meaning
+=============================== ========== ========================================================================
+``alpha``                       0.05       level of each series' own ``trend`` word (unadjusted p)
+``fdr``                         0.05       **false-alarm budget**: Benjamini–Hochberg FDR across all series of one
+                                           report (this build); ``status`` and the ``trend_down`` rule use
+                                           q < fdr. Written to the ``fdr`` column of ``trends``.
+``conf_level``                  0.95       Sen slope CI
+``min_n``                       4          fewer observations: no test (``test = "too_short"``)
+``exact_max_n``                 10         exact p of S for n <= this without ties
+``seasonal``                    true       seasonal Mann–Kendall + seasonal Sen for Q and M series
+``seasonal_covariance``         "none"     "none" (Hirsch–Slack–Smith 1982, as R smk.test) or
+                                           "hirsch_slack_1984" (covariance between seasons)
+``changepoint_penalty``         "bic"      "bic" (``changepoint_bic_factor`` x log(n) x sigma^2) or a number
+``changepoint_bic_factor``      3.0        2 is the textbook BIC; 3 halves false changes in 8-point series
+``changepoint_min_size``        2          minimum segment length
+``control_baseline_years``      2.0        baseline = the first years of each series (median; scale = the
+                                           diff-based robust noise SD pooled over the units of the node)
+``control_baseline``            4          ... but at least this many observations
+``cusum_k``, ``cusum_h``        0.5, 5.0   two-sided tabular CUSUM (only the worsening side raises alerts;
+                                           one-sided in-control ARL about 930 observations)
+``ewma_lambda``, ``ewma_L``     0.2, 3.0   EWMA; ``ewma_limits`` "fixed" (asymptotic, as R spc) or "exact"
+``control_sources``             [index, indicator] series that get control charts (community survey
+                                           estimates are too noisy: their change points are used instead)
+``index_nodes``                 "aggregate" index scores followed: "aggregate" (the root and the dimensions:
+                                           nodes with children; leaves are followed as observations) or "all"
+``survey_series``               true       community survey estimates as series of their own
+``survey_measure``              "score"    the ``measure`` of survey_estimates to use
+``survey_include_suppressed``   false      use suppressed (too few respondents) estimates in the survey rule
+``base_period``                 periods.base_period  base of the CAGR for progress to target
+``target_period``               "2030"     when framework targets should be reached
+=============================== ========== ========================================================================
+
+Section ``alerts``: ``rules`` (list; default :data:`govlib.trend.alerts.DEFAULT_RULES`; see :mod:`govlib.trend.alerts`).
+The ``survey_below`` rule looks at each unit x indicator's latest released wave only (a persistent gap would
+otherwise repeat every wave); ``trend_down`` at each series' latest period.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from ...trend.alerts import evaluate_rules, validate_rules
+from ...trend.changepoint import change_points, robust_sigma
+from ...trend.control import cusum, ewma, robust_standardise
+from ...errors import InputError
+from ...periods import decimal_time
+from ...trend.progress import progress_to_target, trend_status
+from ...trend.mannkendall import benjamini_hochberg, make_panel, panel_trends
+
+__all__ = ["run", "TREND_DEFAULTS"]
+
+TREND_DEFAULTS = {
+    "alpha": 0.05, "fdr": 0.05, "conf_level": 0.95, "min_n": 4, "exact_max_n": 10, "seasonal": True,
+    "changepoint_penalty": "bic", "changepoint_bic_factor": 3.0, "changepoint_min_size": 2,
+    "control_baseline": 4, "control_baseline_years": 2.0,
+    "cusum_k": 0.5, "cusum_h": 5.0, "ewma_lambda": 0.2, "ewma_L": 3.0, "ewma_limits": "fixed",
+    "base_period": None, "target_period": "2030",
+    "survey_series": True, "survey_measure": "score", "survey_include_suppressed": False,
+    "control_sources": ["index", "indicator"], "index_nodes": "aggregate", "seasonal_covariance": "none",
+}
+
+_KEYS = ["source", "unit", "node", "frequency"]
+
+
+def _config(settings) -> tuple[dict, list[dict]]:
+    user = settings.section("trend") or {}
+    unknown = set(user) - set(TREND_DEFAULTS)
+    if unknown:
+        raise InputError(f"settings trend: unknown keys {sorted(unknown)}; expected {', '.join(TREND_DEFAULTS)}")
+    cfg = {**TREND_DEFAULTS, **user}
+    if cfg["base_period"] is None:
+        cfg["base_period"] = str(settings.data.get("periods", {}).get("base_period", "2018"))
+    if not 0 < float(cfg["fdr"]) < 1:
+        raise InputError(f"settings trend.fdr: expected a rate between 0 and 1, got {cfg['fdr']!r}")
+    alerts_cfg = settings.section("alerts") or {}
+    unknown = set(alerts_cfg) - {"rules"}
+    if unknown:
+        raise InputError(f"settings alerts: unknown keys {sorted(unknown)}; expected rules")
+    return cfg, validate_rules(alerts_cfg.get("rules"))
+
+
+def _frequency(periods: pd.Series) -> np.ndarray:
+    s = periods.astype(str)
+    return np.where(s.str.contains("Q", regex=False), "Q", np.where(s.str.contains("-", regex=False), "M", "A"))
+
+
+def _survey_scores(est: pd.DataFrame | None, cfg: dict) -> pd.DataFrame | None:
+    """Survey estimates of the configured measure with unit/node columns (``domain``/``item`` accepted)."""
+    if est is None or not len(est):
+        return None
+    e = est.copy()
+    unit_col = "unit" if "unit" in e.columns else "domain"
+    node_col = "indicator" if "indicator" in e.columns else "item"
+    for col in (unit_col, node_col, "period", "estimate", "se"):
+        if col not in e.columns:
+            raise InputError(f"survey_estimates: column '{col}' is missing")
+    if "measure" in e.columns:
+        e = e[e["measure"].astype(str) == str(cfg["survey_measure"])]
+    e["unit"] = e[unit_col].astype(str)
+    e["node"] = e[node_col].astype(str)
+    e["period"] = e["period"].astype(str)
+    e["level"] = e["level"].astype(str) if "level" in e.columns else ""
+    return e
+
+
+def _series_long(tables, cfg, aggregate_nodes: set[str]) -> pd.DataFrame:
+    parts = []
+    scores = tables.get("index_scores")
+    if cfg["index_nodes"] not in ("aggregate", "all"):
+        raise InputError(f"settings trend.index_nodes: expected 'aggregate' or 'all', got {cfg['index_nodes']!r}")
+    if scores is not None and len(scores) and cfg["index_nodes"] == "aggregate":
+        # leaves' normalised scores repeat their observations (already series of their own) on a relative scale
+        # where some unit is always 0: only the root and the dimensions are followed as index scores
+        scores = scores[scores["node"].astype(str).isin(aggregate_nodes)]
+    if scores is not None and len(scores):
+        parts.append(pd.DataFrame({"source": "index", "unit": scores["unit"].astype(str),
+                                   "node": scores["node"].astype(str), "period": scores["period"].astype(str),
+                                   "value": pd.to_numeric(scores["score"], errors="coerce")}))
+    obs = tables.get("observations")
+    if obs is not None and len(obs):
+        parts.append(pd.DataFrame({"source": "indicator", "unit": obs["unit"].astype(str),
+                                   "node": obs["indicator"].astype(str), "period": obs["period"].astype(str),
+                                   "value": pd.to_numeric(obs["value"], errors="coerce")}))
+    survey = _survey_scores(tables.get("survey_estimates"), cfg)
+    if cfg["survey_series"] and survey is not None:
+        # community survey estimates as series of their own (街镇 values are already D6 observations)
+        comm = survey[survey["level"] == "community"]
+        parts.append(pd.DataFrame({"source": "survey", "unit": comm["unit"], "node": comm["node"],
+                                   "period": comm["period"], "value": pd.to_numeric(comm["estimate"],
+                                                                                    errors="coerce")}))
+    if not parts:
+        raise InputError("trend stage: neither index_scores nor observations were given")
+    long = pd.concat(parts, ignore_index=True)
+    long["frequency"] = _frequency(long["period"])
+    long["season"] = np.where(long["frequency"] == "A", "", long["period"].str.slice(4))
+    return long
+
+
+def _names(tables):
+    fw = tables.get("framework")
+    if fw is None or "code" not in fw.columns:
+        raise InputError("trend stage: the framework table (code, name_zh, name_en, direction, target) is needed")
+    fw = fw.copy()
+    fw["code"] = fw["code"].astype(str)
+    for col, default in [("name_zh", None), ("name_en", None), ("direction", 1), ("target", np.nan)]:
+        if col not in fw.columns:
+            fw[col] = fw["code"] if default is None else default
+    fw["direction"] = pd.to_numeric(fw["direction"], errors="coerce").fillna(1)
+    fw["target"] = pd.to_numeric(fw["target"], errors="coerce")
+    units = tables.get("units")
+    if units is not None and "code" in units.columns:
+        u = units.copy()
+        u["code"] = u["code"].astype(str)
+        for col in ("name_zh", "name_en"):
+            if col not in u.columns:
+                u[col] = u["code"]
+    else:
+        u = pd.DataFrame(columns=["code", "name_zh", "name_en"])
+    return fw.set_index("code"), u.set_index("code")
+
+
+def _trend_rows(long: pd.DataFrame, cfg: dict):
+    """Panels (annual / seasonal) and their trend tables; returns list of (panel, table)."""
+    out = []
+    annual = long["frequency"] == "A" if cfg["seasonal"] else np.ones(len(long), dtype=bool)
+    for mask, season in ((annual, None), (~annual, "season")):
+        sub = long[mask]
+        if not len(sub):
+            continue
+        panel = make_panel(sub, "period", "value", by=_KEYS, season=season)
+        table = panel_trends(panel, alpha=cfg["alpha"], conf_level=cfg["conf_level"], min_n=int(cfg["min_n"]),
+                             exact_max_n=int(cfg["exact_max_n"]), seasonal_covariance=cfg["seasonal_covariance"])
+        out.append((panel, table))
+    return out
+
+
+def run(tables: dict[str, pd.DataFrame], settings) -> dict[str, pd.DataFrame]:
+    """Trends, alerts and progress to target (pure; see the module docstring for tables and settings).
+
+    Examples
+    --------
+    >>> from govlib.settings import load_settings
+    >>> scores = pd.DataFrame({"unit": "u1", "node": "D6", "period": [str(y) for y in range(2016, 2026)],
+    ...                        "score": [80, 81, 79, 80, 82, 81, 80, 70, 69, 68.0]})
+    >>> fw = pd.DataFrame({"code": ["D6"], "name_zh": ["居民满意度"], "name_en": ["Satisfaction"], "direction": [1]})
+    >>> out = run({"index_scores": scores, "framework": fw}, load_settings())
+    >>> out["trends"][["unit", "node", "n", "change_point"]].values.tolist()
+    [['u1', 'D6', 10, '2022']]
+    >>> out["alerts"]["period"].tolist()[:1], "sharp_drop" in out["alerts"]["rules"].iloc[0]
+    (['2023'], True)
+    """
+    cfg, rules = _config(settings)
+    fw, units = _names(tables)
+    parents = set(tables["framework"]["parent"].dropna().astype(str)) if "parent" in tables["framework"].columns \
+        else set(fw.index)
+    long = _series_long(tables, cfg, parents)
+    pieces = _trend_rows(long, cfg)
+    facts, trend_tables, progress_rows, cp_rows = [], [], [], []
+    for panel, table in pieces:
+        keys = panel.keys
+        direction = keys["node"].map(fw["direction"]).fillna(1).to_numpy(dtype=float)
+        table["direction"] = direction
+        table["first_period"] = panel.labels[:, 0]
+        last_idx = np.maximum(panel.n - 1, 0)
+        rows = np.arange(len(keys))
+        table["last_period"] = np.where(panel.n > 0, panel.labels[rows, last_idx], None)
+        # sub-annual series: change points and control charts run on values minus their season's median
+        work = _deseasonalise(panel) if panel.seasons is not None else panel.values
+        # noise SD: diff-based robust SD pooled (median) over the units of the same node and frequency — steadier
+        # than one short series' own estimate (units of one indicator share its measurement noise)
+        own_sigma = robust_sigma(work)
+        sigma = pd.Series(own_sigma).groupby([keys["source"], keys["node"], keys["frequency"]]) \
+            .transform("median").to_numpy()
+        sigma = np.where(sigma > 0, sigma, own_sigma)
+        # ---- multiple change points
+        if cfg["changepoint_penalty"] == "bic":
+            penalty = float(cfg["changepoint_bic_factor"]) * np.log(np.maximum(panel.n, 2)) * sigma ** 2
+        else:
+            penalty = cfg["changepoint_penalty"]
+        cps = change_points(work, penalty=penalty, min_size=int(cfg["changepoint_min_size"]))
+        table["n_changes"] = np.bincount(cps["series"], minlength=len(keys)) if len(cps) else 0
+        table["last_change"] = None
+        table["last_change_shift"] = np.nan
+        if len(cps):
+            last = cps.groupby("series").tail(1)
+            table.loc[last["series"].to_numpy(), "last_change"] = panel.labels[last["series"], last["k"] - 1]
+            table.loc[last["series"].to_numpy(), "last_change_shift"] = last["shift"].to_numpy()
+            r = cps["series"].to_numpy()
+            with np.errstate(all="ignore"):
+                good_shift_sd = direction[r] * cps["shift"].to_numpy() / np.where(sigma[r] > 0, sigma[r], np.nan)
+            after = panel.labels[r, cps["k"].to_numpy()]  # first period after the change
+            facts.append(pd.DataFrame({
+                "unit": keys["unit"].to_numpy()[r], "node": keys["node"].to_numpy()[r],
+                "period": after, "cp_shift": cps["shift"].to_numpy(), "cp_shift_sd": good_shift_sd}))
+            cp_rows.append(pd.DataFrame({
+                **{k: keys[k].to_numpy()[r] for k in _KEYS}, "period": after,
+                "last_before": panel.labels[r, cps["k"].to_numpy() - 1],
+                "mean_before": cps["mean_before"].to_numpy(), "mean_after": cps["mean_after"].to_numpy(),
+                "shift": cps["shift"].to_numpy(),
+                "shift_sd": cps["shift"].to_numpy() / np.where(sigma[r] > 0, sigma[r], np.nan),
+                "effect": np.select([direction[r] == 0, good_shift_sd > 0, good_shift_sd < 0],
+                                    ["context", "improvement", "deterioration"], "none")}))
+        # ---- control charts on robustly standardised series
+        # baseline: the first control_baseline_years of each series (at least control_baseline observations);
+        # scale: the diff-based robust noise SD pooled (median) over the units of the same node and frequency
+        t0 = panel.times[:, :1]
+        in_years = ((panel.times < t0 + float(cfg["control_baseline_years"])) & ~np.isnan(panel.values)).sum(axis=1)
+        base_n = np.maximum(in_years, int(cfg["control_baseline"]))
+        z, _ = robust_standardise(work, baseline=base_n, scale=sigma)
+        zg = z * direction[:, None]  # orient: negative = worse
+        cs = cusum(zg, k=float(cfg["cusum_k"]), h=float(cfg["cusum_h"]))
+        ew = ewma(zg, lam=float(cfg["ewma_lambda"]), L=float(cfg["ewma_L"]), limits=cfg["ewma_limits"])
+        for name, sig in (("cusum_down", cs["signal_down"]), ("ewma_down", ew["signal_down"])):
+            onset = sig & ~np.concatenate([np.zeros((len(keys), 1), bool), sig[:, :-1]], axis=1)
+            onset &= ((direction != 0) & keys["source"].isin(list(cfg["control_sources"])).to_numpy())[:, None]
+            r, c = np.nonzero(onset)
+            facts.append(pd.DataFrame({"unit": keys["unit"].to_numpy()[r], "node": keys["node"].to_numpy()[r],
+                                       "period": panel.labels[r, c], name: True}))
+        # ---- level and change of index scores
+        is_index = (keys["source"] == "index").to_numpy()
+        if is_index.any():
+            r, c = np.nonzero(is_index[:, None] & ~np.isnan(panel.values))
+            prev = np.where(c > 0, panel.values[r, np.maximum(c - 1, 0)], np.nan)
+            facts.append(pd.DataFrame({"unit": keys["unit"].to_numpy()[r], "node": keys["node"].to_numpy()[r],
+                                       "period": panel.labels[r, c], "score": panel.values[r, c],
+                                       "change": panel.values[r, c] - prev, "latest": c == panel.n[r] - 1}))
+        # ---- progress to target (value at/after the base period vs the latest)
+        t = panel.times
+        base_t = float(decimal_time(pd.Series([cfg["base_period"]]))[0])
+        after = (t >= base_t) & ~np.isnan(panel.values)
+        has_base = after.any(axis=1)
+        b_idx = np.argmax(after, axis=1)
+        target = keys["node"].map(fw["target"]).to_numpy(dtype=float)
+        target_t = float(decimal_time(pd.Series([str(cfg["target_period"])]))[0])
+        latest_val = np.where(panel.n > 0, panel.values[rows, last_idx], np.nan)
+        base_val = np.where(has_base, panel.values[rows, b_idx], np.nan)
+        prog = progress_to_target(base_val, np.where(has_base, t[rows, b_idx], np.nan), latest_val,
+                                  np.where(panel.n > 0, t[rows, last_idx], np.nan), target, target_t, direction)
+        progress_rows.append(pd.DataFrame({
+            **{k: keys[k].to_numpy() for k in _KEYS},
+            "base_period": np.where(has_base, panel.labels[rows, b_idx], None), "base_value": base_val,
+            "latest_period": table["last_period"].to_numpy(), "latest_value": latest_val,
+            "target": target, "target_period": str(cfg["target_period"]),
+            "actual_cagr": prog["actual_cagr"].to_numpy(), "required_cagr": prog["required_cagr"].to_numpy(),
+            "ratio": prog["ratio"].to_numpy(), "status": prog["status"].to_numpy()}))
+        trend_tables.append(table)
+    trends = pd.concat(trend_tables, ignore_index=True)
+    trends["q"] = benjamini_hochberg(trends["p"].to_numpy(dtype=float))
+    trends["status"] = trend_status(trends["z"].to_numpy(dtype=float), trends["q"].to_numpy(dtype=float),
+                                    trends["direction"].to_numpy(dtype=float), fdr=float(cfg["fdr"]))
+    trends["fdr"] = float(cfg["fdr"])
+    tested = trends["q"].notna()
+    facts.append(pd.DataFrame({"unit": trends.loc[tested, "unit"], "node": trends.loc[tested, "node"],
+                               "period": trends.loc[tested, "last_period"], "trend_q": trends.loc[tested, "q"],
+                               "trend_p": trends.loc[tested, "p"], "trend_z": trends.loc[tested, "z"]}))
+    facts.append(_survey_facts(_survey_scores(tables.get("survey_estimates"), cfg), cfg))
+    progress = pd.concat(progress_rows, ignore_index=True)
+    no_target = progress["target"].isna()
+    progress["method"] = np.where(no_target, "trend", "target")
+    status_by_series = trends.set_index(_KEYS)["status"]
+    idx = pd.MultiIndex.from_frame(progress.loc[no_target, _KEYS])
+    progress.loc[no_target, "status"] = status_by_series.reindex(idx).to_numpy()
+    alerts = _alerts(facts, fw, units, rules)
+    order = ["unit", "node", "source", "frequency", "n", "s", "var_s", "z", "p", "q", "tau_b", "tau_a", "sen_slope",
+             "sen_low", "sen_high", "pettitt_u", "pettitt_p", "change_point", "trend", "status", "direction",
+             "p_method", "test", "first_period", "last_period", "n_changes", "last_change", "last_change_shift",
+             "fdr"]
+    prog_cols = _KEYS[1:3] + ["source", "frequency", "method", "base_period", "base_value", "latest_period",
+                              "latest_value", "target", "target_period", "actual_cagr", "required_cagr", "ratio",
+                              "status"]
+    cp_cols = ["unit", "node", "source", "frequency", "period", "last_before", "mean_before", "mean_after", "shift",
+               "shift_sd", "effect"]
+    cp_table = pd.concat(cp_rows, ignore_index=True)[cp_cols] if cp_rows else pd.DataFrame(columns=cp_cols)
+    return {"change_points": cp_table.sort_values(["source", "unit", "node", "period"]).reset_index(drop=True),
+            "trends": trends[order].sort_values(["source", "unit", "node", "frequency"]).reset_index(drop=True),
+            "alerts": alerts,
+            "progress_to_target": progress[prog_cols].sort_values(["source", "unit", "node"]).reset_index(drop=True)}
+
+
+def _deseasonalise(panel) -> np.ndarray:
+    """Values minus the median of their (series, season) — vectorised with a groupby on the flat arrays."""
+    r, c = np.nonzero(~np.isnan(panel.values))
+    flat = pd.DataFrame({"r": r, "s": panel.seasons[r, c], "v": panel.values[r, c]})
+    med = flat.groupby(["r", "s"])["v"].transform("median").to_numpy()
+    out = np.full(panel.values.shape, np.nan)
+    out[r, c] = flat["v"].to_numpy() - med
+    return out
+
+
+def _survey_facts(e: pd.DataFrame | None, cfg: dict) -> pd.DataFrame:
+    if e is None or not len(e):
+        return pd.DataFrame(columns=["unit", "node", "period"])
+    district = e[e["level"] == "district"].groupby(["period", "node"])["estimate"].first()
+    local = e[e["level"] != "district"].copy()
+    if "flag" in local.columns and not cfg["survey_include_suppressed"]:
+        local = local[~local["flag"].astype(str).str.startswith("suppress")]
+    # the current state: each unit x indicator's latest wave (a level below the district persists; repeating it
+    # for every past wave would only bury the news)
+    local["_t"] = decimal_time(local["period"])
+    local = local[local["_t"] == local.groupby(["unit", "node"])["_t"].transform("max")]
+    local["district_estimate"] = district.reindex(pd.MultiIndex.from_frame(local[["period", "node"]])).to_numpy()
+    with np.errstate(all="ignore"):
+        local["survey_z"] = (local["estimate"] - local["district_estimate"]) / local["se"].where(local["se"] > 0)
+    local = local.rename(columns={"estimate": "survey_estimate"})
+    return local[["unit", "node", "period", "survey_estimate", "district_estimate", "survey_z"]]
+
+
+def _alerts(facts, fw, units, rules) -> pd.DataFrame:
+    frames = [f for f in facts if len(f)]
+    if not frames:
+        return evaluate_rules(pd.DataFrame(columns=["unit", "node", "period"]), rules)
+    allf = pd.concat(frames, ignore_index=True)
+    allf["period"] = allf["period"].astype(str)
+    merged = allf.groupby(["unit", "node", "period"], sort=True).first().reset_index()
+    for col in ("cusum_down", "ewma_down"):
+        if col in merged.columns:
+            merged[col] = merged[col].astype("boolean").fillna(False).astype(bool)
+    merged["direction"] = merged["node"].map(fw["direction"]).fillna(1).to_numpy(dtype=float)
+    merged["survey_z"] = merged["survey_z"] * merged["direction"] if "survey_z" in merged.columns else np.nan
+    merged = merged[merged["direction"] != 0]
+    merged["node_zh"] = merged["node"].map(fw["name_zh"]).fillna(merged["node"])
+    merged["node_en"] = merged["node"].map(fw["name_en"]).fillna(merged["node"])
+    merged["unit_zh"] = merged["unit"].map(units["name_zh"]).fillna(merged["unit"]) if len(units) else merged["unit"]
+    merged["unit_en"] = merged["unit"].map(units["name_en"]).fillna(merged["unit"]) if len(units) else merged["unit"]
+    alerts = evaluate_rules(merged, rules)
+    return alerts.sort_values(["unit", "node", "period"]).reset_index(drop=True)

@@ -1,0 +1,451 @@
+"""Display tables for the report notebooks, the workbook and the portal (pure: processed tables in, tables out).
+
+The notebooks stay thin: they call these functions and show the result. Column headers follow the report
+language (``lang='zh'`` or ``'en'``); numbers stay numeric here (formatting is the renderer's job) except where a
+table *is* the printed text. Optional processed tables (uncertainty, trends, alerts, survey estimates) may be
+missing in a build: the functions then return an empty table with the right columns.
+"""
+from __future__ import annotations
+
+import math
+import re
+from typing import Mapping
+
+import numpy as np
+import pandas as pd
+
+from .. import periods as _periods
+from ..errors import InputError
+from .narrative import LEVEL_NAMES, PEER_GROUP_NAMES, significant_trends, rank_intervals
+from ..data.processed import index_root_node, has_table, load_processed, ranked_units, report_periods
+from ..settings import Settings, load_settings
+
+__all__ = ["REPORT_TABLES", "load_report_tables", "resolve_period", "check_unit", "root_node", "dimension_nodes",
+           "node_label", "league_table", "dimension_table", "dimension_matrix", "trend_series", "trend_table",
+           "alerts_table", "survey_table", "community_table", "source_table", "quality_table", "movers_table",
+           "survey_overview", "ARROWS", "localise"]
+
+#: Processed tables the reports read (the first four are required; the rest are shown when the build has them).
+REPORT_TABLES = ("units", "framework", "index_scores", "observations", "uncertainty", "progress", "trends", "alerts",
+                 "survey_estimates", "survey_sae", "survey_items", "weights_effective")
+#: survey levels: the engine writes ``jiezhen`` for the 街镇 level (``subdistrict`` accepted too)
+_JIEZHEN_LEVELS = ("jiezhen", "subdistrict")
+_HIDDEN_FLAGS = ("suppress", "suppressed")
+_REQUIRED = ("units", "framework", "index_scores")
+ARROWS = {"up": "↑", "down": "↓", "none": "→"}
+_CODE = re.compile(r"^\d{12}$")
+
+
+#: Tables a one-period report needs only for the period's year (read with a Parquet filter).
+YEAR_TABLES = ("observations", "survey_estimates", "survey_sae", "alerts")
+
+
+def load_report_tables(settings: Settings | None = None, names=REPORT_TABLES,
+                       period: str | None = None) -> dict[str, pd.DataFrame]:
+    """The processed tables a report needs; optional ones that the build did not write are left out.
+
+    With ``period`` (``latest`` allowed) the big event-derived tables (:data:`YEAR_TABLES`) hold only the rows of
+    that period's year; scores, trends and uncertainty keep every period (trend charts need them).
+    """
+    settings = settings or load_settings()
+    out = {}
+    for name in _REQUIRED:
+        out[name] = load_processed(name, settings)
+    year = None
+    if period is not None:
+        year = resolve_period(period, out)[:4]
+    for name in names:
+        if name not in out and has_table(name, settings):
+            out[name] = load_processed(name, settings, year=year if name in YEAR_TABLES else None)
+    return out
+
+
+def root_node(tables: Mapping[str, pd.DataFrame]) -> str:
+    """The framework's root node code (the composite index)."""
+    return index_root_node(tables["index_scores"], tables.get("framework"))
+
+
+def dimension_nodes(tables: Mapping[str, pd.DataFrame]) -> list[str]:
+    """Codes of the root's children (the dimensions), in framework order."""
+    fw = tables["framework"]
+    return fw.loc[fw["parent"].astype(str) == root_node(tables), "code"].astype(str).tolist()
+
+
+def node_label(tables: Mapping[str, pd.DataFrame], lang: str = "zh") -> dict[str, str]:
+    """``node code -> display name`` in the report language."""
+    fw = tables["framework"]
+    col = "name_zh" if lang == "zh" else "name_en"
+    names = fw[col] if col in fw.columns else fw["code"]
+    return dict(zip(fw["code"].astype(str), names.fillna(fw["code"]).astype(str)))
+
+
+def _unit_names(tables, lang):
+    u = tables["units"]
+    col = "name_zh" if lang == "zh" or "name_en" not in u.columns else "name_en"
+    return dict(zip(u["code"].astype(str), u[col].fillna(u["name_zh"]).astype(str)))
+
+
+def resolve_period(period: str, tables: Mapping[str, pd.DataFrame]) -> str:
+    """``'latest'`` -> the newest complete period; any other value must be a complete period in the data.
+
+    Raises
+    ------
+    InputError
+        For a malformed period or one that is not (completely) in the processed scores.
+    """
+    complete = report_periods(tables["index_scores"], tables["units"], root_node(tables))
+    if period in (None, "", "latest"):
+        if not complete:
+            raise InputError("no complete period in index_scores: every ranked 街镇 needs a root score")
+        return complete[-1]
+    if not _periods.is_valid_period(str(period)):
+        raise InputError(f"period {period!r} is not a period: expected 2024, 2024Q3, 2024-07 or 'latest'")
+    if period not in complete:
+        raise InputError(f"period {period!r} has no complete index scores; complete periods: "
+                         f"{', '.join(complete) or '(none)'}")
+    return str(period)
+
+
+def check_unit(unit: str, tables: Mapping[str, pd.DataFrame]) -> str:
+    """``unit`` if it is the 12-digit code of a ranked 街镇 in the data; ``''`` -> the first one.
+
+    Raises
+    ------
+    InputError
+        Naming the value and what was expected (a 12-digit code string of one of the listed 街镇).
+    """
+    ranked = ranked_units(tables["units"])
+    present = ranked[ranked["code"].isin(set(tables["index_scores"]["unit"]))]
+    if unit in (None, ""):
+        if present.empty:
+            raise InputError("no ranked 街镇 in the processed scores")
+        return str(present["code"].iloc[0])
+    if not isinstance(unit, str) or not _CODE.match(unit):
+        raise InputError(f"unit {unit!r} is not a 12-digit unit code (give it as text, e.g. '310115005000')")
+    if unit not in set(present["code"]):
+        known = ", ".join(f"{c} {n}" for c, n in zip(present["code"], present["name_zh"]))
+        raise InputError(f"unit {unit!r} is not a ranked 街镇 in the processed data; expected one of: {known}")
+    return unit
+
+
+def league_table(tables: Mapping[str, pd.DataFrame], period: str, lang: str = "zh",
+                 with_codes: bool = True) -> pd.DataFrame:
+    """The league table of the ranked 街镇: rank, name, kind, peer group, score, rank interval, rank change.
+
+    Sorted by rank; ``rank_change`` is positive when the unit moved up against the previous period.
+    """
+    scores = tables["index_scores"]
+    root = root_node(tables)
+    ranked = ranked_units(tables["units"]).set_index("code")
+    top = scores[(scores["node"] == root) & scores["unit"].isin(ranked.index)]
+    now = top[top["period"] == period].copy()
+    periods = [p for p in _periods.period_index(top["period"]) if _periods.frequency_of(p) ==
+               _periods.frequency_of(period)]
+    prev = periods[periods.index(period) - 1] if period in periods and periods.index(period) > 0 else None
+    if prev is not None:
+        before = top[top["period"] == prev].set_index("unit")["rank"]
+        now["rank_change"] = now["unit"].map(before).astype(float) - now["rank"].astype(float)
+    else:
+        now["rank_change"] = np.nan
+    u = rank_intervals(tables.get("uncertainty"), root)
+    u = u[u["period"] == period].set_index("unit")
+    now["rank_low"] = now["unit"].map(u["rank_low"]).astype(float)
+    now["rank_high"] = now["unit"].map(u["rank_high"]).astype(float)
+    now["rank_median"] = now["unit"].map(u["rank_median"]).astype(float)
+    name_col = "name_zh" if lang == "zh" else "name_en"
+    peer_names = PEER_GROUP_NAMES[lang]
+    out = pd.DataFrame({
+        "code": now["unit"].astype(str),
+        "name": now["unit"].map(ranked[name_col].fillna(ranked["name_zh"])),
+        "kind": now["unit"].map(ranked["kind"]),
+        "peer_group": now["unit"].map(ranked["peer_group"]).map(lambda g: peer_names.get(g, g)),
+        "score": now["score"].astype(float), "rank": now["rank"].astype(float),
+        "peer_rank": now["peer_rank"].astype(float) if "peer_rank" in now else np.nan,
+        "rank_low": now["rank_low"], "rank_high": now["rank_high"], "rank_median": now["rank_median"],
+        "rank_change": now["rank_change"],
+    }).sort_values(["rank", "code"]).reset_index(drop=True)
+    if not with_codes:
+        out = out.drop(columns="code")
+    return out
+
+
+def dimension_table(facts: Mapping, lang: str = "zh") -> pd.DataFrame:
+    """A 街镇's dimension scores against the district and peer medians (from :func:`narrative.street_facts`)."""
+    zh = lang == "zh"
+    rows = [{("维度" if zh else "Dimension"): d["name_zh"] if zh else d["name_en"],
+             ("得分" if zh else "Score"): d["score"], ("排名" if zh else "Rank"): d["rank"],
+             ("全区中位数" if zh else "District median"): d["district_median"],
+             ("同类中位数" if zh else "Peer median"): d["peer_median"],
+             ("与全区中位数之差" if zh else "Gap to district median"): d["gap"]} for d in facts["dimensions"]]
+    return pd.DataFrame(rows)
+
+
+def dimension_matrix(tables: Mapping[str, pd.DataFrame], period: str, lang: str = "zh") -> pd.DataFrame:
+    """街镇 (rows, in rank order) x dimension (columns) scores for the heat map."""
+    league = league_table(tables, period, lang)
+    dims = dimension_nodes(tables)
+    labels = node_label(tables, lang)
+    s = tables["index_scores"]
+    s = s[(s["period"] == period) & s["node"].isin(dims) & s["unit"].isin(league["code"])]
+    m = s.pivot_table(index="unit", columns="node", values="score").reindex(index=league["code"], columns=dims)
+    m.index = league["name"].tolist()
+    m.columns = [labels.get(c, c) for c in dims]
+    return m
+
+
+def trend_series(tables: Mapping[str, pd.DataFrame], unit: str, lang: str = "zh",
+                 frequency: str | None = None) -> pd.DataFrame:
+    """Tidy ``panel, period, score`` of a unit's root and dimension scores over time (for small multiples)."""
+    nodes = [root_node(tables)] + dimension_nodes(tables)
+    labels = node_label(tables, lang)
+    s = tables["index_scores"]
+    s = s[(s["unit"] == unit) & s["node"].isin(nodes)].copy()
+    if frequency:
+        s = s[s["period"].map(_periods.frequency_of) == frequency]
+    s["panel"] = pd.Categorical(s["node"].map(labels), [labels.get(n, n) for n in nodes], ordered=True)
+    s = s.sort_values(["panel", "period"])
+    return pd.DataFrame({"panel": s["panel"].astype(str), "node": s["node"], "period": s["period"].astype(str),
+                         "score": s["score"].astype(float)}).reset_index(drop=True)
+
+
+def trend_table(tables: Mapping[str, pd.DataFrame], unit: str, lang: str = "zh", alpha: float = 0.05) -> pd.DataFrame:
+    """Mann-Kendall/Sen results per node for one unit, with an arrow for significant trends."""
+    zh = lang == "zh"
+    cols = (["节点", "趋势", "Sen斜率（每年）", "斜率95%区间", "p值", "q值", "突变点"] if zh else
+            ["Node", "Trend", "Sen slope (per year)", "Slope 95% CI", "p", "q", "Change point"])
+    trends = tables.get("trends")
+    if trends is None or not len(trends):
+        return pd.DataFrame(columns=cols)
+    nodes = [root_node(tables)] + dimension_nodes(tables)
+    labels = node_label(tables, lang)
+    t = trends[(trends["unit"] == unit) & trends["node"].astype(str).isin(nodes)].copy()
+    t["_order"] = t["node"].map({n: i for i, n in enumerate(nodes)})
+    t = t.sort_values("_order")
+    sig = significant_trends(t, alpha).to_numpy()
+    slope = t["sen_slope"].astype(float).to_numpy()
+    arrow = np.where(~sig | (slope == 0), ARROWS["none"], np.where(slope > 0, ARROWS["up"], ARROWS["down"]))
+    lo = t["sen_low"].astype(float) if "sen_low" in t else pd.Series(np.nan, index=t.index)
+    hi = t["sen_high"].astype(float) if "sen_high" in t else pd.Series(np.nan, index=t.index)
+    cp = t["change_point"] if "change_point" in t else pd.Series(None, index=t.index)
+    return pd.DataFrame({
+        cols[0]: t["node"].map(labels).to_numpy(), cols[1]: arrow, cols[2]: slope,
+        cols[3]: [f"[{a:.2f}, {b:.2f}]" if math.isfinite(a) and math.isfinite(b) else "–" for a, b in zip(lo, hi)],
+        cols[4]: t["p"].astype(float).to_numpy(),
+        cols[5]: t["q"].astype(float).to_numpy() if "q" in t else np.nan,
+        cols[6]: [("–" if v is None or (isinstance(v, float) and math.isnan(v)) else str(v)) for v in cp],
+    })
+
+
+def alerts_table(tables: Mapping[str, pd.DataFrame], period: str, unit: str | None = None,
+                 lang: str = "zh") -> pd.DataFrame:
+    """The period's alerts (for one unit or all), red first, with their reasons in the report language."""
+    zh = lang == "zh"
+    cols = ["级别", "街镇", "节点", "原因"] if zh else ["Level", "Unit", "Node", "Reason"]
+    alerts = tables.get("alerts")
+    if alerts is None or not len(alerts):
+        return pd.DataFrame(columns=cols)
+    a = alerts[alerts["period"].astype(str) == period]
+    if unit is not None:
+        a = a[a["unit"] == unit]
+    order = {"red": 0, "amber": 1, "info": 2}
+    a = a.assign(_o=a["level"].map(order).fillna(3)).sort_values(["_o", "unit", "node"])
+    labels = node_label(tables, lang)
+    names = _unit_names(tables, lang)
+    msg = "message_zh" if zh else "message_en"
+    return pd.DataFrame({cols[0]: a["level"].map(LEVEL_NAMES[lang]).fillna(a["level"]).to_numpy(),
+                         cols[1]: a["unit"].map(names).fillna(a["unit"]).to_numpy(),
+                         cols[2]: a["node"].astype(str).map(labels).fillna(a["node"]).to_numpy(),
+                         cols[3]: a[msg].fillna("").to_numpy() if msg in a else ""})
+
+
+def survey_rows(tables, period: str) -> pd.DataFrame:
+    """Survey estimates of the report period: the period itself, else the latest wave within its year."""
+    est = tables.get("survey_estimates")
+    if est is None or not len(est):
+        return pd.DataFrame()
+    if "measure" in est.columns:  # the 0-100 score (not top-2 box or net shares)
+        est = est[est["measure"].astype(str) == "score"]
+    return _one_wave(est, period)
+
+
+def item_labels_of(tables, lang):
+    labels = node_label(tables, lang)
+    items = tables.get("survey_items")
+    out = {}
+    if items is not None and len(items):
+        col = "label_zh" if lang == "zh" else "label_en"
+        for row in items.itertuples(index=False):
+            text = getattr(row, col, None) if col in items.columns else None
+            out[str(row.item)] = str(text) if text else labels.get(str(getattr(row, "indicator", "")), str(row.item))
+    return out, labels
+
+
+def survey_table(tables: Mapping[str, pd.DataFrame], unit: str, period: str, lang: str = "zh") -> pd.DataFrame:
+    """Satisfaction per item for one 街镇 with 95% confidence intervals and the district estimate beside it."""
+    rows = survey_rows(tables, period)
+    cols = (["label", "item", "wave", "estimate", "se", "ci_low", "ci_high", "n", "district", "flag"])
+    if rows.empty:
+        return pd.DataFrame(columns=cols)
+    item_labels, node_labels = item_labels_of(tables, lang)
+    mine = rows[rows["unit"] == unit]
+    if "level" in rows.columns:
+        mine = mine[mine["level"].astype(str) != "community"]
+        district = rows[rows["level"].astype(str) == "district"].set_index("item")["estimate"]
+    else:
+        district = pd.Series(dtype=float)
+    out = pd.DataFrame({
+        "label": mine["item"].astype(str).map(lambda i: item_labels.get(i, node_labels.get(i, i))),
+        "item": mine["item"].astype(str), "wave": mine["period"].astype(str),
+        "estimate": mine["estimate"].astype(float), "se": mine["se"].astype(float),
+        "ci_low": mine["ci_low"].astype(float), "ci_high": mine["ci_high"].astype(float),
+        "n": mine["n"] if "n" in mine else np.nan, "district": mine["item"].map(district).astype(float),
+        "flag": mine["flag"].fillna("").astype(str) if "flag" in mine else ""})
+    return out.sort_values("item").reset_index(drop=True)
+
+
+def community_table(tables: Mapping[str, pd.DataFrame], unit: str, period: str, item: str | None = None,
+                    lang: str = "zh") -> pd.DataFrame:
+    """Community-level (small-area) estimates under one 街镇 for one item, with their flags.
+
+    Uses the small-area table (``survey_sae``: the EBLUP where recommended, else the direct estimate) when the
+    build has it, else the community rows of ``survey_estimates``. Suppressed estimates are blanked (the flag says
+    why): they are too uncertain to publish.
+    """
+    cols = ["code", "community", "item", "method", "estimate", "ci_low", "ci_high", "flag"]
+    units = tables["units"]
+    children = units.loc[units["parent"].astype(str) == unit, ["code", "name_zh", "name_en"]]
+    name = dict(zip(children["code"], children["name_zh" if lang == "zh" else "name_en"].fillna(children["name_zh"])))
+    sae = tables.get("survey_sae")
+    if sae is not None and len(sae) and {"eblup", "direct"} <= set(sae.columns):
+        c = _one_wave(sae[sae["unit"].isin(children["code"])], period)
+        method = c["recommended"].fillna("eblup").astype(str) if "recommended" in c else pd.Series("eblup", index=c.index)
+        use_eblup = method.eq("eblup").to_numpy()
+        est = np.where(use_eblup, c["eblup"].astype(float), c["direct"].astype(float))
+        se = np.where(use_eblup, c["eblup_se"].astype(float), c["direct_se"].astype(float))
+        c = c.assign(estimate=est, ci_low=est - 1.959964 * se, ci_high=est + 1.959964 * se, method=method)
+    else:
+        rows = survey_rows(tables, period)
+        if rows.empty or "level" not in rows.columns:
+            return pd.DataFrame(columns=cols)
+        c = rows[(rows["level"].astype(str) == "community") & rows["unit"].isin(children["code"])]
+        c = c.assign(method="direct")
+    if c.empty:
+        return pd.DataFrame(columns=cols)
+    if item is None:
+        items = sorted(c["item"].astype(str).unique())
+        item = items[-1]  # the last item of the questionnaire: overall satisfaction in the demo
+    c = c[c["item"].astype(str) == str(item)]
+    flag = c["flag"].fillna("").astype(str) if "flag" in c else pd.Series("", index=c.index)
+    hide = flag.isin(_HIDDEN_FLAGS).to_numpy()
+    out = pd.DataFrame({"code": c["unit"].astype(str), "community": c["unit"].map(name), "item": c["item"].astype(str),
+                        "method": c["method"].astype(str),
+                        "estimate": np.where(hide, np.nan, c["estimate"].astype(float)),
+                        "ci_low": np.where(hide, np.nan, c["ci_low"].astype(float)),
+                        "ci_high": np.where(hide, np.nan, c["ci_high"].astype(float)), "flag": flag})
+    return out.sort_values("code").reset_index(drop=True)
+
+
+def _one_wave(frame: pd.DataFrame, period: str) -> pd.DataFrame:
+    """Rows of the report period, else of the latest wave within its year."""
+    if frame.empty:
+        return frame
+    per = frame["period"].astype(str)
+    if (per == period).any():
+        return frame[per == period]
+    same_year = per.str.slice(0, 4) == period[:4]
+    if not same_year.any():
+        return frame.iloc[0:0]
+    return frame[per == _periods.period_index(per[same_year])[-1]]
+
+
+def source_table(tables: Mapping[str, pd.DataFrame], unit: str, period: str, source: str,
+                 lang: str = "zh") -> pd.DataFrame:
+    """The indicators of one source (``hotline``, ``service``, ...) for a unit within the report period's year.
+
+    Rows are indicators, columns are the periods of that year (months for monthly hotline data), values as
+    published (with the indicator's unit in the label).
+    """
+    fw = tables["framework"]
+    obs = tables.get("observations")
+    if obs is None or "source" not in fw.columns:
+        return pd.DataFrame()
+    codes = fw.loc[fw["source"].astype(str) == source, "code"].astype(str).tolist()
+    o = obs[(obs["unit"] == unit) & obs["indicator"].isin(codes) & (obs["period"].astype(str).str.slice(0, 4) ==
+                                                                    period[:4])]
+    if o.empty:
+        return pd.DataFrame()
+    labels = node_label(tables, lang)
+    unit_of = dict(zip(fw["code"].astype(str), fw["unit"].fillna("").astype(str))) if "unit" in fw else {}
+    table = o.pivot_table(index="indicator", columns="period", values="value", aggfunc="first")
+    table = table.reindex(columns=list(_periods.period_index(table.columns)))
+    table.index = [f"{labels.get(i, i)} ({unit_of.get(i, '')})" if unit_of.get(i) else labels.get(i, i)
+                   for i in table.index]
+    table.index.name = "指标" if lang == "zh" else "Indicator"
+    return table
+
+
+def quality_table(tables: Mapping[str, pd.DataFrame], unit: str, period: str, lang: str = "zh") -> pd.DataFrame:
+    """Data-quality notes: the unit's values in the report year that are imputed, carried, provisional or suppressed."""
+    zh = lang == "zh"
+    cols = ["指标", "期间", "数值", "标记"] if zh else ["Indicator", "Period", "Value", "Flag"]
+    obs = tables.get("observations")
+    if obs is None or "flag" not in obs.columns:
+        return pd.DataFrame(columns=cols)
+    o = obs[(obs["unit"] == unit) & (obs["period"].astype(str).str.slice(0, 4) == period[:4])]
+    o = o[o["flag"].fillna("").astype(str).isin(["imputed", "carried", "provisional", "suppressed"])]
+    flag_names = {"imputed": "插补", "carried": "沿用上期", "provisional": "初步数", "suppressed": "不发布"} if zh else \
+        {"imputed": "imputed", "carried": "carried forward", "provisional": "provisional", "suppressed": "suppressed"}
+    labels = node_label(tables, lang)
+    o = o.sort_values(["indicator", "period"])
+    return pd.DataFrame({cols[0]: o["indicator"].map(labels).fillna(o["indicator"]).to_numpy(),
+                         cols[1]: o["period"].astype(str).to_numpy(), cols[2]: o["value"].astype(float).to_numpy(),
+                         cols[3]: o["flag"].map(flag_names).to_numpy()})
+
+
+def movers_table(league: pd.DataFrame, n: int = 5) -> pd.DataFrame:
+    """The biggest rank changes (up and down) from a :func:`league_table`."""
+    moved = league.dropna(subset=["rank_change"])
+    moved = moved[moved["rank_change"] != 0]
+    up = moved.sort_values(["rank_change", "rank"], ascending=[False, True]).head(n)
+    down = moved.sort_values(["rank_change", "rank"], ascending=[True, True]).head(n)
+    return pd.concat([up[up["rank_change"] > 0], down[down["rank_change"] < 0]], ignore_index=True)
+
+
+def survey_overview(tables: Mapping[str, pd.DataFrame], period: str, lang: str = "zh") -> pd.DataFrame:
+    """District-level satisfaction per item with confidence intervals, and the range across 街镇."""
+    rows = survey_rows(tables, period)
+    if rows.empty or "level" not in rows.columns:
+        return pd.DataFrame(columns=["label", "item", "estimate", "ci_low", "ci_high", "min_jiezhen", "max_jiezhen"])
+    item_labels, node_labels = item_labels_of(tables, lang)
+    d = rows[rows["level"].astype(str) == "district"].sort_values("item")
+    sub = rows[rows["level"].astype(str).isin(_JIEZHEN_LEVELS)].groupby("item")["estimate"].agg(["min", "max"])
+    return pd.DataFrame({"label": d["item"].astype(str).map(lambda i: item_labels.get(i, node_labels.get(i, i))),
+                         "item": d["item"].astype(str), "estimate": d["estimate"].astype(float),
+                         "ci_low": d["ci_low"].astype(float), "ci_high": d["ci_high"].astype(float),
+                         "min_jiezhen": d["item"].map(sub["min"]).astype(float),
+                         "max_jiezhen": d["item"].map(sub["max"]).astype(float)}).reset_index(drop=True)
+
+
+_HEADERS = {
+    "zh": {"label": "题目", "item": "题号", "wave": "调查期", "estimate": "估计值", "se": "标准误", "ci_low": "95%下限",
+           "ci_high": "95%上限", "n": "样本量", "district": "全区", "flag": "标记", "code": "代码", "community": "居村",
+           "method": "方法", "min_jiezhen": "街镇最低", "max_jiezhen": "街镇最高", "name": "街镇", "score": "得分",
+           "rank": "排名", "rank_change": "排名变化", "rank_low": "区间下限", "rank_high": "区间上限",
+           "rank_median": "蒙特卡洛中位排名"},
+    "en": {"label": "Item", "item": "Code", "wave": "Wave", "estimate": "Estimate", "se": "SE", "ci_low": "95% low",
+           "ci_high": "95% high", "n": "n", "district": "District", "flag": "Flag", "code": "Code",
+           "community": "Community", "method": "Method", "min_jiezhen": "Lowest 街镇", "max_jiezhen": "Highest 街镇",
+           "name": "Unit", "score": "Score", "rank": "Rank", "rank_change": "Rank change", "rank_low": "Interval low",
+           "rank_high": "Interval high", "rank_median": "Median Monte Carlo rank"},
+}
+
+
+def localise(df: pd.DataFrame, lang: str = "zh") -> pd.DataFrame:
+    """The same table with display headers in the report language (unknown columns keep their names).
+
+    Examples
+    --------
+    >>> list(localise(pd.DataFrame(columns=["estimate", "ci_low", "x"]), "zh").columns)
+    ['估计值', '95%下限', 'x']
+    """
+    return df.rename(columns=_HEADERS.get(lang, {}))

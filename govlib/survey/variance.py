@@ -1,0 +1,545 @@
+"""Linearised variance of domain estimates: reduce (sufficient sums per stratum x PSU x domain), combine, finalise.
+
+The reduction and the finaliser are described in :mod:`govlib.survey.estimate`; :func:`calibrated_linearisation`
+handles designs calibrated by :mod:`govlib.survey.calibrate` (post-stratified or raked), whose variance needs the
+residuals of the calibration model (R ``survey``'s ``postStratify``/``rake`` with ``svyby``).
+"""
+from __future__ import annotations
+
+from typing import Sequence
+
+import numpy as np
+import pandas as pd
+from scipy import sparse, stats
+
+from ..errors import InputError
+from .design import SurveyDesign
+
+__all__ = ["STATS", "SUM_FIELDS", "reduce_domain_sums", "combine_domain_sums", "finalize_domain_sums",
+           "domain_variance", "calibrated_linearisation"]
+
+
+STATS = ("mean", "total", "prop", "ratio")
+
+
+SUM_FIELDS = ("n", "sw", "swy", "swyy")
+
+
+def reduce_domain_sums(weight: np.ndarray, stratum: np.ndarray, psu: np.ndarray, domain: np.ndarray,
+                       values: np.ndarray, ssu: np.ndarray | None = None) -> pd.DataFrame:
+    """The reduction: per (stratum, PSU[, SSU], domain) sums of each variable, one pass with ``np.bincount``.
+
+    Parameters
+    ----------
+    weight : (n,) weights.
+    stratum, psu, domain : (n,) integer codes (PSU codes unique across strata; SSU codes unique across PSUs).
+    values : (n,) or (n, k) float array, or a list of k (n,) arrays; ``NaN`` marks a row outside that
+        variable's domain (missing answer).
+    ssu : (n,) SSU codes for a two-stage design whose second stage enters the variance, else ``None``.
+
+    Returns
+    -------
+    DataFrame with key columns ``stratum``, ``psu`` (, ``ssu``), ``domain`` and, per variable k = 0, 1, ...,
+    ``n_k`` (respondents), ``sw_k`` (sum of w), ``swy_k`` (sum of w*y), ``swyy_k`` (sum of w*y*y). Only
+    groups with at least one row appear. Results of disjoint row chunks add up (:func:`combine_domain_sums`).
+
+    Examples
+    --------
+    >>> s = reduce_domain_sums(np.array([1.0, 2.0, 1.0]), np.array([0, 0, 0]), np.array([0, 1, 1]),
+    ...                        np.array([0, 0, 0]), np.array([1.0, 2.0, np.nan]))
+    >>> s[["psu", "n_0", "sw_0", "swy_0"]].to_numpy().tolist()
+    [[0.0, 1.0, 1.0, 1.0], [1.0, 1.0, 2.0, 4.0]]
+    """
+    weight = np.asarray(weight, dtype=float)
+    if isinstance(values, np.ndarray):
+        values = values[:, None] if values.ndim == 1 else values
+        columns = [values[:, k] for k in range(values.shape[1])]
+    else:  # a list of 1-D arrays: no (n x k) copy for wide data
+        columns = [np.asarray(v, dtype=float) for v in values]
+    unit = psu if ssu is None else ssu
+    n_dom = int(domain.max()) + 1 if domain.size else 1
+    key = unit.astype(np.int64) * n_dom + domain
+    # hash-factorize (O(n)) and sort only the few distinct keys
+    group, uniq = pd.factorize(key, sort=False)
+    order = np.argsort(uniq, kind="stable")
+    rank = np.empty_like(order)
+    rank[order] = np.arange(len(order))
+    group = rank[group]
+    uniq = uniq[order]
+    g = len(uniq)
+    first_unit = uniq // n_dom
+    out_domain = uniq % n_dom
+    # stratum and PSU of each group from its unit (PSU, or SSU nested in a PSU)
+    unit_psu = np.zeros(int(unit.max()) + 1, dtype=np.int64)
+    unit_psu[unit] = psu
+    psu_str = np.zeros(int(psu.max()) + 1, dtype=np.int64)
+    psu_str[psu] = stratum
+    out_psu = unit_psu[first_unit]
+    out = {"stratum": psu_str[out_psu], "psu": out_psu}
+    if ssu is not None:
+        out["ssu"] = first_unit
+    out["domain"] = out_domain
+    for k, y in enumerate(columns):
+        valid = ~np.isnan(y)
+        y0 = np.where(valid, y, 0.0)
+        wv = weight * valid
+        wy = wv * y0
+        out[f"n_{k}"] = np.bincount(group, weights=valid, minlength=g)
+        out[f"sw_{k}"] = np.bincount(group, weights=wv, minlength=g)
+        out[f"swy_{k}"] = np.bincount(group, weights=wy, minlength=g)
+        out[f"swyy_{k}"] = np.bincount(group, weights=wy * y0, minlength=g)
+    return pd.DataFrame(out)
+
+
+def combine_domain_sums(parts: Sequence[pd.DataFrame]) -> pd.DataFrame:
+    """Add up reductions of disjoint row chunks (the combine step of a parallel executor).
+
+    Examples
+    --------
+    >>> a = reduce_domain_sums(np.ones(2), np.zeros(2, int), np.array([0, 1]), np.zeros(2, int), np.ones(2))
+    >>> combine_domain_sums([a, a])["sw_0"].tolist()
+    [2.0, 2.0]
+    """
+    frame = pd.concat(list(parts), ignore_index=True)
+    keys = [c for c in ("stratum", "psu", "ssu", "domain") if c in frame.columns]
+    return frame.groupby(keys, sort=True, as_index=False).sum()
+
+
+def _n_variables(sums: pd.DataFrame) -> int:
+    return sum(1 for c in sums.columns if c.startswith("swyy_"))
+
+
+def domain_variance(z: np.ndarray, present: np.ndarray, stratum: np.ndarray, psu: np.ndarray, domain: np.ndarray,
+              ssu: np.ndarray | None, design: SurveyDesign, n_domains: int,
+              stage2: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:
+    """Variance of linearised totals, R's ``multistage`` / ``onestrat``, for all domains and columns at once.
+
+    ``z`` is (entries, k): the linearised total of one (PSU[, SSU], domain) entry per column; entries with no
+    row are implicitly 0. ``present`` (entries, k) marks entries with respondents (for lonely_psu='average').
+    With ``ssu=None`` and a two-stage design, ``stage2=(ss_centred, ss_raw)`` gives, per (PSU, domain) entry
+    and column, the SSUs' sum of squared deviations from the PSU mean (all SSUs of the PSU counted) and their
+    raw sum of squares. Returns (n_domains, k).
+    """
+    k = z.shape[1]
+    # stage 1: PSU totals per domain
+    if ssu is not None:
+        key1 = psu.astype(np.int64) * n_domains + domain
+        g1, u1 = pd.factorize(key1, sort=True)
+        first = np.zeros(len(u1), dtype=np.int64)
+        first[g1[::-1]] = np.arange(len(g1))[::-1]
+        z1 = np.stack([np.bincount(g1, weights=z[:, j], minlength=len(u1)) for j in range(k)], axis=1)
+        pres1 = np.stack([np.bincount(g1, weights=present[:, j], minlength=len(u1)) > 0 for j in range(k)], axis=1)
+        psu1, dom1, str1 = psu[first], domain[first], stratum[first]
+        if design.two_stage:
+            # within each PSU: squared deviations of the SSU totals from the PSU mean, absent SSUs as 0
+            m_e = design.n_ssu[psu1].astype(float)
+            cnt = np.bincount(g1, minlength=len(u1)).astype(float)
+            ss_c = np.empty_like(z1)
+            ss_raw = np.empty_like(z1)
+            for j in range(k):
+                mean_i = z1[:, j] / m_e
+                dev = np.bincount(g1, weights=(z[:, j] - mean_i[g1]) ** 2, minlength=len(u1))
+                ss_c[:, j] = dev + (m_e - cnt) * mean_i ** 2
+                ss_raw[:, j] = np.bincount(g1, weights=z[:, j] ** 2, minlength=len(u1))
+            stage2 = (ss_c, ss_raw)
+    else:
+        z1, pres1, psu1, dom1, str1 = z, present, psu, domain, stratum
+    # Only (stratum, domain) pairs that hold a PSU entry contribute (absent pairs have all z = 0), so work on
+    # those pairs: strata x domains can be 10^7-10^8 cells (wave x 街镇 strata, community x wave domains).
+    hd = str1.astype(np.int64) * n_domains + dom1
+    g, pairs = pd.factorize(hd, sort=False)
+    h_u = (pairs // n_domains).astype(np.int64)
+    d_u = (pairs % n_domains).astype(np.int64)
+    n_pairs = len(pairs)
+    cnt = np.bincount(g, minlength=n_pairs).astype(float)
+    nh_u = design.n_psu[h_u].astype(float)
+    lonely_u = (design.n_psu == 1)[h_u]
+    census = design.has_fpc & (1.0 - design.fraction1 < 1e-7)
+    census_u = np.asarray(census)[h_u] if np.ndim(census) else np.full(n_pairs, bool(census))
+    omf_u = (1.0 - design.fraction1[h_u]) if design.has_fpc else np.ones(n_pairs)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        scale_u = np.where(lonely_u, omf_u, omf_u * nh_u / (nh_u - 1))
+    out = np.zeros((n_domains, k))
+    for j in range(k):
+        zj = z1[:, j]
+        s1 = np.bincount(g, weights=zj, minlength=n_pairs)
+        mean_u = s1 / nh_u
+        dev = np.bincount(g, weights=(zj - mean_u[g]) ** 2, minlength=n_pairs)
+        ss_centred = dev + (nh_u - cnt) * mean_u ** 2  # absent PSUs of the stratum have z = 0
+        v_u = np.where(lonely_u, 0.0, scale_u * ss_centred)
+        if design.lonely_psu == "adjust":
+            ss_raw = np.bincount(g, weights=zj ** 2, minlength=n_pairs)
+            v_u = np.where(lonely_u, omf_u * ss_raw, v_u)
+        v_u = np.where(census_u, 0.0, v_u)
+        if design.lonely_psu == "average":
+            pres_u = np.bincount(g, weights=pres1[:, j], minlength=n_pairs) > 0
+            bad = lonely_u & ~census_u & pres_u
+            nstrat = np.bincount(d_u, weights=pres_u, minlength=n_domains)
+            nok = nstrat - np.bincount(d_u, weights=bad, minlength=n_domains)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                out[:, j] = np.bincount(d_u, weights=np.where(bad, 0.0, v_u), minlength=n_domains) * nstrat / nok
+        else:
+            out[:, j] = np.bincount(d_u, weights=v_u, minlength=n_domains)
+    if design.two_stage and stage2 is not None:
+        # stage 2 within each PSU: (1 - f2) m/(m-1) sum_j (z_ij - zbar_i)^2, times the stage-1 fraction n_h/N_h
+        ss_c_all, ss_raw_all = stage2
+        m_g = design.n_ssu[psu1].astype(float)
+        f1_g = design.fraction1[str1]
+        f2_g = design.fraction2[psu1]
+        lonely2 = (m_g == 1) & (1 - f2_g >= 1e-7)
+        for j in range(k):
+            with np.errstate(divide="ignore", invalid="ignore"):
+                v2 = np.where(m_g > 1, (1 - f2_g) * m_g / (m_g - 1) * ss_c_all[:, j], 0.0)
+            if design.lonely_psu == "adjust":
+                v2 = np.where(lonely2, (1 - f2_g) * ss_raw_all[:, j], v2)
+            elif design.lonely_psu == "average":
+                v2 = np.where(lonely2, np.nan, v2)
+            v2 = np.where(1 - f2_g < 1e-7, 0.0, v2)
+            out[:, j] += np.bincount(dom1, weights=v2 * f1_g, minlength=n_domains)
+    return out
+
+
+def finalize_domain_sums(sums: pd.DataFrame, design: SurveyDesign, *, stat: str = "mean",
+                         n_domains: int | None = None, ratio_pairs: Sequence[tuple[int, int]] | None = None,
+                         combinations: dict[str, dict[int, float]] | None = None,
+                         level: float = 0.95, ci: str = "t") -> dict[str, np.ndarray]:
+    """The finaliser: estimates, SEs, CIs, deff and effective n from combined domain sums.
+
+    Parameters
+    ----------
+    sums : output of :func:`reduce_domain_sums` (or :func:`combine_domain_sums` of several).
+    design : the design structure (PSUs per stratum, sampling fractions, lonely-PSU rule).
+    stat : ``"mean"`` (also proportions of 0/1 variables), ``"total"`` or ``"ratio"``.
+    n_domains : number of domain codes (default: max code + 1).
+    ratio_pairs : for ``stat="ratio"``, (numerator, denominator) variable indices; each pair gives one column.
+    combinations : for ``stat="mean"``, extra columns ``name -> {variable index: coefficient}``: the linear
+        combination of domain means (e.g. a composite score), its SE from the combined linearised values.
+    level : confidence level.
+    ci : ``"t"`` (design df, R's ``degf``) or ``"normal"``.
+
+    Returns
+    -------
+    dict of (n_domains, m) arrays: ``estimate``, ``se``, ``ci_low``, ``ci_high``, ``n``, ``deff``, ``n_eff``,
+    ``cv``, plus ``names`` (column labels: variable index, pair or name).
+
+    Examples
+    --------
+    >>> from govlib.survey.design import make_design
+    >>> df = pd.DataFrame({"h": [1, 1, 2, 2], "y": [1.0, 3.0, 2.0, 4.0]})
+    >>> d = make_design(df, strata="h")
+    >>> s = reduce_domain_sums(d.weight, d.stratum, d.psu, np.zeros(4, int), df["y"].to_numpy())
+    >>> r = finalize_domain_sums(s, d)
+    >>> float(r["estimate"][0, 0]), round(float(r["se"][0, 0]), 6)
+    (2.5, 0.707107)
+    """
+    if stat not in ("mean", "total", "ratio"):
+        raise InputError(f"stat={stat!r}: expected 'mean', 'total' or 'ratio'")
+    if ci not in ("t", "normal"):
+        raise InputError(f"ci={ci!r}: expected 't' or 'normal'")
+    if not 0 < level < 1:
+        raise InputError(f"level={level}: expected a confidence level between 0 and 1")
+    k = _n_variables(sums)
+    dom = sums["domain"].to_numpy(dtype=np.int64)
+    D = int(n_domains if n_domains is not None else (dom.max() + 1 if len(dom) else 1))
+    stratum = sums["stratum"].to_numpy(dtype=np.int64)
+    psu = sums["psu"].to_numpy(dtype=np.int64)
+    ssu = sums["ssu"].to_numpy(dtype=np.int64) if "ssu" in sums.columns else None
+    N = np.stack([sums[f"n_{j}"].to_numpy(float) for j in range(k)], axis=1)
+    W = np.stack([sums[f"sw_{j}"].to_numpy(float) for j in range(k)], axis=1)
+    Y = np.stack([sums[f"swy_{j}"].to_numpy(float) for j in range(k)], axis=1)
+    YY = np.stack([sums[f"swyy_{j}"].to_numpy(float) for j in range(k)], axis=1)
+
+    def dsum(a):
+        return np.stack([np.bincount(dom, weights=a[:, j], minlength=D) for j in range(a.shape[1])], axis=1)
+
+    n_d, w_d, y_d, yy_d = dsum(N), dsum(W), dsum(Y), dsum(YY)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        mean_d = y_d / w_d
+        # svyvar's weighted variance with n/(n-1), per domain
+        s2 = (yy_d - mean_d * y_d) / w_d * n_d / (n_d - 1)
+    present = N > 0
+    if stat == "ratio":
+        pairs = list(ratio_pairs or [])
+        if not pairs:
+            raise InputError("stat='ratio' needs ratio_pairs=[(numerator, denominator), ...]")
+        num = np.array([a for a, _ in pairs])
+        den = np.array([b for _, b in pairs])
+        with np.errstate(divide="ignore", invalid="ignore"):
+            est = y_d[:, num] / y_d[:, den]
+            z = (Y[:, num] - est[dom] * Y[:, den]) / y_d[dom][:, den]
+        pres = present[:, num] | present[:, den]
+        n_out = n_d[:, num]
+        names = pairs
+        deff = np.full_like(est, np.nan)
+        var = domain_variance(z, pres, stratum, psu, dom, ssu, design, D)
+    else:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            if stat == "mean":
+                est = mean_d
+                z = (Y - mean_d[dom] * W) / w_d[dom]
+            else:
+                est = y_d
+                z = Y
+        z = np.where(np.isfinite(z), z, 0.0)
+        names: list = list(range(k))
+        n_out = n_d
+        pres = present
+        with np.errstate(divide="ignore", invalid="ignore"):
+            # R svymean/svytotal deff=TRUE: SRS without replacement from a population of size sum(w)
+            fsrs = (w_d - n_d) / w_d
+            vsrs = s2 / n_d * fsrs if stat == "mean" else s2 * w_d ** 2 / n_d * fsrs
+        extra_z, extra_est, extra_n, extra_p, extra_v = [], [], [], [], []
+        for name, coefs in (combinations or {}).items():
+            if stat != "mean":
+                raise InputError("combinations (composite scores) are defined for stat='mean'")
+            idx = np.array(list(coefs))
+            a = np.array([coefs[i] for i in idx], dtype=float)
+            extra_z.append(z[:, idx] @ a)
+            extra_est.append(np.nan_to_num(mean_d[:, idx]) @ a
+                             + np.where(np.isnan(mean_d[:, idx]).any(axis=1), np.nan, 0.0))
+            extra_n.append(n_d[:, idx].max(axis=1))
+            extra_p.append(present[:, idx].any(axis=1))
+            extra_v.append(np.full(D, np.nan))
+            names.append(name)
+        if extra_z:
+            z = np.column_stack([z] + extra_z)
+            pres = np.column_stack([pres] + extra_p)
+            est = np.column_stack([est] + extra_est)
+            n_out = np.column_stack([n_out] + extra_n)
+            vsrs = np.column_stack([vsrs] + extra_v)
+        var = domain_variance(z, pres, stratum, psu, dom, ssu, design, D)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            deff = var / vsrs
+    var = np.where(var < 0, 0.0, var)  # rounding in a census
+    var = np.where(n_out > 0, var, np.nan)  # an empty domain has no estimate
+    se = np.sqrt(var)
+    if ci == "t":
+        q = stats.t.ppf(0.5 + level / 2, design.degf) if design.degf > 0 else np.nan
+    else:
+        q = stats.norm.ppf(0.5 + level / 2)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        n_eff = n_out / deff
+        cv = se / np.abs(est)
+    return {"estimate": est, "se": se, "ci_low": est - q * se, "ci_high": est + q * se, "n": n_out,
+            "deff": deff, "n_eff": n_eff, "cv": cv, "names": names, "df": design.degf}
+
+
+def _indicator(codes: np.ndarray, n_cells: int | None = None) -> sparse.csr_matrix:
+    n = len(codes)
+    k = int(codes.max()) + 1 if n_cells is None else n_cells
+    return sparse.csr_matrix((np.ones(n), (np.arange(n), codes)), shape=(n, k))
+
+
+def _scale_rows(M, v: np.ndarray):
+    """``diag(v) @ M`` for a CSR matrix, without building the diagonal matrix."""
+    M = M.tocsr(copy=True)
+    M.data *= np.repeat(v, np.diff(M.indptr))
+    return M
+
+
+def calibrated_linearisation(design: SurveyDesign, values: np.ndarray, dom: np.ndarray, n_domains: int, *,
+                             stat: str, ratio_pairs=None, combinations=None, level: float = 0.95,
+                             ci: str = "t") -> dict:
+    """Estimates of a calibrated design with R's calibration-residual variance, all domains at once.
+
+    Called by :func:`govlib.survey.estimate.estimate` when ``design.calibration`` is not empty. The point estimates
+    come from the usual reduction/finaliser with the calibrated weights; the linearised values of every
+    (domain, variable) form a sparse rows x columns matrix whose calibration residuals are summed to PSUs
+    (and SSU sums of squares) at cell level, then passed to the same variance function.
+    """
+    ssu = design.ssu if design.two_stage else None
+    sums = reduce_domain_sums(design.weight, design.stratum, design.psu, dom, values, ssu=ssu)
+    res = finalize_domain_sums(sums, design, stat=stat, n_domains=n_domains, ratio_pairs=ratio_pairs,
+                               combinations=combinations, level=level, ci=ci)
+    w = design.weight
+    n = design.n_rows
+    y = np.where(np.isnan(values), 0.0, values)
+    valid = ~np.isnan(values)
+    wv = np.where(valid, w[:, None], 0.0)
+    W_d = np.stack([np.bincount(dom, weights=wv[:, j], minlength=n_domains) for j in range(values.shape[1])], 1)
+    Y_d = np.stack([np.bincount(dom, weights=wv[:, j] * y[:, j], minlength=n_domains)
+                    for j in range(values.shape[1])], 1)
+    # linearised values u (n x m), only within each row's own domain
+    if stat == "ratio":
+        num = [a for a, _ in ratio_pairs]
+        den = [b for _, b in ratio_pairs]
+        r = Y_d[:, num] / Y_d[:, den]
+        u = (y[:, num] - r[dom] * y[:, den]) / Y_d[dom][:, den]
+        u = np.where(valid[:, num], u, 0.0)
+    elif stat == "mean":
+        mean = Y_d / W_d
+        u = np.where(valid, (y - mean[dom]) / W_d[dom], 0.0)
+        for coefs in (combinations or {}).values():
+            idx = list(coefs)
+            a = np.array([coefs[i] for i in idx])
+            u = np.column_stack([u, u[:, idx] @ a])
+    else:
+        u = np.where(valid, y, 0.0)
+    u = np.nan_to_num(u)
+    m = u.shape[1]
+    x = w[:, None] * u
+    rows = np.repeat(np.arange(n), m)
+    cols = (dom[:, None] * m + np.arange(m)[None, :]).reshape(-1)
+    X = sparse.csr_matrix((x.reshape(-1), (rows, cols)), shape=(n, n_domains * m))
+    X.eliminate_zeros()
+    single_row_ssu = ssu is None or len(np.unique(ssu)) == n
+    if single_row_ssu:
+        var = _aggregated_variance(design, X, m, n_domains)
+    else:
+        var = _rowlevel_variance(design, X, m, n_domains, ssu)
+    var = np.where(var < 0, 0.0, var)
+    var = np.where(res["n"] > 0, var, np.nan)
+    se = np.sqrt(var)
+    if ci == "t":
+        q = stats.t.ppf(0.5 + level / 2, design.degf) if design.degf > 0 else np.nan
+    else:
+        q = stats.norm.ppf(0.5 + level / 2)
+    est = res["estimate"]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        res["deff"] = res["deff"] * var / res["se"] ** 2
+        res["n_eff"] = res["n"] / res["deff"]
+        res["cv"] = se / np.abs(est)
+    res.update(se=se, ci_low=est - q * se, ci_high=est + q * se)
+    return res
+
+
+def _rowlevel_variance(design: SurveyDesign, X, m: int, n_domains: int, ssu) -> np.ndarray:
+    """R's residualisation applied literally to the rows x (domain, variable) matrix (general SSUs)."""
+    for step in design.calibration:
+        if step[0] == "poststrat":
+            _, codes, oldw, psw = step
+            C = _indicator(codes)
+            oldsum = np.bincount(codes, weights=oldw)
+            means = _scale_rows(C.T @ _scale_rows(X, oldw / psw), 1.0 / oldsum)
+            X = (X - _scale_rows(C @ means, psw)).tocsr()
+        else:
+            _, recorded = step
+            for _ in range(10):  # R: ten sweeps over the margins
+                for codes, psw in recorded:
+                    C = _indicator(codes)
+                    cnt = np.bincount(codes).astype(float)
+                    ave = _scale_rows(C.T @ _scale_rows(X, 1.0 / psw), 1.0 / cnt)
+                    X = (X - _scale_rows(C @ ave, psw)).tocsr()
+    unit = design.psu if ssu is None else ssu
+    A = _indicator(unit)
+    Z = (A.T @ X).tocoo()
+    u_unit, c = Z.row, Z.col
+    d, j = c // m, c % m
+    key = u_unit.astype(np.int64) * n_domains + d
+    g, uniq = pd.factorize(key, sort=True)
+    z = np.zeros((len(uniq), m))
+    np.add.at(z, (g, j), Z.data)
+    first = np.zeros(len(uniq), dtype=np.int64)
+    first[g[::-1]] = np.arange(len(g))[::-1]
+    unit_e, dom_e = u_unit[first], d[first]
+    if ssu is None:
+        psu_e, ssu_e = unit_e, None
+    else:
+        ssu_psu = np.empty(int(ssu.max()) + 1, dtype=np.int64)
+        ssu_psu[ssu] = design.psu
+        psu_e, ssu_e = ssu_psu[unit_e], unit_e
+    stratum_e = design.psu_stratum[psu_e]
+    return domain_variance(z, np.ones_like(z, dtype=bool), stratum_e, psu_e, dom_e, ssu_e, design, n_domains)
+
+
+def _calibration_steps(design: SurveyDesign):
+    """Every residualisation step as ``x <- x - g_T * C_T a`` with ``a = C_s'(h_s * x) / den_s`` (R's order)."""
+    terms, steps = [], []
+    for step in design.calibration:
+        if step[0] == "poststrat":
+            _, codes, oldw, psw = step
+            terms.append((codes, psw))
+            steps.append((len(terms) - 1, oldw / psw, np.bincount(codes, weights=oldw)))
+        else:
+            _, recorded = step
+            ids = []
+            for codes, psw in recorded:
+                terms.append((codes, psw))
+                ids.append(len(terms) - 1)
+            for _ in range(10):  # R: ten sweeps over the margins
+                for t, (codes, psw) in zip(ids, recorded):
+                    steps.append((t, 1.0 / psw, np.bincount(codes).astype(float)))
+    return terms, steps
+
+
+def _lookup(B, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+    """Values ``B[rows[i], cols[i]]`` of a sparse matrix (0 where absent), by binary search on its keys."""
+    B = B.tocoo()
+    keys = B.row.astype(np.int64) * B.shape[1] + B.col
+    order = np.argsort(keys)
+    keys, data = keys[order], B.data[order]
+    q = rows.astype(np.int64) * B.shape[1] + cols
+    idx = np.searchsorted(keys, q)
+    idx_c = np.minimum(idx, max(len(keys) - 1, 0))
+    found = (idx < len(keys)) & (keys[idx_c] == q) if len(keys) else np.zeros(len(q), bool)
+    return np.where(found, data[idx_c] if len(keys) else 0.0, 0.0)
+
+
+def _aggregated_variance(design: SurveyDesign, X, m: int, n_domains: int) -> np.ndarray:
+    """The same residualised variance without materialising the residuals of every row for every domain.
+
+    Each step's cell means ``a`` depend on earlier steps only through cell x cell cross-tables, so the
+    accumulated corrections ``b_T`` (cells x columns) are computed at cell level; PSU totals and, for a second
+    stage whose SSUs are single rows, the within-PSU sums of squares follow by expanding the square.
+    """
+    terms, steps = _calibration_steps(design)
+    n, ncols = X.shape
+    ncell = [int(codes.max()) + 1 for codes, _ in terms]
+    C = [_indicator(codes, k) for (codes, _), k in zip(terms, ncell)]
+    H, K = {}, {}
+    b = [sparse.csr_matrix((k, ncols)) for k in ncell]
+    for t, h, den in steps:
+        if t not in H:
+            H[t] = (C[t].T @ _scale_rows(X, h)).tocsr()
+            for u, (_, g_u) in enumerate(terms):
+                K[t, u] = (C[t].T @ _scale_rows(C[u], h * g_u)).tocsr()
+        acc = H[t]
+        for u in range(len(terms)):
+            if b[u].nnz:
+                acc = acc - K[t, u] @ b[u]
+        inv = np.zeros(ncell[t])
+        inv[: len(den)] = np.where(den > 0, 1.0 / np.where(den > 0, den, 1.0), 0.0)
+        b[t] = (b[t] + _scale_rows(acc, inv)).tocsr()
+    psu = design.psu
+    n_psus = len(design.psu_labels)
+    P = _indicator(psu, n_psus)
+    S1 = P.T @ X
+    for (codes, g), Ct, bt in zip(terms, C, b):
+        S1 = S1 - (P.T @ _scale_rows(Ct, g)) @ bt
+    S1 = S1.tocsr()
+    S2 = None
+    if design.two_stage:
+        Xc = X.tocoo()
+        S2 = P.T @ X.multiply(X)
+        for (codes, g), bt in zip(terms, b):
+            val = Xc.data * g[Xc.row] * _lookup(bt, codes[Xc.row], Xc.col)
+            S2 = S2 - 2 * sparse.csr_matrix((val, (psu[Xc.row], Xc.col)), shape=(n_psus, ncols))
+        for (codes_t, g_t), bt in zip(terms, b):
+            for (codes_u, g_u), bu in zip(terms, b):
+                pair, uniq = pd.factorize(codes_t.astype(np.int64) * (int(codes_u.max()) + 1) + codes_u)
+                Q = sparse.csr_matrix((g_t * g_u, (psu, pair)), shape=(n_psus, len(uniq)))
+                ct, cu = uniq // (int(codes_u.max()) + 1), uniq % (int(codes_u.max()) + 1)
+                E = bt[ct].multiply(bu[cu])
+                S2 = S2 + Q @ E
+        S2 = S2.tocsr()
+    # entries (PSU, domain) x variable from the sparse PSU x (domain, variable) matrices
+    parts = [S1.tocoo()] + ([S2.tocoo()] if S2 is not None else [])
+    rows = np.concatenate([p.row for p in parts])
+    cols = np.concatenate([p.col for p in parts])
+    d, j = cols // m, cols % m
+    key = rows.astype(np.int64) * n_domains + d
+    g_e, uniq = pd.factorize(key, sort=True)
+    z = np.zeros((len(uniq), m))
+    s1 = parts[0]
+    np.add.at(z, (g_e[: s1.nnz], j[: s1.nnz]), s1.data)
+    psu_e = (uniq // n_domains).astype(np.int64)
+    dom_e = (uniq % n_domains).astype(np.int64)
+    stratum_e = design.psu_stratum[psu_e]
+    stage2 = None
+    if S2 is not None:
+        ss_raw = np.zeros_like(z)
+        np.add.at(ss_raw, (g_e[s1.nnz:], j[s1.nnz:]), parts[1].data)
+        m_e = design.n_ssu[psu_e].astype(float)[:, None]
+        stage2 = (ss_raw - z ** 2 / m_e, ss_raw)
+    return domain_variance(z, np.ones_like(z, dtype=bool), stratum_e, psu_e, dom_e, None, design, n_domains,
+                     stage2=stage2)
