@@ -16,7 +16,7 @@ import pandas as pd
 
 from ..errors import Problem, ValidationError
 
-__all__ = ["EXTENSIONS", "MISSING_TEXT", "FULLWIDTH_DIGITS", "find_table", "read_table_file", "parse_numbers", "is_missing_text"]
+__all__ = ["EXTENSIONS", "MISSING_TEXT", "FULLWIDTH_DIGITS", "decode_csv_text", "find_table", "read_table_file", "parse_numbers", "is_missing_text"]
 
 
 MISSING_TEXT = {"", "na", "n/a", "nan", "none", "null", "-", "—", "–", "--", "－", "<na>", "nat", "#n/a"}
@@ -44,7 +44,8 @@ def find_table(raw_dir: Path, name: str) -> list[Path]:
     return found[:1]
 
 
-def _decode_csv(path: Path) -> str:
+def decode_csv_text(path: Path) -> str:
+    """A CSV file's text: UTF-8 (with or without BOM) or GB18030/GBK, as Excel in China writes it."""
     data = path.read_bytes()
     for enc in ("utf-8-sig", "gb18030"):
         try:
@@ -77,7 +78,7 @@ def read_table_file(path: str | Path, dtype_text: Iterable[str] = (), typed: boo
         raise ValidationError([Problem(path.name, None, None, None, "the file is empty (no header, no rows)")])
     try:
         if suffix == ".csv":
-            text = _decode_csv(path)
+            text = decode_csv_text(path)
             if not text.strip():
                 raise ValidationError([Problem(path.name, None, None, None, "the file is empty (no header, no rows)")])
             import csv
@@ -149,7 +150,8 @@ def parse_numbers(values: pd.Series, percent_ok: bool = False) -> tuple[np.ndarr
         bad = ~np.isfinite(out) & ~np.isnan(out)
         return np.where(bad, np.nan, out), bad, np.zeros(len(out), bool)
     s = values.astype(str).str.translate(FULLWIDTH_DIGITS).str.strip()
-    missing = s.str.lower().isin(MISSING_TEXT).to_numpy()
+    # pd.NA survives astype(str) with pandas' string dtype (object columns of folder tables mixing formats)
+    missing = (s.isna() | s.str.lower().isin(MISSING_TEXT)).to_numpy(dtype=bool)
     pct = s.str.endswith("%").to_numpy()
     s = s.str.rstrip("%").str.strip()
     thousands = s.str.match(_THOUSANDS.pattern).to_numpy()
