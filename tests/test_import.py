@@ -258,7 +258,7 @@ def test_imported_exports_build_the_same_processed_tables_as_the_hand_made_raw_t
         done = govlib("import", kind, str(source), "--mapping", str(EXAMPLES / mapping))
         assert done.returncode == 0, done.stderr
     log = pd.read_csv(b_raw / "import_logs" / "wide_department_D3_4.csv")
-    assert (log["how"] == "unit name (normalised)").sum() >= 1  # short names are matched, and listed for review
+    assert log["how"].str.startswith("unit name (normalised)").sum() >= 1  # short names matched, listed for review
     assert "footnote mark removed" in set(pd.read_csv(b_raw / "import_logs" / "wide_yearbook.csv")["how"])
     done = govlib("validate")
     assert done.returncode == 0, done.stderr

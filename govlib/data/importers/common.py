@@ -9,7 +9,7 @@ import pandas as pd
 from ...errors import Problem, format_value
 from .mapping import MISSING, option_key
 from .names import NameMatcher, clean_text
-from .sheets import SheetTable, header_key
+from .sheets import SheetTable, header_key, text_column
 
 __all__ = ["ImportLog", "ImportResult", "start_import", "find_columns", "resolve_units", "map_options", "LOG_COLUMNS",
            "MAX_PROBLEMS_PER_COLUMN"]
@@ -132,25 +132,25 @@ def resolve_units(table: SheetTable, values: pd.Series, matcher: NameMatcher, lo
     codes, uniques = pd.factorize(pd.MultiIndex.from_frame(keys))
     out_unique = np.full(len(uniques), None, dtype=object)
     first_row = pd.Series(np.arange(len(values)))[~skipped].groupby(codes[~skipped]).min()
+    counts = np.bincount(codes[~skipped], minlength=len(uniques))
     for k, i in first_row.items():
         name, parent = uniques[k]
         name, parent = clean_text(name), parent or None
         within = level_codes & children.get(parent, set()) if parents is not None and parent else (
             level_codes if parents is None else set())
         m = matcher.match_one(name, within)
-        rows_k = np.flatnonzero((codes == k) & ~skipped)
         if m.code is not None:
             out_unique[k] = m.code
             if m.how != "exact":
-                log.add(table.sheet.file, int(table.rows[i]), column, values.iloc[i] if hasattr(values, "iloc")
-                        else values[i], f"{m.code} {matcher.name_of(m.code)}",
-                        f"unit name ({m.how})" + (f", {len(rows_k)} rows" if len(rows_k) > 1 else ""))
+                log.add(table.sheet.file, int(table.rows[i]), column, raw.iloc[i], f"{m.code} {matcher.name_of(m.code)}",
+                        f"unit name ({m.how})" + (f", {counts[k]} rows" if counts[k] > 1 else ""))
             continue
+        rows_k = np.flatnonzero((codes == k) & ~skipped)  # only for names that failed: their rows are listed
         if len(rows_k) > MAX_PROBLEMS_PER_COLUMN:
             problems.append(Problem(table.sheet.file, None, column, name,
                                     f"... this name is on {len(rows_k) - MAX_PROBLEMS_PER_COLUMN} more rows"))
         for r in rows_k[:MAX_PROBLEMS_PER_COLUMN]:
-            shown = values.iloc[r] if hasattr(values, "iloc") else values[r]
+            shown = raw.iloc[r]
             if not name:
                 problems.append(Problem(table.sheet.file, int(table.rows[r]), column, None, f"a {level} name (empty)"))
             elif parents is not None and not parent:
@@ -175,7 +175,9 @@ def map_options(table: SheetTable, values: pd.Series, options: dict, column: str
     """Map answer/category text through ``options`` (keys compared by :func:`option_key`). ``numeric_ok``: numbers
     within (low, high) pass as they are; ``pass_through``: values already in the target vocabulary pass."""
     table_keys = {option_key(k): v for k, v in (options or {}).items()}
-    codes, uniques = pd.factorize(pd.Series(values, dtype=object).map(option_key))
+    raw_codes, raw_uniques = pd.factorize(text_column(values))  # distinct cells first, then their keys
+    key_codes, uniques = pd.factorize(pd.Series([option_key(u) for u in raw_uniques], dtype=object))
+    codes = key_codes[raw_codes] if len(raw_codes) else raw_codes
     mapped = np.full(len(uniques), None, dtype=object)
     bad_keys = []
     for k, key in enumerate(uniques):

@@ -10,11 +10,11 @@ import numpy as np
 import pandas as pd
 
 from ...errors import Problem, ValidationError
-from .common import ImportResult, capped, start_import, map_options, resolve_units
+from .common import ImportResult, capped, map_options, resolve_units, start_import
 from .names import NameMatcher
-from .sheets import Sheet, cell_str
+from .sheets import Sheet, text_column
 
-__all__ = ["import_hotline", "CATEGORY_WORDS", "SATISFACTION_WORDS", "YES_NO"]
+__all__ = ["import_hotline", "CATEGORY_WORDS", "SATISFACTION_WORDS", "YES_NO", "parse_datetimes", "DATETIME_FORMATS"]
 
 #: categories as 12345 exports commonly write them (a mapping's options.category adds or overrides)
 CATEGORY_WORDS = {"咨询": "consultation", "求助": "help", "投诉": "complaint", "建议": "suggestion",
@@ -26,9 +26,36 @@ YES_NO = {"是": True, "否": False, "Y": True, "N": False, "1": True, "0": Fals
 _CATEGORIES = ("consultation", "help", "complaint", "suggestion", "other")
 
 
+#: date-time spellings tried in turn, each vectorised (``format="mixed"`` parses element by element: minutes for a
+#: year of tickets); what none of them reads is tried with the mixed parser, then reported
+DATETIME_FORMATS = ("ISO8601", "%Y/%m/%d %H:%M:%S", "%Y/%m/%d %H:%M", "%Y-%m-%d %H:%M", "%Y/%m/%d", "%Y年%m月%d日 %H:%M:%S",
+                    "%Y年%m月%d日")
+
+
+def parse_datetimes(text: pd.Series) -> pd.Series:
+    """Date-times from text in any of :data:`DATETIME_FORMATS` (NaT for empty or unreadable cells).
+
+    Examples
+    --------
+    >>> parse_datetimes(pd.Series(["2024-07-01 09:30:00", "2024/7/2 10:00", "", "昨天"])).dt.day.tolist()
+    [1.0, 2.0, nan, nan]
+    """
+    when = pd.Series(pd.NaT, index=text.index, dtype="datetime64[ns]")
+    todo = text.ne("") & text.notna()
+    for fmt in DATETIME_FORMATS:
+        if not todo.any():
+            break
+        got = pd.to_datetime(text[todo], errors="coerce", format=fmt)
+        when[got.index] = got
+        todo &= when.isna()
+    if todo.any():
+        when[todo] = pd.to_datetime(text[todo], errors="coerce", format="mixed")
+    return when
+
+
 def _datetimes(table, values: pd.Series, column: str, problems: list[Problem], required: bool) -> pd.Series:
-    text = values.map(cell_str)
-    when = pd.to_datetime(text.where(text != "", None), errors="coerce", format="mixed")
+    text = text_column(values)
+    when = parse_datetimes(text)
     bad = when.isna() & ((text != "") | required)
     for i in np.flatnonzero(bad.to_numpy()):
         problems.append(Problem(table.sheet.file, int(table.rows[i]), column, values.iloc[i],
@@ -49,7 +76,7 @@ def import_hotline(sheet: Sheet, mapping: dict, units: pd.DataFrame) -> ImportRe
         raise ValidationError(capped(problems))
     data = table.data
     out = pd.DataFrame(index=range(len(data)))
-    ids = data[cols["ticket_id"]].map(lambda v: cell_str(v) or None)
+    ids = data[cols["ticket_id"]].pipe(text_column).replace("", None)
     ids = ids.str.replace(r"\.0$", "", regex=True)
     for i in np.flatnonzero(ids.isna().to_numpy() | (ids == "").to_numpy()):
         problems.append(Problem(sheet.file, int(table.rows[i]), columns["ticket_id"], None, "a ticket number"))

@@ -8,7 +8,6 @@ row number a person sees in the file.
 """
 from __future__ import annotations
 
-import io
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,8 +19,10 @@ from ...errors import Problem, ValidationError
 from ..readers import decode_csv_text
 from .names import clean_text
 
-__all__ = ["Sheet", "read_sheets", "table_from_sheet", "header_key", "SheetTable", "cell_str"]
+__all__ = ["Sheet", "read_sheets", "table_from_sheet", "header_key", "SheetTable", "cell_str", "text_column"]
 
+#: rows looked at cell by cell to find the header (titles and header rows are at the top)
+_HEADER_SCAN = 200
 _CJK = re.compile(r"[\u3400-\u9fff]")
 _UNIT_TAIL = re.compile(r"[（(][^（）()]*[)）]$")
 
@@ -133,10 +134,17 @@ def read_sheets(path: str | Path) -> list[Sheet]:
         raise ValidationError([Problem(path.name, None, None, None,
                                        "a spreadsheet or CSV file; this is a web page saved with a spreadsheet name "
                                        "(open it in Excel or WPS and save it as .xlsx)")])
-    text = decode_csv_text(path)
-    cells = pd.read_csv(io.StringIO(text), header=None, dtype=str, keep_default_na=False, skip_blank_lines=False,
-                        na_filter=False)
-    return [Sheet(path.name, path.stem, cells.replace("", None).astype(object))]
+    for encoding in ("utf-8-sig", "gb18030"):  # what Excel writes; read straight from the file (exports are large)
+        try:
+            cells = pd.read_csv(path, header=None, dtype=object, keep_default_na=False, na_filter=False,
+                                skip_blank_lines=False, encoding=encoding)
+            break
+        except UnicodeDecodeError:
+            continue
+    else:
+        decode_csv_text(path)  # raises the message that says where the text is neither UTF-8 nor GBK
+        raise ValidationError([Problem(path.name, None, None, None, "text in UTF-8 or GBK")])
+    return [Sheet(path.name, path.stem, cells)]
 
 
 def header_key(label) -> str:
@@ -171,8 +179,16 @@ def cell_str(value) -> str:
     return str(value).strip()
 
 
-def _non_empty(row: pd.Series) -> np.ndarray:
-    return row.map(lambda v: clean_text(v) != "").to_numpy()
+def text_column(values: pd.Series) -> pd.Series:
+    """A column of cells as trimmed text, "" where empty (vectorised: exports have millions of rows).
+
+    Examples
+    --------
+    >>> text_column(pd.Series([None, " a ", 3, float("nan")], dtype=object)).tolist()
+    ['', 'a', '3', '']
+    """
+    values = pd.Series(values, dtype=object)
+    return values.where(values.notna(), "").astype(str).str.strip()
 
 
 def _is_number(v) -> bool:
@@ -200,7 +216,9 @@ def table_from_sheet(sheet: Sheet, header_rows: int | None = None, header_row: i
     cells = sheet.cells
     if cells.empty:
         raise ValidationError([Problem(sheet.file, None, None, None, "a table (the sheet is empty)")])
-    texts = [[cell_str(v) for v in cells.iloc[i]] for i in range(len(cells))]
+    # headers sit in the first rows: only those are looked at cell by cell (an export can have millions of rows)
+    scan = cells.iloc[:_HEADER_SCAN]
+    texts = [[cell_str(v) for v in row] for row in scan.itertuples(index=False)]
 
     def is_title(r: int) -> bool:  # a title or note: one text (merged across the row, or alone in column A)
         values = {t for t in texts[r] if t}
@@ -210,7 +228,7 @@ def table_from_sheet(sheet: Sheet, header_rows: int | None = None, header_row: i
         body = [v for v, t in zip(cells.iloc[r, 1:], texts[r][1:]) if t]
         return bool(texts[r][0]) and not is_title(r) and bool(body) and np.mean([_is_number(v) for v in body]) >= 0.5
 
-    first = next((r for r in range(len(cells)) if is_data(r)), None) if numeric_body else None
+    first = next((r for r in range(len(texts)) if is_data(r)), None) if numeric_body else None
     if first is not None and header_row is None:
         start = first
         while start > 0 and any(texts[start - 1]) and not is_title(start - 1):
@@ -241,7 +259,10 @@ def table_from_sheet(sheet: Sheet, header_rows: int | None = None, header_row: i
         labels.append(" / ".join(parts))
         parts_of.append(parts)
     body = cells.iloc[start + header_rows:]
-    keep_rows = np.array([_non_empty(body.iloc[i]).any() for i in range(len(body))], dtype=bool)
+    keep_rows = np.zeros(len(body), dtype=bool)
+    for c in body.columns:  # a row with any filled cell (vectorised per column)
+        col = body[c]
+        keep_rows |= text_column(col).ne("").to_numpy(dtype=bool)
     rows = np.arange(start + header_rows + 1, start + header_rows + 1 + len(body))[keep_rows]
     body = body[keep_rows]
     keep_cols = [c for c in range(cells.shape[1]) if c not in set(sheet.hidden_columns)]

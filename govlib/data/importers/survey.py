@@ -14,9 +14,18 @@ import pandas as pd
 from ...errors import Problem, ValidationError
 from ...periods import is_valid_period
 from ..readers import parse_numbers
-from .common import ImportLog, ImportResult, capped, find_columns, start_import, map_options, resolve_units
+from .common import (
+    ImportLog,
+    ImportResult,
+    capped,
+    find_columns,
+    map_options,
+    resolve_units,
+    start_import,
+)
+from .hotline import parse_datetimes
 from .names import NameMatcher
-from .sheets import Sheet, cell_str
+from .sheets import Sheet, text_column
 
 __all__ = ["import_survey", "DEFAULT_SEX", "DEFAULT_AGE"]
 
@@ -31,7 +40,7 @@ def _wave(table, mapping, cols, problems) -> np.ndarray:
         src = find_columns(table, {"wave": wave["from"]}, ImportLog(), problems)
         if "wave" not in src:
             return np.full(n, None, dtype=object)
-        when = pd.to_datetime(table.data[src["wave"]].astype(str).str.strip(), errors="coerce", format="mixed")
+        when = parse_datetimes(text_column(table.data[src["wave"]]))
         for i in np.flatnonzero(when.isna().to_numpy()):
             problems.append(Problem(table.sheet.file, int(table.rows[i]), str(wave["from"]),
                                     table.data[src["wave"]].iloc[i], "a date and time (e.g. 2024-07-01 09:30:00)"))
@@ -39,10 +48,10 @@ def _wave(table, mapping, cols, problems) -> np.ndarray:
         text = when.dt.to_period({"A": "Y", "Q": "Q", "M": "M"}[freq]).astype(str)
         return text.where(when.notna(), None).to_numpy(dtype=object)
     if "wave" in cols:
-        values = table.data[cols["wave"]].map(cell_str)
+        values = text_column(table.data[cols["wave"]])
     else:
         values = pd.Series([str(wave)] * n)
-    ok = values.map(is_valid_period).to_numpy(dtype=bool)
+    ok = values.map({v: is_valid_period(v) for v in values.unique()}).to_numpy(dtype=bool)
     for i in np.flatnonzero(~ok):
         problems.append(Problem(table.sheet.file, int(table.rows[i]) if "wave" in cols else None,
                                 mapping["columns"].get("wave", "wave"), values.iloc[i],
@@ -80,7 +89,7 @@ def import_survey(sheet: Sheet, mapping: dict, units: pd.DataFrame, items: pd.Da
     data = table.data
     n = len(data)
     out = pd.DataFrame(index=range(n))
-    out["respondent_id"] = data[cols["respondent_id"]].map(lambda v: cell_str(v) or None)
+    out["respondent_id"] = data[cols["respondent_id"]].pipe(text_column).replace("", None)
     if out["respondent_id"].str.fullmatch(r"\d+(\.0)?").all():
         out["respondent_id"] = out["respondent_id"].str.replace(r"\.0$", "", regex=True).astype("int64")
     out["wave"] = _wave(table, mapping, cols, problems)
@@ -106,7 +115,7 @@ def import_survey(sheet: Sheet, mapping: dict, units: pd.DataFrame, items: pd.Da
                                     "parent (the 街镇 of the respondent's community), unit, or a column under columns:"))
     for target in ("weight", "fpc1", "fpc2"):
         if target in cols:
-            values, bad, _ = parse_numbers(data[cols[target]].map(lambda v: cell_str(v) or None))
+            values, bad, _ = parse_numbers(data[cols[target]].pipe(text_column).replace("", None))
             for i in np.flatnonzero(bad | (np.isnan(values) if target == "weight" else np.zeros(n, bool))):
                 problems.append(Problem(sheet.file, int(table.rows[i]), columns[target], data[cols[target]].iloc[i],
                                         "a positive number"))
