@@ -325,6 +325,7 @@ class CompositeIndex:
         self.outlier_summary = summary
         self.stages["treated"] = treated
         self._note("treated", "outliers", c["outliers"], f"{len(tlog)} points changed")
+        self.se = self._sampling_se(raw.index, den, dn, treated, summary)
         self.point_log = pd.concat([x for x in (ilog, tlog) if len(x)], ignore_index=True) if len(ilog) or len(tlog) \
             else ilog
         # Normalisation and aggregation.
@@ -345,6 +346,29 @@ class CompositeIndex:
                    f"per-node overrides: {dict((r.code, r.aggregation) for r in nodes.itertuples() if r.aggregation)}")
         self._note("aggregated", "coverage_threshold", c["coverage_threshold"])
         self._results()
+
+    def _sampling_se(self, grid, den, denominated, treated, summary) -> pd.DataFrame:
+        """Sampling SEs of the treated values (wide, like ``treated``; NaN where a value has none).
+
+        The observations' ``se`` (e.g. the design-based SEs of survey indicators) go through the same linear
+        denomination as the values; an imputed point has no SE; for an indicator that outlier treatment
+        log-transformed, the SE is carried by the delta method (the derivative of ``ln(x - min + 1)`` is
+        ``exp(-treated)``). Winsorised points keep their SE.
+        """
+        annual = self.annual
+        if "se" not in annual.columns or not (pd.to_numeric(annual["se"], errors="coerce") > 0).any():
+            return pd.DataFrame(np.nan, index=treated.index, columns=self.scored)
+        se = annual.pivot_table(index=["unit", "period"], columns="indicator", values="se", aggfunc="first")
+        se = se.reindex(index=grid, columns=self.leaves)
+        se.columns.name = None
+        se = denominate(se, den, self._inputs["population"]).abs()
+        se = se.where(denominated.notna()).reindex(treated.index)[self.scored]
+        logged = [c for c in self.scored if len(summary) and c in summary.index and summary.loc[c, "log_transformed"]]
+        for c in logged:
+            se[c] = se[c] * np.exp(-treated[c].abs())
+        n = int(se.notna().to_numpy().sum())
+        self._note("treated", "sampling_se", n, f"values with a sampling SE, in {se.notna().any().sum()} indicators")
+        return se.where(se > 0)
 
     def _denominator_overrides(self, den: dict, leaves: list[str]) -> dict:
         given = self.choices["denominators"]
