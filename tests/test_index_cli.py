@@ -194,6 +194,8 @@ def test_reference_unit_from_the_cli(tmp_path):
     (["--percentile", "rank/n", "--ddof", "-1"], "ddof"),
     (["--weights", "WEIGHTS"], "w.csv"),
     (["--recipe", "RECIPE"], "unknown choice"),
+    (["--set", "screening_threshold=most"], "screening_threshold: expected a number"),
+    (["--set", "max_carry=1.5"], "max_carry: expected a whole number"),
 ])
 def test_user_errors_exit_2_naming_the_problem(tmp_path, capsys, extra, message):
     _toy(tmp_path)

@@ -212,13 +212,20 @@ class CompositeIndex:
             raise InputError(f"outlier_fallback: expected 'log' or 'none', got {c['outlier_fallback']!r}")
         if c["percentile"] not in PERCENTILE_CONVENTIONS:
             raise InputError(f"percentile: expected one of {', '.join(PERCENTILE_CONVENTIONS)}, got {c['percentile']!r}")
-        for key in ("ddof", "max_winsorised", "max_carry", "n_strengths"):
-            if isinstance(c[key], bool) or not float(c[key]).is_integer() or int(c[key]) < 0:
-                raise InputError(f"{key}: expected a whole number >= 0, got {c[key]!r}")
         if c["ties"] not in TIE_RULES or c["rank_ties"] not in TIE_RULES:
             raise InputError(f"ties / rank_ties: expected one of {', '.join(TIE_RULES)}")
         if c["indicators"] not in ("all", "common"):
             raise InputError(f"indicators: expected 'all' or 'common', got {c['indicators']!r}")
+        for key in ("ddof", "max_winsorised", "max_carry", "n_strengths", "coverage_threshold", "screening_threshold",
+                    "p", "epsilon", "skew_limit", "kurtosis_limit"):
+            whole = key in ("ddof", "max_winsorised", "max_carry", "n_strengths")
+            try:
+                ok = not isinstance(c[key], bool) and np.isfinite(float(c[key])) and \
+                    (not whole or (float(c[key]).is_integer() and float(c[key]) >= 0))
+            except (TypeError, ValueError):
+                ok = False
+            if not ok:
+                raise InputError(f"{key}: expected {'a whole number >= 0' if whole else 'a number'}, got {c[key]!r}")
         if not 0 <= float(c["coverage_threshold"]) <= 1:
             raise InputError(f"coverage_threshold: expected a share in [0, 1], got {c['coverage_threshold']}")
         if not isinstance(c["pooled"], (bool, np.bool_)):
