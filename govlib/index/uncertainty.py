@@ -60,7 +60,7 @@ class UncertaintyResult:
     Attributes
     ----------
     ranks : ``unit, period, rank_nominal, rank_median, rank_p05, rank_p95, rank_mean, rank_min, rank_max,
-        n_runs`` for ranked units.
+        n_runs`` for ranked units (+ ``sampling_S1, sampling_ST`` when survey sampling error is a factor).
     sensitivity : ``period, output, factor, S1, ST``.
     indices : ``period, output, factor, S1, ST, S1_conf, ST_conf, evaluations`` (the ``sensitivity_indices``
         table: bootstrap 95 % half-widths for the scalar output ``mean_abs_rank_shift``).
