@@ -84,9 +84,17 @@ def test_direction_out_of_range():
     assert "1 (higher is better)" in p.expected
 
 
-def test_leaf_needs_frequency_and_source():
-    found = problems(records(a={"frequency": None, "source": ""}))
+def test_leaf_frequency_and_source_optional_unless_required():
+    # A generic index needs only code, parent, direction and weight (issue 16); a build can still require them.
+    fw = framework_from_records(records(a={"frequency": None, "source": ""}))
+    assert fw.leaves == ["a", "b", "c"]
+    from govlib.data.framework import validate_nodes
+
+    _, found = validate_nodes(pd.DataFrame(records(a={"frequency": None, "source": ""})),
+                              require=("frequency", "source"))
     assert {p.column for p in found} >= {"frequency", "source"}
+    bad = problems(records(a={"frequency": "W"}))  # a value that is given must still be allowed
+    assert [p.column for p in bad] == ["frequency"]
 
 
 def test_bad_scope():

@@ -335,6 +335,44 @@ def test_stage_run_on_the_demo_data():
     unc = out["uncertainty"]
     assert (unc["rank_p05"] <= unc["rank_median"]).all() and (unc["rank_median"] <= unc["rank_p95"]).all()
     assert out["progress"]["base_period"].iloc[0] == "2018"
+    # Recompute the three steps independently from the stage's own intermediate tables (a regression in any of
+    # normalisation, aggregation or ranking fails here, not only a renamed column).
+    nodes = fw.nodes.set_index("code")
+    lo, hi = fw.scale
+    norm = out["indicators_normalised"]
+    minmax = [c for c in fw.scored_leaves if nodes.loc[c, "normalisation"] in ("", "minmax")]
+    n_checked = 0
+    for code in minmax:
+        t = norm[norm["indicator"] == code]
+        x = t["treated"].to_numpy(float)
+        if not np.isfinite(x).any():
+            continue
+        n_checked += 1
+        u = (x - np.nanmin(x)) / (np.nanmax(x) - np.nanmin(x))
+        u = u if nodes.loc[code, "direction"] > 0 else 1 - u
+        np.testing.assert_allclose(t["normalised"], lo + (hi - lo) * u, atol=1e-9, err_msg=code)
+    assert n_checked >= 10
+    wide = scores.pivot_table(index=["unit", "period"], columns="node", values="score", dropna=False)
+    checked = 0
+    for code in [c for c in nodes.index if not nodes.loc[c, "is_leaf"]]:
+        if nodes.loc[code, "aggregation"] not in ("", "arithmetic"):
+            continue
+        kids = [k for k in nodes.index[nodes["parent"] == code] if k in wide.columns and nodes.loc[k, "direction"] != 0]
+        v = wide[kids].to_numpy(float)
+        w = np.where(np.isnan(v), 0.0, nodes.loc[kids, "weight"].to_numpy(float))
+        expect = np.nansum(v * w, axis=1) / w.sum(axis=1)
+        ok = wide[code].notna().to_numpy()
+        np.testing.assert_allclose(wide[code].to_numpy()[ok], expect[ok], rtol=1e-9, err_msg=code)
+        checked += 1
+    assert checked >= 3
+    ranked = root.dropna(subset=["rank"])
+    again = ranked.groupby("period")["score"].rank(method="min", ascending=False)
+    assert (again == ranked["rank"]).all() and len(ranked) > 0
+    assert root.loc[root["rank"] == 1, "score"].round(9).tolist() == \
+        ranked.groupby("period")["score"].max().round(9).tolist()
+    eff = out["weights_effective"].set_index("code")
+    assert eff.loc[fw.root, "effective"] == 1.0
+    assert eff.loc[eff["is_leaf"] & eff["nominal"].notna(), "effective"].sum() == pytest.approx(1.0)
 
 
 def test_stage_settings_are_validated():

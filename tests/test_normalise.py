@@ -9,7 +9,10 @@ import pytest
 from hypothesis import given, settings, strategies as st
 from hypothesis.extra.numpy import arrays
 
+from scipy import stats as sstats
+
 from govlib.errors import InputError
+from govlib.index.normalise import percentile_rank, ratio_to_statistic
 from govlib.index.normalise import (ampi, distance_to_reference, distance_to_target, fraction_of_max, goalposts, min_max,
                               normalise, percentile_rank, rank_score, z_score)
 
@@ -152,3 +155,49 @@ def test_goalposts_property_log_equals_manual():
     out = goalposts(x, goalpost_low=[100], goalpost_high=[75000], transform=["log"], high=1).ravel()
     manual = [(math.log(v) - math.log(100)) / (math.log(75000) - math.log(100)) for v in (150.0, 5000.0)]
     np.testing.assert_allclose(out, manual)
+
+
+# ---------------------------------------------------------------- issue 16: ratio to a statistic, percentile conventions
+_pos = st.lists(st.floats(0.1, 1e4, allow_nan=False), min_size=2, max_size=30)
+
+
+@settings(max_examples=60, deadline=None)
+@given(_pos, st.floats(0.01, 100))
+def test_ratio_to_mean_properties(xs, c):
+    x = np.array(xs)
+    r = ratio_to_statistic(x).ravel()
+    assert np.mean(r) == pytest.approx(100.0)                          # the average unit scores 100
+    np.testing.assert_allclose(ratio_to_statistic(c * x).ravel(), r, rtol=1e-9)  # unit-free
+    np.testing.assert_allclose(ratio_to_statistic(x, -1).ravel(), 100 * np.mean(x) / x, rtol=1e-12)
+    med = ratio_to_statistic(x, statistic="median").ravel()
+    np.testing.assert_allclose(med, 100 * x / np.median(x), rtol=1e-12)
+
+
+def test_ratio_to_statistic_per_group_and_errors():
+    x = np.array([[1.0], [3.0], [10.0], [30.0]])
+    got = ratio_to_statistic(x, groups=["a", "a", "b", "b"]).ravel()
+    np.testing.assert_allclose(got, [50, 150, 50, 150])
+    with pytest.raises(InputError, match="<= 0"):
+        ratio_to_statistic([[-1.0], [0.5]])
+    v = pd.DataFrame({"a": [2.0, 4.0, 6.0]})
+    assert normalise(v, method="ratio_to_mean")["a"].tolist() == [50.0, 100.0, 150.0]
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.integers(0, 8), min_size=2, max_size=25))
+def test_percentile_conventions_against_scipy(xs):
+    x = np.array(xs, dtype=float)
+    n = len(x)
+    # Handbook rank/n with ties at their highest rank = scipy's percentileofscore(kind="weak") (share <= x).
+    weak = np.array([sstats.percentileofscore(x, v, kind="weak") for v in x])
+    np.testing.assert_allclose(percentile_rank(x, ties="max", convention="rank/n").ravel(), weak, atol=1e-9)
+    # (rank-1)/(n-1) with min ties = dplyr::percent_rank / COINr n_prank.
+    expect = 100 * (sstats.rankdata(x, method="min") - 1) / (n - 1)
+    np.testing.assert_allclose(percentile_rank(x, ties="min").ravel(), expect, atol=1e-9)
+
+
+def test_percentile_convention_is_reachable_and_validated():
+    v = pd.DataFrame({"a": [1.0, 2.0, 3.0, 4.0]})
+    assert normalise(v, method="percentile_rank", percentile="rank/n")["a"].tolist() == [25.0, 50.0, 75.0, 100.0]
+    with pytest.raises(InputError, match="convention"):
+        percentile_rank([1.0, 2.0], convention="rank/(n+1)")

@@ -418,3 +418,38 @@ def test_weight_set_validation():
         WeightSet("bad", pd.Series({"a": 0.5, "b": 0.6}), "fixed")
     with pytest.raises(InputError, match="non-negative"):
         WeightSet("bad", pd.Series({"a": 1.5, "b": -0.5}), "fixed")
+
+
+def test_every_index_result_object_has_a_tidy_to_frame():
+    """Issue 16: every result object of the index engines has to_frame() (statsmodels style)."""
+    import inspect
+
+    import govlib.index.factor as factor_mod
+    import govlib.index.sensitivity as sens_mod
+    import govlib.index.uncertainty as unc_mod
+    import govlib.index.weights as w_mod
+    from govlib.index.composite import CompositeIndex
+    from govlib.index.factor import factor_weights
+    from govlib.index.uncertainty import monte_carlo
+
+    classes = [c for m in (w_mod, factor_mod, sens_mod, unc_mod) for _, c in inspect.getmembers(m, inspect.isclass)
+               if c.__module__ == m.__name__ and (c.__name__.endswith("Result") or c.__name__ == "WeightSet")]
+    assert len(classes) == 8 and all(callable(getattr(c, "to_frame", None)) for c in classes + [CompositeIndex])
+    rng = np.random.default_rng(5)
+    x = pd.DataFrame(rng.normal(size=(30, 4)), columns=list("abcd"))
+    x["b"] += x["a"]
+    for res in (w_mod.entropy_weights(x - x.min() + 1), w_mod.critic_weights(x), w_mod.pca_weights(x),
+                w_mod.ahp_weights([[1, 3], [1 / 3, 1]], labels=["a", "b"]), factor_weights(x, 1, extraction="pca")):
+        f = res.to_frame()
+        one = f.drop_duplicates("code" if "code" in f else "indicator")
+        key = "code" if "code" in f else "indicator"
+        np.testing.assert_allclose(one.set_index(key)["weight"].reindex(res.weights.index), res.weights)
+        ws = res.as_weight_set()
+        assert ws.to_frame()["weight"].tolist() == res.weights.tolist()
+    fw = pd.DataFrame({"code": ["I", "a", "b"], "parent": [None, "I", "I"]})
+    obs = pd.DataFrame({"unit": np.repeat([f"u{i}" for i in range(5)], 2), "period": "2024",
+                        "indicator": ["a", "b"] * 5, "value": rng.random(10)})
+    ci = CompositeIndex(obs, fw)
+    assert ci.to_frame().equals(ci.scores)
+    mc = monte_carlo(ci, replications=16, seed=1)
+    assert mc.to_frame().equals(mc.ranks)

@@ -5,7 +5,8 @@ The hierarchy is just ``code``/``parent`` columns, as in COINr. :func:`load_fram
 :class:`~govlib.errors.ValidationError` listing every problem with the file, row and column.
 
 Rules checked: a single root; no cycles; no orphan parents; unique codes; positive weights; ``goalpost_low <
-goalpost_high``; ``direction`` in {1, -1, 0}; leaves carry ``frequency`` and ``source``; ``scope`` in {all, 街道, 镇};
+goalpost_high``; ``direction`` in {1, -1, 0}; a leaf's ``frequency`` and ``source``, when given (they are optional for a
+generic index), are among the allowed values; ``scope`` in {all, 街道, 镇};
 ``transform`` in {none, log}; a log transform needs positive goalposts.
 """
 from __future__ import annotations
@@ -197,8 +198,12 @@ def _validated(table: pd.DataFrame, meta: dict, file: str, row_offset: int, yaml
 
 
 def validate_nodes(table: pd.DataFrame, file: str = "framework", row_offset: int = 2,
-                   entry_numbers: list[int] | None = None) -> tuple[pd.DataFrame, list[Problem]]:
-    """Check a raw node table and return ``(nodes, problems)``; ``nodes`` is only meaningful without problems."""
+                   entry_numbers: list[int] | None = None,
+                   require: tuple[str, ...] = ()) -> tuple[pd.DataFrame, list[Problem]]:
+    """Check a raw node table and return ``(nodes, problems)``; ``nodes`` is only meaningful without problems.
+
+    A generic framework needs only ``code``, ``parent`` (and optionally ``direction``, ``weight``); ``require``
+    names leaf fields that must be present too (e.g. ``("frequency", "source")`` for the Pudong build)."""
     problems: list[Problem] = []
 
     def row_of(i: int) -> int:
@@ -324,11 +329,11 @@ def validate_nodes(table: pd.DataFrame, file: str = "framework", row_offset: int
         if row["transform"] == "log" and not np.isnan(lo) and lo <= 0:
             problems.append(Problem(file, r, "goalpost_low", lo, "a log transform needs positive goalposts"))
         if is_leaf[i] and row["parent"] is not None:
-            for col in ("frequency", "source"):
-                if not row[col]:
+            for col in ("frequency", "source"):  # optional for a generic index; checked when given or required
+                if not row[col] and col in require:
                     problems.append(Problem(file, r, col, None,
                                             f"indicators (leaves) need a {col}: one of {', '.join(sorted(ALLOWED[col]))}"))
-                elif row[col] not in ALLOWED[col]:
+                elif row[col] and row[col] not in ALLOWED[col]:
                     problems.append(Problem(file, r, col, row[col], "expected one of " + ", ".join(sorted(ALLOWED[col]))))
     if problems:
         return t, problems

@@ -51,7 +51,7 @@ import pandas as pd
 
 from .aggregate import AGGREGATION_METHODS, aggregate_tree
 from ..errors import InputError
-from .normalise import METHODS, TIE_RULES, normalise
+from .normalise import METHODS, PERCENTILE_CONVENTIONS, TIE_RULES, normalise
 from ..periods import period_index
 from .treat import annualise, denominate, impute, screen_units, treat_outliers, IMPUTATION_METHODS
 
@@ -66,6 +66,7 @@ DEFAULT_CHOICES: dict[str, Any] = {
     "scale": None,                    # (low, high); None = the framework's scale, else (0, 100)
     "ddof": 1,                        # z-score SD: 1 = sample SD (OECD/JRC Handbook)
     "ties": "average",                # tie rule of rank-based normalisations
+    "percentile": "(rank-1)/(n-1)",   # percentile-rank convention: "(rank-1)/(n-1)" (COINr) or "rank/n" (Handbook)
     "pooled": True,                   # normalise over all periods at once (True) or within each period (False)
     "reference_unit": None,           # unit code for distance_to_reference
     "aggregation": "arithmetic",      # default per-node method; the framework `aggregation` column overrides
@@ -78,8 +79,12 @@ DEFAULT_CHOICES: dict[str, Any] = {
     "imputation_by_group": False,     # mean/median within the unit's peer group
     "max_carry": 1,                   # locf: at most this many periods
     "screening_threshold": 0.0,       # drop unit-periods with a smaller share of scored indicators available
-    "outliers": "none",               # none or winsorise (then log if still failing)
-    "max_winsorised": 5,
+    "outliers": "none",               # none or winsorise (COINr's default; see docs/index.md for why not here)
+    "max_winsorised": 5,              # at most this many points winsorised per indicator (COINr winmax)
+    "skew_limit": 2.0,                # an indicator fails if |skewness| >= skew_limit and kurtosis >= kurtosis_limit
+    "kurtosis_limit": 3.5,
+    "outlier_fallback": "log",        # still failing after max_winsorised: "log" (COINr log_CT) or "none"
+    "denominators": None,             # {indicator: population column or [column, scale]} overriding the framework
     "coverage_threshold": 0.5,        # minimum available share of a node's weight
     "weights": None,                  # {node: weight} or a govlib.index.weights.WeightSet; renormalised per parent
     "weight_set": "framework",        # the name of the weight set (logged)
@@ -203,10 +208,24 @@ class CompositeIndex:
             raise InputError(f"imputation: expected one of {', '.join(IMPUTATION_METHODS)}, got {c['imputation']!r}")
         if c["outliers"] not in ("none", "winsorise"):
             raise InputError(f"outliers: expected 'none' or 'winsorise', got {c['outliers']!r}")
+        if c["outlier_fallback"] not in ("log", "none"):
+            raise InputError(f"outlier_fallback: expected 'log' or 'none', got {c['outlier_fallback']!r}")
+        if c["percentile"] not in PERCENTILE_CONVENTIONS:
+            raise InputError(f"percentile: expected one of {', '.join(PERCENTILE_CONVENTIONS)}, got {c['percentile']!r}")
         if c["ties"] not in TIE_RULES or c["rank_ties"] not in TIE_RULES:
             raise InputError(f"ties / rank_ties: expected one of {', '.join(TIE_RULES)}")
         if c["indicators"] not in ("all", "common"):
             raise InputError(f"indicators: expected 'all' or 'common', got {c['indicators']!r}")
+        for key in ("ddof", "max_winsorised", "max_carry", "n_strengths", "coverage_threshold", "screening_threshold",
+                    "p", "epsilon", "skew_limit", "kurtosis_limit"):
+            whole = key in ("ddof", "max_winsorised", "max_carry", "n_strengths")
+            try:
+                ok = not isinstance(c[key], bool) and np.isfinite(float(c[key])) and \
+                    (not whole or (float(c[key]).is_integer() and float(c[key]) >= 0))
+            except (TypeError, ValueError):
+                ok = False
+            if not ok:
+                raise InputError(f"{key}: expected {'a whole number >= 0' if whole else 'a number'}, got {c[key]!r}")
         if not 0 <= float(c["coverage_threshold"]) <= 1:
             raise InputError(f"coverage_threshold: expected a share in [0, 1], got {c['coverage_threshold']}")
         if not isinstance(c["pooled"], (bool, np.bool_)):
@@ -273,6 +292,7 @@ class CompositeIndex:
         # Denomination.
         den = {r.code: (r.denominator, float(r.denominator_scale)) for r in nodes.itertuples()
                if r.is_leaf and isinstance(r.denominator, str) and r.denominator not in ("", "none")}
+        den = self._denominator_overrides(den, leaves)
         self.stages["denominated"] = denominate(raw, den, self._inputs["population"])
         if den:
             self._note("denominated", "denominators", {k: v[0] for k, v in den.items()})
@@ -303,12 +323,16 @@ class CompositeIndex:
         self._note("screened", "screening_threshold", c["screening_threshold"], f"{len(dropped)} unit-periods dropped")
         # Outliers.
         if c["outliers"] == "winsorise":
-            treated, tlog, summary = treat_outliers(kept, max_winsorised=int(c["max_winsorised"]), columns=scored)
+            treated, tlog, summary = treat_outliers(kept, max_winsorised=int(c["max_winsorised"]), columns=scored,
+                                                    skew_limit=float(c["skew_limit"]),
+                                                    kurtosis_limit=float(c["kurtosis_limit"]),
+                                                    log_if_failing=c["outlier_fallback"] == "log")
         else:
             treated, tlog, summary = kept.copy(), ilog.iloc[0:0], pd.DataFrame()
         self.outlier_summary = summary
         self.stages["treated"] = treated
         self._note("treated", "outliers", c["outliers"], f"{len(tlog)} points changed")
+        self.se = self._sampling_se(raw.index, den, dn, treated, summary)
         self.point_log = pd.concat([x for x in (ilog, tlog) if len(x)], ignore_index=True) if len(ilog) or len(tlog) \
             else ilog
         # Normalisation and aggregation.
@@ -329,6 +353,46 @@ class CompositeIndex:
                    f"per-node overrides: {dict((r.code, r.aggregation) for r in nodes.itertuples() if r.aggregation)}")
         self._note("aggregated", "coverage_threshold", c["coverage_threshold"])
         self._results()
+
+    def _sampling_se(self, grid, den, denominated, treated, summary) -> pd.DataFrame:
+        """Sampling SEs of the treated values (wide, like ``treated``; NaN where a value has none).
+
+        The observations' ``se`` (e.g. the design-based SEs of survey indicators) go through the same linear
+        denomination as the values; an imputed point has no SE; for an indicator that outlier treatment
+        log-transformed, the SE is carried by the delta method (the derivative of ``ln(x - min + 1)`` is
+        ``exp(-treated)``). Winsorised points keep their SE.
+        """
+        annual = self.annual
+        if "se" not in annual.columns or not (pd.to_numeric(annual["se"], errors="coerce") > 0).any():
+            return pd.DataFrame(np.nan, index=treated.index, columns=self.scored)
+        se = annual.pivot_table(index=["unit", "period"], columns="indicator", values="se", aggfunc="first")
+        se = se.reindex(index=grid, columns=self.leaves)
+        se.columns.name = None
+        se = denominate(se, den, self._inputs["population"]).abs()
+        se = se.where(denominated.notna()).reindex(treated.index)[self.scored]
+        logged = [c for c in self.scored if len(summary) and c in summary.index and summary.loc[c, "log_transformed"]]
+        for c in logged:
+            se[c] = se[c] * np.exp(-treated[c].abs())
+        n = int(se.notna().to_numpy().sum())
+        self._note("treated", "sampling_se", n, f"values with a sampling SE, in {se.notna().any().sum()} indicators")
+        return se.where(se > 0)
+
+    def _denominator_overrides(self, den: dict, leaves: list[str]) -> dict:
+        given = self.choices["denominators"]
+        if not given:
+            return den
+        out = dict(den)
+        for code, spec in dict(given).items():
+            code = str(code)
+            if code not in leaves:
+                raise InputError(f"denominators: {code!r} is not an indicator of the framework")
+            col, scale = (spec, 1.0) if isinstance(spec, str) or spec is None else (spec[0], spec[1])
+            if col in (None, "", "none"):
+                out.pop(code, None)
+            else:
+                out[code] = (str(col), float(scale))
+        self._note("setup", "denominators", {k: v[0] for k, v in out.items()}, "overrides of the framework's")
+        return out
 
     def _apply_overrides(self, nodes: pd.DataFrame) -> pd.DataFrame:
         for choice, column, allowed, where in (
@@ -430,7 +494,7 @@ class CompositeIndex:
             base = c["base_period"] or self.periods[0]
             ampi_ref = np.asarray(periods == str(base))
         return normalise(treated[self.leaves], fw.reset_index(), method=method, scale=self.scale, ddof=int(c["ddof"]),
-                         ties=c["ties"], groups=groups, reference_rows=ref,
+                         ties=c["ties"], percentile=c["percentile"], groups=groups, reference_rows=ref,
                          reference_groups=np.asarray(periods), ampi_reference_rows=ampi_ref)
 
     # ------------------------------------------------------------------------------------------------- results
@@ -530,6 +594,63 @@ class CompositeIndex:
         out = t.stack(future_stack=True).rename("value").reset_index()
         out.columns = ["unit", "period", "code", "value"]
         return out
+
+    def recipe(self, **inputs: Any) -> dict[str, Any]:
+        """Every choice of this index as a recipe mapping (see :mod:`govlib.index.recipe`); ``inputs`` names the
+        files (framework, data, units, population, weights) for ``govlib index --recipe``."""
+        from .recipe import recipe_document
+
+        return recipe_document(self.choices, inputs)
+
+    def to_recipe(self, **inputs: Any) -> str:
+        """The recipe as YAML text: save it and ``govlib index --recipe FILE`` replays this run.
+
+        Examples
+        --------
+        >>> fw = pd.DataFrame({"code": ["I", "a", "b"], "parent": [None, "I", "I"]})
+        >>> obs = pd.DataFrame({"unit": ["u1", "u2"] * 2, "period": "2024", "indicator": ["a", "a", "b", "b"],
+        ...                     "value": [1.0, 2.0, 4.0, 3.0]})
+        >>> text = CompositeIndex(obs, fw, outliers="winsorise").to_recipe(data="obs.csv")
+        >>> "outliers: winsorise" in text and "data: obs.csv" in text
+        True
+        """
+        from .recipe import recipe_to_yaml
+
+        return recipe_to_yaml(self.choices, inputs)
+
+    def effective_weights(self) -> pd.DataFrame:
+        """The weight of every node: given, within its parent, and effective in the index.
+
+        Returns ``code, parent, level, is_leaf, weight`` (as given, after ``weights``), ``weight_in_parent``
+        (renormalised among the scored siblings) and ``effective`` (the product of ``weight_in_parent`` from the
+        node up to the root: the node's real share in the index; 1 for the root, the leaves sum to 1, and each
+        node's effective weight is the sum of its children's). Context indicators have weight 0.
+
+        Examples
+        --------
+        >>> fw = pd.DataFrame({"code": ["I", "D", "a", "b", "c"], "parent": [None, "I", "D", "D", "I"],
+        ...                    "weight": [1, 3, 1, 1, 1]})
+        >>> obs = pd.DataFrame({"unit": ["u1", "u2"] * 3, "period": "2024",
+        ...                     "indicator": ["a", "a", "b", "b", "c", "c"], "value": [1.0, 2, 4, 3, 5, 1]})
+        >>> CompositeIndex(obs, fw).effective_weights().set_index("code")["effective"].tolist()
+        [1.0, 0.75, 0.375, 0.375, 0.25]
+        """
+        n = self.nodes[["code", "parent", "level", "is_leaf", "weight", "direction"]].copy()
+        w = n["weight"].where(~(n["is_leaf"] & (n["direction"] == 0)), 0.0)
+        sums = w.groupby(n["parent"]).transform("sum")
+        local = (w / sums).where(n["parent"].notna(), 1.0).fillna(0.0)
+        local_of = dict(zip(n["code"], local))
+        parent_of = dict(zip(n["code"], n["parent"]))
+        eff = {}
+        for code in n.sort_values("level", kind="stable")["code"]:  # parents before children (depth is small)
+            p = parent_of[code]
+            eff[code] = local_of[code] * (eff[p] if p is not None else 1.0)
+        out = n.drop(columns="direction").assign(weight_in_parent=local.to_numpy(), effective=n["code"].map(eff))
+        return out.reset_index(drop=True)
+
+    def to_frame(self) -> pd.DataFrame:
+        """The tidy result: ``unit, period, node, score, rank, peer_rank, coverage`` (the same as ``scores``)."""
+        return self.scores.copy()
 
     @property
     def log_table(self) -> pd.DataFrame:

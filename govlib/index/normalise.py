@@ -22,7 +22,13 @@ Conventions (named in the parameters):
 * ``distance_to_reference``: ``100 * x / x_ref`` (for -1: ``100 * x_ref / x``), the reference unit's value in the
   same group.
 * ``rank_score`` and ``percentile_rank``: tie rule ``ties`` in {"average", "min", "max", "dense"} (pandas'
-  ``rank`` methods; "average" is the default); percentile rank is ``(rank - 1) / (n - 1)`` mapped to [low, high].
+  ``rank`` methods; "average" is the default). Percentile rank has two conventions, named by ``percentile``:
+  ``"(rank-1)/(n-1)"`` (default; 0 for the worst, 1 for the best; COINr's ``n_prank`` and R's
+  ``dplyr::percent_rank``) and ``"rank/n"`` (the OECD/JRC Handbook 2008, Table 15: 1/n for the worst, 1 for the
+  best), mapped to [low, high].
+* ``ratio_to_mean`` / ``ratio_to_median``: ``100 * x / s`` where ``s`` is the mean (median) of the indicator over
+  the rows (per group); for -1 indicators ``100 * s / x``. The Handbook's "distance to a reference" with the
+  reference the average (Table 15, ``x / mean(x)``), on a scale where the typical unit scores 100.
 * ``fraction_of_max``: ``x / max`` (for -1: ``min / x``), needs positive values, mapped to [0, high].
 * ``ampi``: adjusted Mazziotta–Pareto rescaling ``100 ± 60 * (x - ref) / (max - min)``: reference value ``ref``
   (default the mean of the reference group) maps to 100 and the goalposts are ``ref ± (max - min) / 2`` of the
@@ -30,6 +36,7 @@ Conventions (named in the parameters):
 """
 from __future__ import annotations
 
+import warnings
 from typing import Sequence
 
 import numpy as np
@@ -38,11 +45,14 @@ import pandas as pd
 from ..errors import InputError
 
 __all__ = ["METHODS", "TIE_RULES", "min_max", "z_score", "goalposts", "distance_to_target",
-           "distance_to_reference", "rank_score", "percentile_rank", "fraction_of_max", "ampi", "normalise"]
+           "distance_to_reference", "rank_score", "percentile_rank", "fraction_of_max", "ampi", "ratio_to_statistic",
+           "PERCENTILE_CONVENTIONS", "normalise"]
 
 METHODS = ("minmax", "zscore", "goalposts", "distance_to_target", "distance_to_reference", "rank",
-           "percentile_rank", "fraction_of_max", "ampi")
+           "percentile_rank", "fraction_of_max", "ampi", "ratio_to_mean", "ratio_to_median")
 TIE_RULES = ("average", "min", "max", "dense")
+#: Percentile-rank conventions: ``(rank - 1) / (n - 1)`` (COINr, dplyr) and ``rank / n`` (OECD/JRC Handbook).
+PERCENTILE_CONVENTIONS = ("(rank-1)/(n-1)", "rank/n")
 
 
 def _as2d(x) -> np.ndarray:
@@ -277,20 +287,65 @@ def rank_score(x, direction=1, *, ties: str = "average", groups=None) -> np.ndar
 
 
 def percentile_rank(x, direction=1, *, ties: str = "average", low: float = 0.0, high: float = 100.0,
-                    groups=None) -> np.ndarray:
-    """Percentile rank ``(rank - 1) / (n - 1)`` mapped to ``[low, high]``; a single value gets the midpoint.
+                    groups=None, convention: str = "(rank-1)/(n-1)") -> np.ndarray:
+    """Percentile rank mapped to ``[low, high]``, in one of two conventions.
+
+    ``convention="(rank-1)/(n-1)"`` (default): the worst value 0, the best 1, a single value the midpoint
+    (COINr ``n_prank``, ``dplyr::percent_rank``). ``convention="rank/n"``: the OECD/JRC Handbook (2008, Table 15)
+    percentile, the worst value 1/n and the best 1.
 
     Examples
     --------
     >>> percentile_rank([10.0, 30.0, 20.0]).ravel().tolist()
     [0.0, 100.0, 50.0]
+    >>> percentile_rank([10.0, 40.0, 20.0, 30.0], convention="rank/n").ravel().tolist()
+    [25.0, 100.0, 50.0, 75.0]
     """
+    if convention not in PERCENTILE_CONVENTIONS:
+        raise InputError(f"percentile convention: expected one of {', '.join(PERCENTILE_CONVENTIONS)}, "
+                         f"got {convention!r}")
     a = _as2d(x)
     d = _direction(direction, a.shape[1])
     r, n = _ranks(np.where(d < 0, -a, a), groups, ties)
     with np.errstate(all="ignore"):
-        u = np.where(n > 1, (r - 1) / (n - 1), 0.5)
+        if convention == "rank/n":
+            u = r / n
+        else:
+            u = np.where(n > 1, (r - 1) / (n - 1), 0.5)
     return np.where(np.isnan(a), np.nan, _to_scale(u, low, high))
+
+
+def ratio_to_statistic(x, direction=1, *, statistic: str = "mean", groups=None) -> np.ndarray:
+    """``100 * x / s`` with ``s`` the column's mean or median (per group); ``100 * s / x`` for -1 indicators.
+
+    The OECD/JRC Handbook's "distance to a reference" normalisation with the average as reference (Table 15);
+    100 = the typical unit. ``s`` must be positive (a ratio to a non-positive statistic has no meaning).
+
+    Examples
+    --------
+    >>> ratio_to_statistic([[1.0], [2.0], [6.0]]).ravel().round(2).tolist()
+    [33.33, 66.67, 200.0]
+    >>> ratio_to_statistic([[1.0], [2.0], [6.0]], statistic="median").ravel().tolist()
+    [50.0, 100.0, 300.0]
+    """
+    if statistic not in ("mean", "median"):
+        raise InputError(f"statistic: expected 'mean' or 'median', got {statistic!r}")
+    a = _as2d(x)
+    d = _direction(direction, a.shape[1])
+    if groups is None:
+        with np.errstate(all="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # an all-missing column gives NaN, not a warning
+            s = (np.nanmean if statistic == "mean" else np.nanmedian)(a, axis=0)
+        s = np.broadcast_to(s, a.shape)
+    else:
+        s = pd.DataFrame(a).groupby(np.asarray(groups), sort=False).transform(statistic).to_numpy(float)
+    if np.any(s[~np.isnan(s)] <= 0):
+        raise InputError(f"ratio_to_{statistic}: the {statistic} of an indicator is <= 0; a ratio to it has no "
+                         "meaning (use min-max or z-scores)")
+    with np.errstate(all="ignore"):
+        out = np.where(d < 0, 100 * s / a, 100 * a / s)
+    return np.where(np.isnan(a), np.nan, out)
+
 
 
 def fraction_of_max(x, direction=1, *, high: float = 100.0, groups=None) -> np.ndarray:
@@ -344,7 +399,7 @@ def ampi(x, direction=1, *, reference=None, reference_groups=None, groups=None) 
 def normalise(values: pd.DataFrame, framework: pd.DataFrame | None = None, *, method: str | Sequence[str] = "minmax",
               scale: tuple[float, float] = (0.0, 100.0), ddof: int = 1, ties: str = "average",
               groups=None, reference_rows=None, reference_groups=None, ampi_reference_rows=None,
-              cap: bool = True) -> pd.DataFrame:
+              cap: bool = True, percentile: str = "(rank-1)/(n-1)") -> pd.DataFrame:
     """Normalise a wide table (rows = unit-periods, columns = indicator codes) indicator by indicator.
 
     Parameters
@@ -362,6 +417,7 @@ def normalise(values: pd.DataFrame, framework: pd.DataFrame | None = None, *, me
     reference_groups : per-row labels within which the reference value is taken (default ``groups``; a reference
         unit has one value per period, so pass the periods).
     ampi_reference_rows : row mask whose mean is the AMPI reference value (e.g. the base year); default all rows.
+    percentile : convention of ``percentile_rank`` (one of :data:`PERCENTILE_CONVENTIONS`).
 
     Returns
     -------
@@ -420,7 +476,9 @@ def normalise(values: pd.DataFrame, framework: pd.DataFrame | None = None, *, me
         elif m == "rank":
             r = rank_score(x, d, ties=ties, groups=groups)
         elif m == "percentile_rank":
-            r = percentile_rank(x, d, ties=ties, low=low, high=high, groups=groups)
+            r = percentile_rank(x, d, ties=ties, low=low, high=high, groups=groups, convention=percentile)
+        elif m in ("ratio_to_mean", "ratio_to_median"):
+            r = ratio_to_statistic(x, d, statistic=m.rsplit("_", 1)[1], groups=groups)
         elif m == "fraction_of_max":
             r = fraction_of_max(x, d, high=high, groups=groups)
         else:  # ampi

@@ -12,10 +12,20 @@ Each replication draws one value of every *factor* and recomputes the whole inde
 * ``leave_one_out``: no indicator or one scored indicator left out (its weight set to 0), equally likely.
 * ``weights``: every node weight multiplied by an independent uniform factor in ``[1 - weight_noise,
   1 + weight_noise]`` (a *group* of inputs treated as one factor for the sensitivity indices).
+* ``sampling`` (when some treated values carry a sampling SE, ``index.se``, e.g. the design-based SEs of the
+  satisfaction indicators D6, and ``survey_error=True``): every such value is redrawn from its sampling
+  distribution, ``value + se * z`` with independent standard normal ``z`` (the survey estimates of different
+  街镇 come from independent samples), then normalised with the run's method, jointly with the other factors.
+  The factor's levels are ``replications`` independent draws of the whole noise field (one level = one
+  realisation of every survey estimate), so the Sobol indices treat sampling as one factor. The indices also
+  report the group ``methodology`` (every other factor together), so ``S1``/``ST`` of ``sampling`` and
+  ``methodology`` split the rank variance between survey noise and methodological choices; the rank table
+  carries each unit's ``sampling_S1`` and ``sampling_ST`` (the share of that unit's rank variance due to survey
+  noise alone, and with its interactions).
 
 Design: Saltelli (2010) matrices A and B of ``replications`` rows each (from :func:`govlib.index.sensitivity.
 saltelli_sample`), and for each factor (group) g the matrix A_B^g (A with g's columns from B): ``replications *
-(5 + 2)`` index evaluations in all. Rank distributions (median, 5 % and 95 % quantiles) use the ``2 *
+(5 + 2)`` index evaluations in all (``replications * (7 + 2)`` with sampling and the methodology group). Rank distributions (median, 5 % and 95 % quantiles) use the ``2 *
 replications`` independent runs of A and B. First-order (Saltelli 2010) and total (Jansen 1999) indices come from
 :func:`govlib.index.sensitivity.sobol_indices` for two outputs per period: the mean absolute rank shift of the ranked
 units against the nominal ranks, and each unit's rank (``unit_rank``: indices averaged over units).
@@ -39,6 +49,8 @@ from .sensitivity import saltelli_sample, sobol_indices
 __all__ = ["UncertaintyResult", "monte_carlo", "FACTORS"]
 
 FACTORS = ("normalisation", "aggregation", "imputation", "leave_one_out", "weights")
+#: With survey sampling error: the sampling factor and the group of all methodological factors.
+SAMPLING_FACTORS = FACTORS + ("sampling", "methodology")
 
 
 @dataclass
@@ -48,8 +60,10 @@ class UncertaintyResult:
     Attributes
     ----------
     ranks : ``unit, period, rank_nominal, rank_median, rank_p05, rank_p95, rank_mean, rank_min, rank_max,
-        n_runs`` for ranked units.
+        n_runs`` for ranked units (+ ``sampling_S1, sampling_ST`` when survey sampling error is a factor).
     sensitivity : ``period, output, factor, S1, ST``.
+    indices : ``period, output, factor, S1, ST, S1_conf, ST_conf, evaluations`` (the ``sensitivity_indices``
+        table: bootstrap 95 % half-widths for the scalar output ``mean_abs_rank_shift``).
     runs : rank array (2 N runs, unit-periods) of the A and B runs (NaN for unranked units).
     design : the factor levels of the A and B runs (one row per run).
     settings : the choices of the analysis.
@@ -60,6 +74,11 @@ class UncertaintyResult:
     runs: np.ndarray
     design: pd.DataFrame
     settings: dict = field(default_factory=dict)
+    indices: pd.DataFrame | None = None
+
+    def to_frame(self) -> pd.DataFrame:
+        """The tidy rank table (``ranks``): one row per ranked unit and period."""
+        return self.ranks.copy()
 
 
 def _node_plan(nodes: pd.DataFrame, scored: list[str]):
@@ -91,7 +110,7 @@ def monte_carlo(index, *, replications: int = 1000, seed: int | None = 0,
                 aggregations: tuple[str, ...] = ("arithmetic", "geometric"),
                 imputations: tuple[str, ...] | None = None, leave_one_out: bool = True,
                 weight_noise: float = 0.25, epsilon: float | None = None, sampling: str = "sobol",
-                chunk: int = 256) -> UncertaintyResult:
+                chunk: int = 256, survey_error: bool = True, n_bootstrap: int = 200) -> UncertaintyResult:
     """Monte Carlo uncertainty and variance-based sensitivity of a :class:`govlib.index.composite.CompositeIndex`'s ranks.
 
     Parameters
@@ -104,6 +123,9 @@ def monte_carlo(index, *, replications: int = 1000, seed: int | None = 0,
     weight_noise : half-width of the multiplicative uniform weight perturbation (0 = weights fixed).
     epsilon : floor for geometric/harmonic means (default 1 % of the scale width).
     chunk : replications per tensor chunk (memory ~ chunk x unit-periods x indicators x 8 bytes x a few).
+    survey_error : draw values that carry a sampling SE (``index.se``) from their sampling distribution in each
+        run (the ``sampling`` factor); ignored when no value has an SE.
+    n_bootstrap : bootstrap resamples for the confidence half-widths of the scalar output's indices.
 
     Examples
     --------
@@ -143,12 +165,19 @@ def monte_carlo(index, *, replications: int = 1000, seed: int | None = 0,
     groups = None if c["pooled"] else np.asarray(grid.get_level_values("period"))
     ampi_ref = np.asarray(grid.get_level_values("period") == str(c["base_period"] or periods[0]))
     stack = np.empty((len(imputations), len(normalisations), n_rows, k))
+    norm_kw = dict(scale=index.scale, ddof=int(c["ddof"]), ties=c["ties"], percentile=c["percentile"],
+                   groups=groups, ampi_reference_rows=ampi_ref)
+    se_all = getattr(index, "se", None)
+    se_all = se_all.reindex(grid)[scored].to_numpy(float) if se_all is not None else np.full((n_rows, k), np.nan)
+    se_cols = np.flatnonzero(np.isfinite(se_all).any(axis=0)) if survey_error else np.array([], int)
+    with_sampling = len(se_cols) > 0
+    treated_se = np.empty((len(imputations), n_rows, len(se_cols)))
     for i, imp in enumerate(imputations):
         treated = index.stages["treated"] if imp == c["imputation"] else index.replay(imputation=imp).stages["treated"]
         treated = treated.reindex(grid)[scored]
+        treated_se[i] = treated.to_numpy(float)[:, se_cols]
         for j, m in enumerate(normalisations):
-            x = normalise(treated, fw, method=m, scale=index.scale, ddof=int(c["ddof"]), ties=c["ties"],
-                          groups=groups, ampi_reference_rows=ampi_ref).to_numpy(float)
+            x = normalise(treated, fw, method=m, **norm_kw).to_numpy(float)
             stack[i, j] = 100 + 10 * x if m == "zscore" else x
     # Tree, weights, applicability.
     plan, root = _node_plan(index.nodes, scored)
@@ -160,9 +189,18 @@ def monte_carlo(index, *, replications: int = 1000, seed: int | None = 0,
     # Design: 4 discrete factors + one continuous column per weighted node (the "weights" group).
     n_w = len(weighted)
     levels = [len(normalisations), len(aggregations), len(imputations), (k + 1) if leave_one_out else 1] + [None] * n_w
+    groups_cols = [[0], [1], [2], [3], list(range(4, 4 + n_w))]
+    factor_names = FACTORS
+    if with_sampling:
+        # One discrete factor: which of `replications` independent realisations of the survey noise field.
+        levels = levels + [int(replications)]
+        noise = np.random.default_rng(None if seed is None else [int(seed), 16]).standard_normal(
+            (int(replications), n_rows, len(se_cols)))
+        se_use = np.nan_to_num(se_all[:, se_cols], nan=0.0)
+        groups_cols = groups_cols + [[4 + n_w], list(range(4 + n_w))]
+        factor_names = SAMPLING_FACTORS
     design = saltelli_sample(levels, int(replications), seed=seed, sampling=sampling)
     A, B = design.A, design.B
-    groups_cols = [[0], [1], [2], [3], list(range(4, 4 + n_w))]
     AB = []
     for cols in groups_cols:
         m_ = A.copy()
@@ -173,11 +211,14 @@ def monte_carlo(index, *, replications: int = 1000, seed: int | None = 0,
     def evaluate(r: np.ndarray) -> np.ndarray:
         """Root scores (runs, unit-periods) for design rows ``r``."""
         ni, ai, ii, li = (r[:, 0].astype(int), r[:, 1].astype(int), r[:, 2].astype(int), r[:, 3].astype(int))
-        factor = 1 - weight_noise + 2 * weight_noise * r[:, 4:] if n_w else np.ones((len(r), 0))
+        factor = 1 - weight_noise + 2 * weight_noise * r[:, 4:4 + n_w] if n_w else np.ones((len(r), 0))
         nominal_w = np.repeat(w_nom.reindex(weighted).to_numpy()[None, :], len(r), axis=0)
         wts = nominal_w * factor
         wcol = {code: j for j, code in enumerate(weighted)}
         vals = stack[ii, ni]  # (R, n, k)
+        if with_sampling:
+            vals = vals.copy()
+            vals[..., se_cols] = _redrawn(r[:, 4 + n_w].astype(int), ni, ii)
         node_vals = {code: vals[..., j] for j, code in enumerate(scored)}
         node_app = {code: app[:, j] for j, code in enumerate(scored)}
         drop = np.zeros((len(r), k), bool)
@@ -207,6 +248,26 @@ def monte_carlo(index, *, replications: int = 1000, seed: int | None = 0,
             node_vals[code] = out
         return node_vals[root]
 
+    fw_se = fw.iloc[se_cols].reset_index(drop=True)
+
+    def _redrawn(levels_: np.ndarray, ni: np.ndarray, ii: np.ndarray) -> np.ndarray:
+        """Normalised values of the SE-carrying indicators with one noise realisation per run: the runs' columns
+        side by side in one wide table, so that each run's min/max/mean/ranks come from its own draw."""
+        n_run, k_se = len(levels_), len(se_cols)
+        x = treated_se[ii] + se_use[None] * noise[levels_]  # (R, n, k_se)
+        out = np.empty_like(x)
+        for j, m in enumerate(normalisations):
+            sel = np.flatnonzero(ni == j)
+            if not len(sel):
+                continue
+            wide = pd.DataFrame(x[sel].transpose(1, 0, 2).reshape(n_rows, len(sel) * k_se))
+            tiled = fw_se.iloc[np.tile(np.arange(k_se), len(sel))].reset_index(drop=True).assign(
+                code=np.arange(len(sel) * k_se))
+            y = normalise(wide, tiled, method=m, **norm_kw).to_numpy(float)
+            y = 100 + 10 * y if m == "zscore" else y
+            out[sel] = y.reshape(n_rows, len(sel), k_se).transpose(1, 0, 2)
+        return out
+
     n_runs = len(rows)
     n_units, n_periods = len(units), len(periods)
     ranks = np.empty((n_runs, n_rows))
@@ -230,24 +291,38 @@ def monte_carlo(index, *, replications: int = 1000, seed: int | None = 0,
     sens = []
     nom = nominal.reshape(n_units, n_periods)
     r3 = ranks.reshape(n_runs, n_units, n_periods)
+    unit_sampling = np.full((2, n_units, n_periods), np.nan)  # S1, ST of the sampling factor per unit's rank
     for pi, period in enumerate(periods):
         with np.errstate(all="ignore"), _quiet():
             shift = np.nanmean(np.abs(r3[:, :, pi] - nom[None, :, pi]), axis=1)
         if np.isfinite(shift).all():
             fA, fB, fAB = shift[:N], shift[N:2 * N], shift[2 * N:].reshape(len(groups_cols), N)
-            res = sobol_indices(fA, fB, fAB, factor_names=FACTORS)
-            sens.append(pd.DataFrame({"period": period, "output": "mean_abs_rank_shift", "factor": FACTORS,
-                                      "S1": res.S1[:, 0], "ST": res.ST[:, 0]}))
+            res = sobol_indices(fA, fB, fAB, factor_names=factor_names, n_bootstrap=int(n_bootstrap),
+                                seed=None if seed is None else int(seed))
+            frame = {"period": period, "output": "mean_abs_rank_shift", "factor": factor_names,
+                     "S1": res.S1[:, 0], "ST": res.ST[:, 0]}
+            if res.S1_conf is not None:
+                frame.update(S1_conf=res.S1_conf[:, 0], ST_conf=res.ST_conf[:, 0])
+            sens.append(pd.DataFrame(frame))
         y = r3[:, :, pi]
         ok = np.isfinite(y).all(axis=0)
         if ok.any():
             y = y[:, ok]
-            res = sobol_indices(y[:N], y[N:2 * N], y[2 * N:].reshape(len(groups_cols), N, -1), factor_names=FACTORS)
+            res = sobol_indices(y[:N], y[N:2 * N], y[2 * N:].reshape(len(groups_cols), N, -1),
+                                factor_names=factor_names)
             with np.errstate(all="ignore"), _quiet():
-                sens.append(pd.DataFrame({"period": period, "output": "unit_rank", "factor": FACTORS,
+                sens.append(pd.DataFrame({"period": period, "output": "unit_rank", "factor": factor_names,
                                           "S1": np.nanmean(res.S1, axis=1), "ST": np.nanmean(res.ST, axis=1)}))
-    sensitivity = pd.concat(sens, ignore_index=True) if sens else pd.DataFrame(
-        columns=["period", "output", "factor", "S1", "ST"])
+            if with_sampling:
+                unit_sampling[0, ok, pi] = res.S1[factor_names.index("sampling")]
+                unit_sampling[1, ok, pi] = res.ST[factor_names.index("sampling")]
+    if with_sampling:
+        summary["sampling_S1"] = unit_sampling[0].ravel()[np.repeat(ranked_units, n_periods)]
+        summary["sampling_ST"] = unit_sampling[1].ravel()[np.repeat(ranked_units, n_periods)]
+    cols = ["period", "output", "factor", "S1", "ST", "S1_conf", "ST_conf"]
+    indices = pd.concat(sens, ignore_index=True).reindex(columns=cols) if sens else pd.DataFrame(columns=cols)
+    indices["evaluations"] = n_runs
+    sensitivity = indices[["period", "output", "factor", "S1", "ST"]].copy()
     ab = np.concatenate([A, B])
     design_table = pd.DataFrame({
         "normalisation": np.asarray(normalisations, dtype=object)[ab[:, 0].astype(int)],
@@ -256,8 +331,11 @@ def monte_carlo(index, *, replications: int = 1000, seed: int | None = 0,
         "left_out": np.asarray([""] + scored, dtype=object)[ab[:, 3].astype(int)]})
     settings = {"replications": N, "seed": seed, "normalisations": list(normalisations),
                 "aggregations": list(aggregations), "imputations": list(imputations), "leave_one_out": leave_one_out,
-                "weight_noise": weight_noise, "epsilon": eps, "sampling": sampling, "evaluations": n_runs}
-    return UncertaintyResult(summary, sensitivity, base, design_table, settings)
+                "weight_noise": weight_noise, "epsilon": eps, "sampling": sampling, "evaluations": n_runs,
+                "survey_error": bool(with_sampling), "indicators_with_se": [scored[j] for j in se_cols]}
+    if with_sampling:
+        design_table["sampling_draw"] = ab[:, 4 + n_w].astype(int)
+    return UncertaintyResult(summary, sensitivity, base, design_table, settings, indices)
 
 
 class _quiet:

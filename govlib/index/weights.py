@@ -125,6 +125,18 @@ class WeightSet:
         self.weights = self.weights.astype(float)
         _check_weights(self.weights, f"WeightSet {self.name!r}")
 
+    def to_frame(self) -> pd.DataFrame:
+        """``code, weight, weight_set, method``."""
+        return _frame(self.weights, weight_set=self.name, method=self.method)
+
+
+def _frame(weights: pd.Series, **columns: Any) -> pd.DataFrame:
+    """A tidy ``code, weight, ...`` table: per-code Series in ``columns`` are aligned, scalars repeated."""
+    out = pd.DataFrame({"code": weights.index.astype(str), "weight": weights.to_numpy(float)})
+    for name, value in columns.items():
+        out[name] = value.reindex(weights.index).to_numpy() if isinstance(value, pd.Series) else value
+    return out
+
 
 @dataclass
 class AHPResult:
@@ -138,6 +150,11 @@ class AHPResult:
     n: int
     method: str
     ri_table: str
+
+    def to_frame(self) -> pd.DataFrame:
+        """``code, weight, lambda_max, ci, cr, ri, n, method, ri_table`` (the consistency numbers repeated)."""
+        return _frame(self.weights, lambda_max=self.lambda_max, ci=self.ci, cr=self.cr, ri=self.ri, n=self.n,
+                      method=self.method, ri_table=self.ri_table)
 
     def as_weight_set(self, name: str = "ahp") -> WeightSet:
         return WeightSet(name, self.weights, "ahp", {"lambda_max": self.lambda_max, "ci": self.ci,
@@ -154,6 +171,10 @@ class EntropyResult:
     divergence: pd.Series
     form: str
 
+    def to_frame(self) -> pd.DataFrame:
+        """``code, weight, entropy, divergence, form``."""
+        return _frame(self.weights, entropy=self.entropy, divergence=self.divergence, form=self.form)
+
     def as_weight_set(self, name: str = "entropy") -> WeightSet:
         return WeightSet(name, self.weights, f"entropy_{self.form}",
                          {"entropy": self.entropy, "divergence": self.divergence})
@@ -169,6 +190,10 @@ class CRITICResult:
     information: pd.Series
     ddof: int
 
+    def to_frame(self) -> pd.DataFrame:
+        """``code, weight, sigma, information`` (the correlation matrix stays in ``correlation``)."""
+        return _frame(self.weights, sigma=self.sigma, information=self.information)
+
     def as_weight_set(self, name: str = "critic") -> WeightSet:
         return WeightSet(name, self.weights, "critic",
                          {"sigma": self.sigma, "correlation": self.correlation, "information": self.information})
@@ -183,6 +208,12 @@ class PCAResult:
     eigenvalue: float
     explained: float
     negative_loadings: list[str]
+
+    def to_frame(self) -> pd.DataFrame:
+        """``code, weight, loading, negative_loading, eigenvalue, explained``."""
+        neg = pd.Series(self.weights.index.astype(str).isin(self.negative_loadings), index=self.weights.index)
+        return _frame(self.weights, loading=self.loadings, negative_loading=neg, eigenvalue=self.eigenvalue,
+                      explained=self.explained)
 
     def as_weight_set(self, name: str = "pca") -> WeightSet:
         return WeightSet(name, self.weights, "pca",

@@ -13,12 +13,18 @@ Outputs:
 ``indicators_normalised``   unit, period, indicator, raw, denominated, imputed, treated, normalised
 ``index_log``               stage, choice, value, detail (the choices that made the index)
 ``index_treatment_log``     unit, period, indicator, stage, method, old_value, new_value (imputed/treated points)
-``weights_effective``       code, nominal (product of normalised weights down the tree), r, main_effect, share
+``weights_effective``       every node: code, parent, level, is_leaf, weight, weight_in_parent, effective (product
+                            of normalised weights up to the root); scored leaves also nominal (= effective), r,
+                            main_effect, share (empirical: corr(indicator, index)^2)
 ``strengths_weaknesses``    unit, period, kind, position, indicator, score, district_mean, gap
 ``audit_*``                 from :func:`govlib.index.audit.audit` on the normalised scored indicators
 ``uncertainty``             unit, period, rank_nominal, rank_median, rank_p05, rank_p95, rank_mean, rank_min,
                             rank_max, n_runs
 ``sensitivity``             period, output, factor, S1, ST
+``sensitivity_indices``     period, output, factor, S1, ST, S1_conf, ST_conf, evaluations: with the factor
+                            ``sampling`` (survey SEs of the observations drawn in every run) and the group
+                            ``methodology`` (all other factors) when observations carry ``se``; ``uncertainty``
+                            then also has each unit's ``sampling_S1`` and ``sampling_ST``
 ==========================  =====================================================================================
 
 Settings, section ``index`` (every key optional; defaults in brackets):
@@ -38,7 +44,8 @@ Settings, section ``index`` (every key optional; defaults in brackets):
 - ``audit``: ``enabled`` [true], ``method`` [pearson], ``level`` [null = immediate parent], ``by`` [null].
 - ``uncertainty``: ``enabled`` [true], ``replications`` [1000], ``seed`` [0], ``normalisations``
   [minmax, zscore, percentile_rank], ``aggregations`` [arithmetic, geometric], ``imputations`` [null = none and
-  the index's method or mean], ``leave_one_out`` [true], ``weight_noise`` [0.25].
+  the index's method or mean], ``leave_one_out`` [true], ``weight_noise`` [0.25], ``survey_error`` [true]: draw
+  values with an ``se`` from their sampling distribution in each run, ``n_bootstrap`` [200].
 """
 from __future__ import annotations
 
@@ -58,7 +65,7 @@ DEFAULTS: dict[str, Any] = {
     "uncertainty": {"enabled": True, "replications": 1000, "seed": 0,
                     "normalisations": ["minmax", "zscore", "percentile_rank"],
                     "aggregations": ["arithmetic", "geometric"], "imputations": None, "leave_one_out": True,
-                    "weight_noise": 0.25},
+                    "weight_noise": 0.25, "survey_error": True, "n_bootstrap": 200},
 }
 
 
@@ -128,9 +135,11 @@ def run(tables: dict[str, pd.DataFrame], settings) -> dict[str, pd.DataFrame]:
                           normalisations=tuple(unc_cfg["normalisations"]),
                           aggregations=tuple(unc_cfg["aggregations"]),
                           imputations=tuple(unc_cfg["imputations"]) if unc_cfg["imputations"] else None,
-                          leave_one_out=bool(unc_cfg["leave_one_out"]), weight_noise=float(unc_cfg["weight_noise"]))
+                          leave_one_out=bool(unc_cfg["leave_one_out"]), weight_noise=float(unc_cfg["weight_noise"]),
+                          survey_error=bool(unc_cfg["survey_error"]), n_bootstrap=int(unc_cfg["n_bootstrap"]))
         out["uncertainty"] = res.ranks
         out["sensitivity"] = res.sensitivity
+        out["sensitivity_indices"] = res.indices
     return out
 
 
@@ -156,4 +165,5 @@ def _weights_effective(ci: CompositeIndex) -> pd.DataFrame:
     emp = empirical_effective_weights(norm[ok], root[ok].to_numpy())
     out = pd.concat([nominal, emp], axis=1)
     out.index.name = "code"
-    return out.reset_index()
+    every = ci.effective_weights().set_index("code")
+    return every.join(out, how="left").reset_index()
