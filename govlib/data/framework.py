@@ -143,12 +143,14 @@ def framework_from_records(records: Iterable[dict[str, Any]], meta: dict[str, An
     return _validated(table, meta or {}, file, row_offset=1, yaml_rows=None)
 
 
-def load_framework(path: str | Path) -> Framework:
+def load_framework(path: str | Path, require: tuple[str, ...] = ()) -> Framework:
     """Read a framework from YAML (``nodes:`` list), CSV, XLSX or Parquet and validate it.
 
     Parameters
     ----------
     path : file with one node per row (or per ``nodes`` entry in YAML). See ``docs/data.md``.
+    require : columns every leaf must fill (the district build asks for ``frequency`` and ``source``; a generic
+        index needs neither).
 
     Raises
     ------
@@ -182,11 +184,12 @@ def load_framework(path: str | Path) -> Framework:
         from .readers import read_table_file
 
         table = read_table_file(path, dtype_text=("code", "parent"))
-    return _validated(table, meta, name, row_offset=2, yaml_rows=yaml_rows)
+    return _validated(table, meta, name, row_offset=2, yaml_rows=yaml_rows, require=require)
 
 
-def _validated(table: pd.DataFrame, meta: dict, file: str, row_offset: int, yaml_rows) -> Framework:
-    nodes, problems = validate_nodes(table, file, row_offset=row_offset, entry_numbers=yaml_rows)
+def _validated(table: pd.DataFrame, meta: dict, file: str, row_offset: int, yaml_rows,
+               require: tuple[str, ...] = ()) -> Framework:
+    nodes, problems = validate_nodes(table, file, row_offset=row_offset, entry_numbers=yaml_rows, require=require)
     if problems:
         raise ValidationError(problems)
     meta = dict(meta)

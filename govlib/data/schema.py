@@ -551,7 +551,8 @@ def load_raw(raw_dir: str | Path, framework_path: str | Path | None = None,
     framework = None
     fw_path = Path(framework_path) if framework_path else raw_dir / "framework.yaml"
     try:
-        framework = load_framework(fw_path)
+        # the build annualises by frequency and routes indicators by source: a district framework needs both
+        framework = load_framework(fw_path, require=("frequency", "source"))
     except ValidationError as exc:
         problems.extend(exc.problems)
     loaded: dict[str, pd.DataFrame] = {}
