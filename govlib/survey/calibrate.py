@@ -24,13 +24,29 @@ import pandas as pd
 from ..errors import InputError
 from .design import SurveyDesign, column_list, design_column, show_values
 
-__all__ = ["poststratify", "rake", "trim_weights", "calibrated_linearisation"]
+__all__ = ["poststratify", "rake", "trim_weights", "calibrated_linearisation", "cell_codes"]
 
 
 def _cells(data: pd.DataFrame, cols: Sequence[str], population: pd.DataFrame, design: SurveyDesign, what: str):
-    """Cell code per row, population count per cell (aligned), and the cells' labels."""
-    cols = column_list(cols)
+    """Cell code per row and population count per cell (aligned), for the rows the design was made from."""
     design.check_data(data)
+    return cell_codes(data, cols, population, what)
+
+
+def cell_codes(data: pd.DataFrame, cols: str | Sequence[str], population: pd.DataFrame,
+               what: str = "calibration") -> tuple[np.ndarray, np.ndarray]:
+    """Cell code per row of ``data`` and the population count per cell (aligned), with every check.
+
+    ``population`` has the cell columns and exactly one count column. Errors name the cells: sample cells absent
+    from the population, population cells without respondents, repeated cells, bad counts, empty cell values.
+
+    Examples
+    --------
+    >>> codes, freq = cell_codes(pd.DataFrame({"g": ["b", "a", "b"]}), "g", pd.DataFrame({"g": ["a", "b"], "N": [5, 7]}))
+    >>> codes.tolist(), freq.tolist()
+    ([1, 0, 1], [5.0, 7.0])
+    """
+    cols = column_list(cols)
     missing = [c for c in cols if c not in population.columns]
     if missing:
         raise InputError(f"{what}: population table lacks the cell column(s) {missing}")
