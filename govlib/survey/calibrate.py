@@ -119,7 +119,8 @@ def poststratify(design: SurveyDesign, data: pd.DataFrame, cells: str | Sequence
 
 
 def rake(design: SurveyDesign, data: pd.DataFrame, margins: Sequence[str | Sequence[str]],
-         populations: Sequence[pd.DataFrame], *, epsilon: float = 1.0, max_iter: int = 10) -> SurveyDesign:
+         populations: Sequence[pd.DataFrame], *, epsilon: float = 1.0, max_iter: int = 10,
+         on_nonconvergence: str = "ignore") -> SurveyDesign:
     """Rake the weights to population margins by iterative proportional fitting (R ``rake``).
 
     Parameters
@@ -130,6 +131,9 @@ def rake(design: SurveyDesign, data: pd.DataFrame, margins: Sequence[str | Seque
     epsilon : stop when no cell of the table crossing all margin variables changes its weighted count by
         this much over a full pass (R default 1; below 1 it is relative to the sum of the weights, as R).
     max_iter : at most this many passes (R default 10).
+    on_nonconvergence : not converged within ``max_iter`` passes: ``"ignore"`` (default; the weights of the
+        last pass), ``"warn"`` (a ``RuntimeWarning``, as R's "Raking did not converge") or ``"error"``
+        (:class:`~govlib.errors.InputError`).
 
     Examples
     --------
@@ -145,6 +149,8 @@ def rake(design: SurveyDesign, data: pd.DataFrame, margins: Sequence[str | Seque
                          f"{len(populations)} tables)")
     if not (epsilon > 0 and max_iter >= 1):
         raise InputError(f"rake: epsilon={epsilon} must be > 0 and max_iter={max_iter} >= 1")
+    if on_nonconvergence not in ("ignore", "warn", "error"):
+        raise InputError(f"on_nonconvergence={on_nonconvergence!r}: expected 'ignore', 'warn' or 'error'")
     cells = [_cells(data, m, p, design, f"rake margin {m!r}") for m, p in zip(margins, populations)]
     # R: convergence is judged on the weighted table crossing all margin variables; epsilon < 1 is relative
     all_cols = list(dict.fromkeys(c for m in margins for c in column_list(m)))
@@ -153,15 +159,27 @@ def rake(design: SurveyDesign, data: pd.DataFrame, margins: Sequence[str | Seque
     w = design.weight.copy()
     old_table = np.bincount(joint, weights=w)
     recorded = []
+    converged = False
+    change = np.inf
     for _ in range(max_iter):
         recorded = []
         for codes, freq in cells:
             w = _poststrat_weights(w, codes, freq)
             recorded.append((codes, w.copy()))
         table = np.bincount(joint, weights=w, minlength=len(old_table))
-        if np.max(np.abs(old_table - table)) < tol:
+        change = float(np.max(np.abs(old_table - table)))
+        if change < tol:
+            converged = True
             break
         old_table = table
+    if not converged and on_nonconvergence != "ignore":
+        message = (f"rake: not converged in max_iter={max_iter} passes (a cell's weighted count still changed by "
+                   f"{change:.4g} >= epsilon {tol:.4g}); raise max_iter or check that the margins agree")
+        if on_nonconvergence == "error":
+            raise InputError(message)
+        import warnings
+
+        warnings.warn(message, RuntimeWarning, stacklevel=2)
     step = ("raking", tuple(recorded))
     return design.with_weights(w, design.calibration + (step,))
 
