@@ -86,3 +86,12 @@ def test_plus_one_convention_never_gives_zero_and_short_constant_rows_are_flagge
 def test_bad_options_are_input_errors(kwargs):
     with pytest.raises(InputError):
         homogeneity(_series("pages"), **{"test": "snht", **kwargs})
+
+
+@pytest.mark.parametrize("test,printed", [("buishand_range", 2.9518), ("buishand_u", 2.4764), ("snht", 43.219)])
+def test_published_nile_values_of_the_trend_vignette(test, printed):
+    # R trend 1.1.6 vignette (inst/doc/trend.pdf, section "Change-point detection"): br.test(Nile),
+    # bu.test(Nile), snh.test(Nile) print these statistics, K = 28 and p-value < 2.2e-16 (p = 0 of 20000)
+    r = homogeneity(_series("nile"), test, n_sim=20_000, seed=1)
+    assert round(r["statistic"].iloc[0], 4 if printed < 10 else 3) == printed
+    assert r["change_point"].iloc[0] == 28 and r["p"].iloc[0] == 0.0

@@ -29,7 +29,7 @@ import pandas as pd
 from ..errors import InputError
 
 __all__ = ["robust_standardise", "cusum", "ewma", "shewhart", "run_length_monte_carlo", "arl_cusum", "arl_ewma",
-           "cusum_limit", "ewma_limit"]
+           "cusum_limit", "ewma_limit", "ChartResult"]
 
 
 def _as_2d(values) -> np.ndarray:
@@ -86,6 +86,29 @@ def robust_standardise(values, baseline=5, *, min_baseline: int = 3, scale=None)
     return z, info
 
 
+class ChartResult(dict):
+    """The arrays of a chart (a dict, as before) with a tidy :meth:`to_frame`."""
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row per (series, time): ``series``, ``t`` (1-based) and every (series x time) array of the chart,
+        plus ``first_signal`` of the series.
+
+        Examples
+        --------
+        >>> shewhart([[0.5, -3.5]]).to_frame()[["series", "t", "signal_down", "first_signal"]].values.tolist()
+        [[0, 1, False, 2], [0, 2, True, 2]]
+        """
+        first = np.asarray(self["first_signal"])
+        shape = next(np.shape(v) for k, v in self.items() if k != "first_signal")
+        m, length = shape
+        out = pd.DataFrame({"series": np.repeat(np.arange(m), length), "t": np.tile(np.arange(1, length + 1), m)})
+        for key, value in self.items():
+            if key != "first_signal":
+                out[key] = np.asarray(value).reshape(-1)
+        out["first_signal"] = np.repeat(first, length)
+        return out
+
+
 def _first_signal(signal: np.ndarray) -> np.ndarray:
     any_sig = signal.any(axis=1)
     return np.where(any_sig, np.argmax(signal, axis=1) + 1, 0)
@@ -121,8 +144,8 @@ def cusum(z, *, k: float = 0.5, h: float = 4.0) -> dict[str, np.ndarray]:
     obs = ~np.isnan(z)
     sig_up = (upper > h) & obs
     sig_down = (lower > h) & obs
-    return {"upper": upper, "lower": lower, "signal_up": sig_up, "signal_down": sig_down,
-            "first_signal": _first_signal(sig_up | sig_down)}
+    return ChartResult(upper=upper, lower=lower, signal_up=sig_up, signal_down=sig_down,
+                       first_signal=_first_signal(sig_up | sig_down))
 
 
 def ewma(z, *, lam: float = 0.2, L: float = 2.86, limits: str = "fixed") -> dict[str, np.ndarray]:
@@ -168,8 +191,8 @@ def ewma(z, *, lam: float = 0.2, L: float = 2.86, limits: str = "fixed") -> dict
     obs = ~np.isnan(z)
     sig_up = (stat > limit) & obs
     sig_down = (stat < -limit) & obs
-    return {"statistic": stat, "limit": limit, "signal_up": sig_up, "signal_down": sig_down,
-            "first_signal": _first_signal(sig_up | sig_down)}
+    return ChartResult(statistic=stat, limit=limit, signal_up=sig_up, signal_down=sig_down,
+                       first_signal=_first_signal(sig_up | sig_down))
 
 
 def shewhart(z, *, L: float = 3.0) -> dict[str, np.ndarray]:
@@ -184,7 +207,7 @@ def shewhart(z, *, L: float = 3.0) -> dict[str, np.ndarray]:
     obs = ~np.isnan(z)
     sig_up = (z > L) & obs
     sig_down = (z < -L) & obs
-    return {"signal_up": sig_up, "signal_down": sig_down, "first_signal": _first_signal(sig_up | sig_down)}
+    return ChartResult(signal_up=sig_up, signal_down=sig_down, first_signal=_first_signal(sig_up | sig_down))
 
 
 def run_length_monte_carlo(chart: str, *, shift: float = 0.0, n_runs: int = 20_000, seed: int = 0,

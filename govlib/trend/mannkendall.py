@@ -702,6 +702,24 @@ class SeriesPanel:
     n: np.ndarray
     seasons: np.ndarray | None = None
 
+    def to_frame(self) -> pd.DataFrame:
+        """Back to a tidy frame: the key columns, ``position`` (1-based), ``label``, ``time``, ``value``.
+
+        Examples
+        --------
+        >>> p = make_panel(pd.DataFrame({"g": ["a", "a", "b"], "year": [2021, 2020, 2020], "v": [2.0, 1.0, 5.0]}),
+        ...                "year", "v", by=["g"])
+        >>> p.to_frame()[["g", "label", "value"]].values.tolist()
+        [['a', '2020', 1.0], ['a', '2021', 2.0], ['b', '2020', 5.0]]
+        """
+        rows, cols = np.nonzero(~np.isnan(self.values))
+        out = self.keys.iloc[rows].reset_index(drop=True)
+        out["position"] = cols + 1
+        out["label"] = self.labels[rows, cols]
+        out["time"] = self.times[rows, cols]
+        out["value"] = self.values[rows, cols]
+        return out
+
 
 def _time_axis(col: pd.Series, name: str) -> np.ndarray:
     """Decimal time of a time column: period strings (2024, 2024Q3, 2024-07), numbers, or dates."""
