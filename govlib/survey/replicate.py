@@ -404,15 +404,26 @@ def replicate_estimate(rd: ReplicateDesign, data: pd.DataFrame, variables: str |
                                  f"denominator={den_names}")
             dens = numeric_columns(data, den_names)
             names = [f"{v}/{d}" for v, d in zip(variables, den_names)]
-    group, g_dom, factor = _group_factors(rd, dom)
-    G = factor.shape[0]
-    to_dom = sparse.csr_matrix((np.ones(G), (g_dom, np.arange(G))), shape=(D, G))
+    if len(rd.factors) == 1:
+        # one factor level per row (PSU multipliers, or supplied weights): domain x level totals as a sparse
+        # matrix, times the (levels x R) multipliers -- one sparse-dense product per statistic
+        idx, M = rd.factors[0]
+        L = M.shape[0]
 
-    def totals(x):
-        """Full-sample (D,) and replicate (D, R) weighted totals of x (NaN = 0 here; validity handled by caller)."""
-        g = np.bincount(group, weights=rd.base * x, minlength=G)
-        full_g = np.bincount(group, weights=rd.weight * x, minlength=G)
-        return to_dom @ full_g, np.asarray(to_dom @ (g[:, None] * factor))
+        def totals(x):
+            t = sparse.csr_matrix((rd.base * x, (dom, idx)), shape=(D, L))
+            full = np.bincount(dom, weights=rd.weight * x, minlength=D)
+            return full, np.asarray(t @ M)
+    else:
+        group, g_dom, factor = _group_factors(rd, dom)
+        G = factor.shape[0]
+        to_dom = sparse.csr_matrix((np.ones(G), (g_dom, np.arange(G))), shape=(D, G))
+
+        def totals(x):
+            """Full-sample (D,) and replicate (D, R) weighted totals of x (rows outside the domain carry 0)."""
+            g = np.bincount(group, weights=rd.base * x, minlength=G)
+            full = np.bincount(dom, weights=rd.weight * x, minlength=D)
+            return full, np.asarray(to_dom @ (g[:, None] * factor))
 
     k = len(names)
     est = np.full((D, k), np.nan)
