@@ -150,6 +150,7 @@ def test_domain_with_missing_values_equals_zeroed_rows(k, seed):
     lambda d, df: as_replicate_design(d, "jackknife"),
     lambda d, df: replicate_estimate(as_replicate_design(d), df, "name"),  # text as a variable
     lambda d, df: replicate_design(df, ["api00", "nope"], type="BRR"),
+    lambda d, df: replicate_estimate(as_replicate_design(d), df.sort_values("api00"), "api00"),  # re-sorted rows
 ])
 def test_mistakes_are_input_errors(call):
     df = _load("apistrat")

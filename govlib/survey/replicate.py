@@ -43,7 +43,8 @@ from scipy import sparse, stats
 
 from ..errors import InputError
 from .calibrate import cell_codes
-from .design import SurveyDesign, column_list, design_column, domain_codes, show_values
+from .design import (SurveyDesign, column_list, design_column, design_columns, design_fingerprint, domain_codes,
+                     show_values)
 from .estimate import estimate_table, numeric_columns
 
 __all__ = ["ReplicateDesign", "as_replicate_design", "replicate_design", "replicate_estimate",
@@ -379,6 +380,10 @@ def replicate_estimate(rd: ReplicateDesign, data: pd.DataFrame, variables: str |
         raise InputError(f"empty={empty!r}: expected 'error' or 'nan'")
     if len(data) != rd.n_rows:
         raise InputError(f"data have {len(data)} rows but the replicate design was built on {rd.n_rows}")
+    if rd.fingerprint and all(c in data.columns for c in design_columns(rd.names)) \
+            and design_fingerprint(data, rd.names) != rd.fingerprint:
+        raise InputError("the data's design columns differ from those the replicate design was made from (rows "
+                         "re-sorted, filtered or changed); estimate with the same data frame, or use by= domains")
     variables = column_list(variables)
     if not variables:
         raise InputError("no variables to estimate")
