@@ -156,3 +156,12 @@ def test_mistakes_are_input_errors(call):
     df = _load("apistrat")
     with pytest.raises(InputError):
         call(make_design(df, weight="pw", strata="stype"), df)
+
+
+@pytest.mark.parametrize("rule", ["remove", "average", "certainty"])
+def test_jkn_lonely_psu_rules_match_r(rule):
+    df = _load("apiclus1")
+    d = make_design(df, weight="pw", strata="cname", clusters="dnum", lonely_psu=rule)
+    ref = R[R["case"] == f"clus1_cname_JKn_{rule}"].iloc[0]
+    got = replicate_estimate(as_replicate_design(d, "JKn"), df, "api00").iloc[0]
+    assert got["se"] == pytest.approx(ref["se"], rel=1e-9)

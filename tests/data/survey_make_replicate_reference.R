@@ -70,4 +70,12 @@ x <- svymean(~api00, sub); add("clus1_subset", "mean", "all", "api00", coef(x), 
 x <- svyratio(~api00, ~api99, sub); add("clus1_subset", "ratio", "all", "api00/api99", coef(x), SE(x))
 x <- svymean(~api00, subset(rclus1, stype == "E" & enroll > 300))
 add("clus1_JK1_subset", "mean", "all", "api00", coef(x), SE(x))
+# JKn with lonely PSUs (apiclus1 stratified by county: many counties have one district)
+for (rule in c("remove", "average", "certainty")) {
+  options(survey.lonely.psu = rule)
+  dl <- svydesign(id = ~dnum, strata = ~cname, weights = ~pw, data = apiclus1)
+  x <- svymean(~api00, as.svrepdesign(dl, type = "JKn"))
+  add(paste0("clus1_cname_JKn_", rule), "mean", "all", "api00", coef(x), SE(x))
+}
+options(survey.lonely.psu = "fail")
 write.csv(do.call(rbind, out), "tests/data/survey_r_replicate.csv", row.names = FALSE)
