@@ -101,6 +101,18 @@ def test_our_bootstrap_is_seeded_and_close_to_the_linearised_se():
     assert a["se"].iloc[0] == pytest.approx(estimate(d, df, "api00")["se"].iloc[0], rel=0.06)
 
 
+def test_bootstrap_with_fpc_follows_rs_pseudo_population():
+    df = _load("apistrat")
+    d = make_design(df, weight="pw", strata="stype", fpc="fpc")
+    se = replicate_estimate(as_replicate_design(d, "bootstrap", replicates=2000, seed=2), df, "api00")["se"].iloc[0]
+    assert se == pytest.approx(estimate(d, df, "api00")["se"].iloc[0], rel=0.06)
+    census = df.assign(N=df.groupby("stype")["stype"].transform("size"))  # every school sampled: no variance
+    dc = make_design(census, weight="pw", strata="stype", fpc="N")
+    rd = as_replicate_design(dc, "bootstrap", replicates=20, seed=1)
+    assert np.allclose(rd.replicate_weights(), rd.weight[:, None])
+    assert replicate_estimate(rd, census, "api00")["se"].iloc[0] == pytest.approx(0.0, abs=1e-9)
+
+
 @pytest.mark.parametrize("case", ["clus1_JK1_poststrat", "clus1_JK1_rake"])
 def test_calibrated_replicates_match_r(case):
     df = _load("apiclus1")

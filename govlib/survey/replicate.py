@@ -24,9 +24,10 @@ Conventions (R ``survey`` 4.1-1; tested against it in ``tests/test_replicate.py`
   ``scale = 1 / (R (1 - rho)^2)``. The fpc is dropped (as R, with a note in ``notes``). A different Hadamard
   matrix than R's gives the same variance of totals (full balance), not of nonlinear statistics: for R's exact
   replicates, supply its weights (``replicate_design``).
-- bootstrap: per stratum, n_h PSUs drawn with replacement (multiplier = times drawn), R replicates;
-  ``scale = nbar / ((nbar - 1)(R - 1))`` with nbar the harmonic mean of PSUs per stratum (R's ``bootweights``
-  without fpc). NumPy's generator is used (``seed``): for R's exact replicates, supply them.
+- bootstrap (R's ``bootweights``): per stratum, n_h PSUs drawn with replacement (multiplier = times drawn); with
+  an fpc, n_h drawn without replacement from the sample PSUs repeated cyclically to the population size N_h;
+  ``scale = nbar / ((nbar - 1)(R - 1))`` with nbar the harmonic mean of PSUs per stratum. NumPy's generator is
+  used (``seed``): for R's exact replicates, supply them.
 - Variance ``scale * sum_r rscales_r (theta_r - c)^2`` with ``c`` the mean of the replicates (``mse=False``,
   R's default ``survey.replicates.mse``) or the full-sample estimate (``mse=True``).
 - ``ci="normal"`` (R's ``confint`` default) or ``"t"`` with df = rank of the replicate weights - 1 (R's
@@ -225,17 +226,26 @@ def as_replicate_design(design: SurveyDesign, type: str = "auto", *, fay_rho: fl
     else:  # bootstrap
         if int(replicates) < 2:
             raise InputError(f"replicates={replicates}: the bootstrap needs at least 2 replicates")
-        if design.has_fpc:
-            notes = notes + ("finite population correction not used by the bootstrap (with-replacement)",)
         gen = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
         R = int(replicates)
         M = np.zeros((P, R))
+        pop = np.rint(n_h / design.fraction1).astype(np.int64) if design.has_fpc else None
         for h in range(H):  # loop over strata only; the draws of all replicates at once
             members = np.flatnonzero(design.psu_stratum == h)
-            draws = gen.integers(0, members.size, size=(members.size, R))
-            counts = np.zeros((members.size, R))
-            np.add.at(counts, (draws, np.broadcast_to(np.arange(R), draws.shape)), 1.0)
-            M[members] = counts
+            m = members.size
+            if pop is None:
+                draws = gen.integers(0, m, size=(R, m))  # with replacement
+            else:
+                # R's bootstratum with popsize: m draws without replacement from the sample PSUs repeated
+                # cyclically to the population size N_h (rep(psu, length = N_h))
+                N = int(pop[h])
+                if N * R <= 5_000_000:
+                    draws = np.argsort(gen.random((R, N)), axis=1)[:, :m] % m
+                else:  # a large population: sample positions one replicate at a time (O(m) memory each)
+                    draws = np.stack([gen.choice(N, m, replace=False) for _ in range(R)]) % m
+            counts = np.zeros((R, m))
+            np.add.at(counts, (np.broadcast_to(np.arange(R)[:, None], draws.shape), draws), 1.0)
+            M[members] = counts.T
         nbar = 1.0 / np.mean(1.0 / n_h)
         scale = nbar / ((nbar - 1) * (R - 1))
         rscales = np.ones(R)
