@@ -10,7 +10,8 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from govlib.errors import InputError
-from govlib.trend.control import arl_cusum, arl_ewma, cusum_limit, ewma_limit, run_length_monte_carlo
+from govlib.trend.control import (arl_cusum, arl_ewma, arl_shewhart, cusum_limit, ewma_limit,
+                                 run_length_monte_carlo)
 
 SPC = pd.read_csv(Path(__file__).parent / "data" / "control_spc_arl.csv")
 
@@ -45,6 +46,10 @@ def test_limits_for_target_arl_match_spc_crit():
 def test_exact_arl_agrees_with_monte_carlo():
     arl, se = run_length_monte_carlo("ewma", lam=0.3, L=2.7, shift=0.5, n_runs=20_000, seed=3)
     assert abs(arl - arl_ewma(0.3, 2.7, 0.5)) < 3 * se
+    arl, se = run_length_monte_carlo("shewhart", L=2.5, shift=1.0, n_runs=20_000, seed=4)
+    assert abs(arl - arl_shewhart(2.5, 1.0)) < 3 * se
+    # EWMA with lambda = 1 is the Shewhart chart: the integral equation gives the closed form
+    assert arl_ewma(1.0, 3.0, 0.5) == pytest.approx(arl_shewhart(3.0, 0.5), rel=1e-9)
 
 
 @settings(max_examples=25, deadline=None)

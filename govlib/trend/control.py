@@ -29,7 +29,7 @@ import pandas as pd
 from ..errors import InputError
 
 __all__ = ["robust_standardise", "cusum", "ewma", "shewhart", "run_length_monte_carlo", "arl_cusum", "arl_ewma",
-           "cusum_limit", "ewma_limit", "ChartResult"]
+           "cusum_limit", "ewma_limit", "arl_shewhart", "ChartResult"]
 
 
 def _as_2d(values) -> np.ndarray:
@@ -366,6 +366,20 @@ def arl_ewma(lam: float = 0.2, L: float = 2.86, shift: float = 0.0, *, hs: float
     a = np.eye(r) - w[None, :] / lam * norm.pdf((z[None, :] - (1 - lam) * z[:, None]) / lam - shift)
     g = np.linalg.solve(a, np.ones(r))
     return float(1.0 + np.sum(w / lam * norm.pdf((z - (1 - lam) * h0) / lam - shift) * g))
+
+
+def arl_shewhart(L: float = 3.0, shift: float = 0.0) -> float:
+    """Exact ARL of the Shewhart individuals chart (signal when |z| > L): 1 / P(|N(shift, 1)| > L).
+
+    Examples
+    --------
+    >>> round(arl_shewhart(3.0), 2)
+    370.4
+    """
+    from scipy.stats import norm
+
+    _check_positive(L=L)
+    return float(1.0 / (norm.sf(L - shift) + norm.cdf(-L - shift)))
 
 
 def _solve_limit(arl, target: float, lo: float, what: str) -> float:
