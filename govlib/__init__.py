@@ -61,11 +61,17 @@ _ENTRY_POINTS = {
     "rake": "govlib.survey.calibrate",
     "poststratify": "govlib.survey.calibrate",
     "fay_herriot": "govlib.survey.smallarea",
+    "as_replicate_design": "govlib.survey.replicate",
+    "replicate_design": "govlib.survey.replicate",
+    "replicate_estimate": "govlib.survey.replicate",
     # trends and warnings
     "trend_table": "govlib.trend.mannkendall",
     "mann_kendall": "govlib.trend.mannkendall",
     "sens_slope": "govlib.trend.mannkendall",
     "pettitt": "govlib.trend.mannkendall",
+    "homogeneity_table": "govlib.trend.homogeneity",
+    "arl_cusum": "govlib.trend.control",
+    "arl_ewma": "govlib.trend.control",
     "change_points": "govlib.trend.changepoint",
     "progress_to_target": "govlib.trend.progress",
     # reports

@@ -24,13 +24,29 @@ import pandas as pd
 from ..errors import InputError
 from .design import SurveyDesign, column_list, design_column, show_values
 
-__all__ = ["poststratify", "rake", "trim_weights", "calibrated_linearisation"]
+__all__ = ["poststratify", "rake", "trim_weights", "calibrated_linearisation", "cell_codes"]
 
 
 def _cells(data: pd.DataFrame, cols: Sequence[str], population: pd.DataFrame, design: SurveyDesign, what: str):
-    """Cell code per row, population count per cell (aligned), and the cells' labels."""
-    cols = column_list(cols)
+    """Cell code per row and population count per cell (aligned), for the rows the design was made from."""
     design.check_data(data)
+    return cell_codes(data, cols, population, what)
+
+
+def cell_codes(data: pd.DataFrame, cols: str | Sequence[str], population: pd.DataFrame,
+               what: str = "calibration") -> tuple[np.ndarray, np.ndarray]:
+    """Cell code per row of ``data`` and the population count per cell (aligned), with every check.
+
+    ``population`` has the cell columns and exactly one count column. Errors name the cells: sample cells absent
+    from the population, population cells without respondents, repeated cells, bad counts, empty cell values.
+
+    Examples
+    --------
+    >>> codes, freq = cell_codes(pd.DataFrame({"g": ["b", "a", "b"]}), "g", pd.DataFrame({"g": ["a", "b"], "N": [5, 7]}))
+    >>> codes.tolist(), freq.tolist()
+    ([1, 0, 1], [5.0, 7.0])
+    """
+    cols = column_list(cols)
     missing = [c for c in cols if c not in population.columns]
     if missing:
         raise InputError(f"{what}: population table lacks the cell column(s) {missing}")
@@ -103,7 +119,8 @@ def poststratify(design: SurveyDesign, data: pd.DataFrame, cells: str | Sequence
 
 
 def rake(design: SurveyDesign, data: pd.DataFrame, margins: Sequence[str | Sequence[str]],
-         populations: Sequence[pd.DataFrame], *, epsilon: float = 1.0, max_iter: int = 10) -> SurveyDesign:
+         populations: Sequence[pd.DataFrame], *, epsilon: float = 1.0, max_iter: int = 10,
+         on_nonconvergence: str = "ignore") -> SurveyDesign:
     """Rake the weights to population margins by iterative proportional fitting (R ``rake``).
 
     Parameters
@@ -114,6 +131,9 @@ def rake(design: SurveyDesign, data: pd.DataFrame, margins: Sequence[str | Seque
     epsilon : stop when no cell of the table crossing all margin variables changes its weighted count by
         this much over a full pass (R default 1; below 1 it is relative to the sum of the weights, as R).
     max_iter : at most this many passes (R default 10).
+    on_nonconvergence : not converged within ``max_iter`` passes: ``"ignore"`` (default; the weights of the
+        last pass), ``"warn"`` (a ``RuntimeWarning``, as R's "Raking did not converge") or ``"error"``
+        (:class:`~govlib.errors.InputError`).
 
     Examples
     --------
@@ -129,6 +149,8 @@ def rake(design: SurveyDesign, data: pd.DataFrame, margins: Sequence[str | Seque
                          f"{len(populations)} tables)")
     if not (epsilon > 0 and max_iter >= 1):
         raise InputError(f"rake: epsilon={epsilon} must be > 0 and max_iter={max_iter} >= 1")
+    if on_nonconvergence not in ("ignore", "warn", "error"):
+        raise InputError(f"on_nonconvergence={on_nonconvergence!r}: expected 'ignore', 'warn' or 'error'")
     cells = [_cells(data, m, p, design, f"rake margin {m!r}") for m, p in zip(margins, populations)]
     # R: convergence is judged on the weighted table crossing all margin variables; epsilon < 1 is relative
     all_cols = list(dict.fromkeys(c for m in margins for c in column_list(m)))
@@ -137,15 +159,27 @@ def rake(design: SurveyDesign, data: pd.DataFrame, margins: Sequence[str | Seque
     w = design.weight.copy()
     old_table = np.bincount(joint, weights=w)
     recorded = []
+    converged = False
+    change = np.inf
     for _ in range(max_iter):
         recorded = []
         for codes, freq in cells:
             w = _poststrat_weights(w, codes, freq)
             recorded.append((codes, w.copy()))
         table = np.bincount(joint, weights=w, minlength=len(old_table))
-        if np.max(np.abs(old_table - table)) < tol:
+        change = float(np.max(np.abs(old_table - table)))
+        if change < tol:
+            converged = True
             break
         old_table = table
+    if not converged and on_nonconvergence != "ignore":
+        message = (f"rake: not converged in max_iter={max_iter} passes (a cell's weighted count still changed by "
+                   f"{change:.4g} >= epsilon {tol:.4g}); raise max_iter or check that the margins agree")
+        if on_nonconvergence == "error":
+            raise InputError(message)
+        import warnings
+
+        warnings.warn(message, RuntimeWarning, stacklevel=2)
     step = ("raking", tuple(recorded))
     return design.with_weights(w, design.calibration + (step,))
 

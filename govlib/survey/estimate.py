@@ -50,7 +50,7 @@ from .variance import STATS, calibrated_linearisation, combine_domain_sums, fina
 __all__ = [
     "SurveyDesign", "make_design", "domain_codes", "reduce_domain_sums", "combine_domain_sums",
     "finalize_domain_sums", "estimate", "score_items", "reliability_flags", "LONELY_PSU_OPTIONS", "FPC_KINDS",
-    "STATCAN_RULES", "MEASURES",
+    "STATCAN_RULES", "MEASURES", "numeric_columns",
 ]
 
 
@@ -89,6 +89,9 @@ def _variable_values(data: pd.DataFrame, variables: Sequence[str]) -> list[np.nd
             raise InputError(f"variable column '{v}' must be numeric; found {show_values(s[bad].unique())}")
         cols.append(x.to_numpy(dtype=float))
     return cols
+
+
+numeric_columns = _variable_values  # public hook: the same checks for govlib.survey.replicate
 
 
 def estimate(design: SurveyDesign, data: pd.DataFrame, variables: str | Sequence[str], *,

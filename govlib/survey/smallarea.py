@@ -1,10 +1,22 @@
-"""Small-area estimation: the Fay-Herriot area-level model, EBLUP by REML and the Prasad-Rao MSE.
+"""Small-area estimation: the Fay-Herriot area-level model, EBLUP by REML, ML or the FH moment method, and its MSE.
 
 Model (Fay & Herriot 1979; Rao & Molina 2015, ch. 6): ``direct_d = x_d' beta + u_d + e_d`` with
 ``u_d ~ N(0, A)`` and ``e_d ~ N(0, psi_d)``, ``psi_d`` the (known) sampling variance of the direct estimate.
-``A`` is fitted by REML with Fisher scoring (as R ``sae::eblupFH``, ``method="REML"``); the EBLUP is
-``gamma_d * direct_d + (1 - gamma_d) * x_d' beta_hat`` with ``gamma_d = A / (A + psi_d)`` and its MSE the
-Prasad-Rao estimator with the Datta-Lahiri correction for REML, ``g1 + g2 + 2 g3`` (as ``sae::mseFH``).
+The EBLUP is ``gamma_d * direct_d + (1 - gamma_d) * x_d' beta_hat`` with ``gamma_d = A / (A + psi_d)``.
+``A`` (the ``refvar``) by one of three methods, as R ``sae::eblupFH(method=)``:
+
+- ``"REML"`` (default): Fisher scoring on the restricted likelihood (Rao & Molina 2015, eq. 6.1.23).
+  MSE ``g1 + g2 + 2 g3`` (Datta & Lahiri 2000), ``var(A) = 2 / sum (A + psi)^-2``.
+- ``"ML"``: Fisher scoring on the likelihood (eq. 6.1.21). MSE ``g1 + g2 + 2 g3 - b_ML (1 - gamma)^2`` with the
+  ML bias ``b_ML = -tr[(X'V^-1 X)^-1 X'V^-2 X] / sum (A + psi)^-2`` (Datta & Lahiri 2000; ``sae::mseFH``).
+- ``"FH"``: the Fay-Herriot moment estimator, the root of ``sum (y_d - x_d' beta(A))^2 / (A + psi_d) = D - p``
+  (eq. 6.1.17; the same equation as metafor's Paule-Mandel ``method="PM"``), found exactly by Brent's method
+  (``sae`` iterates to a relative 1e-4); 0 when the left side is already below D - p at A = 0. MSE
+  ``g1 + g2 + 2 g3 - b_FH (1 - gamma)^2`` with ``var(A) = 2 D / (sum (A + psi)^-1)^2`` and
+  ``b_FH = 2 (D sum (A + psi)^-2 - (sum (A + psi)^-1)^2) / (sum (A + psi)^-1)^3`` (Datta, Rao & Smith 2005).
+
+In every method ``g1 = gamma psi``, ``g2 = (1 - gamma)^2 x'(X'V^-1 X)^-1 x``, ``g3 = (1 - gamma)^2 var(A) /
+(A + psi)``; a fitted A is truncated at 0.
 
 Used for communities: a community that is both the PSU and the reporting domain has no design-based SE from
 the survey itself, so the stage gives such domains a direct estimate with a generalised variance and
@@ -19,7 +31,10 @@ import pandas as pd
 
 from ..errors import InputError
 
-__all__ = ["FayHerriotFit", "fay_herriot", "design_matrix"]
+__all__ = ["FayHerriotFit", "fay_herriot", "design_matrix", "METHODS"]
+
+
+METHODS = ("REML", "ML", "FH")
 
 
 @dataclass(frozen=True)
@@ -32,6 +47,19 @@ class FayHerriotFit:
     beta_se: np.ndarray
     iterations: int
     converged: bool
+    method: str = "REML"
+
+    def to_frame(self) -> pd.DataFrame:
+        """The per-area table with the fit's ``method`` and ``refvar`` as columns."""
+        return self.table.assign(method=self.method, refvar=self.refvar)
+
+    def coefficients(self) -> pd.DataFrame:
+        """``term`` (0 = intercept, ...), ``beta``, ``se``, ``z``, ``p`` (normal, as ``sae``)."""
+        from scipy.stats import norm
+
+        z = self.beta / self.beta_se
+        return pd.DataFrame({"term": np.arange(len(self.beta)), "beta": self.beta, "se": self.beta_se, "z": z,
+                             "p": 2 * norm.sf(np.abs(z))})
 
 
 def design_matrix(frame: pd.DataFrame, factors: list[str] | None = None, numeric: list[str] | None = None
@@ -55,15 +83,15 @@ def design_matrix(frame: pd.DataFrame, factors: list[str] | None = None, numeric
 
 def fay_herriot(direct: np.ndarray, vardir: np.ndarray, X: np.ndarray | None = None, *, method: str = "REML",
                 tol: float = 1e-10, max_iter: int = 100, area: np.ndarray | None = None) -> FayHerriotFit:
-    """Fay-Herriot EBLUP with REML variance and Prasad-Rao (Datta-Lahiri) MSE.
+    """Fay-Herriot EBLUP with the model variance by REML, ML or the FH moment method, and its MSE.
 
     Parameters
     ----------
     direct : (D,) direct estimates of the areas.
     vardir : (D,) their sampling variances (known, positive).
     X : (D, p) covariates including the intercept (:func:`design_matrix`); ``None``: intercept only.
-    method : ``"REML"`` (the only method implemented; named to say which).
-    tol : Fisher scoring stops when the change of A is below ``tol * max(A, 1e-12)``.
+    method : ``"REML"`` (default), ``"ML"`` or ``"FH"`` (see the module docstring).
+    tol : Fisher scoring (and Brent's method for FH) stops when the change of A is below ``tol * max(A, 1e-12)``.
         (``sae`` stops at a relative 1e-4; a tighter stop gives the exact REML optimum.)
     max_iter : at most this many Fisher-scoring steps.
     area : optional area labels for the table.
@@ -80,9 +108,11 @@ def fay_herriot(direct: np.ndarray, vardir: np.ndarray, X: np.ndarray | None = N
     >>> fit = fay_herriot(y, np.full(20, 0.04))
     >>> bool(fit.converged), bool((fit.table["mse"] < 0.04).all())
     (True, True)
+    >>> [round(fay_herriot(y, np.full(20, 0.04), method=m).refvar, 4) for m in METHODS]
+    [0.0212, 0.0181, 0.0212]
     """
-    if method != "REML":
-        raise InputError(f"method={method!r}: only 'REML' is implemented")
+    if method not in METHODS:
+        raise InputError(f"method={method!r}: expected one of {', '.join(METHODS)}")
     y = np.asarray(direct, dtype=float)
     psi = np.asarray(vardir, dtype=float)
     D = y.shape[0]
@@ -109,23 +139,43 @@ def fay_herriot(direct: np.ndarray, vardir: np.ndarray, X: np.ndarray | None = N
         M_inv = np.linalg.inv(X.T @ (X * vi[:, None]))
         beta = M_inv @ (X.T @ (vi * y))
         Py = vi * (y - X @ beta)
+        if method == "ML":  # score -tr(V^-1)/2 + |V^-1 r|^2/2, information tr(V^-2)/2
+            return (-0.5 * vi.sum() + 0.5 * Py @ Py) / (0.5 * (vi ** 2).sum())
         X2 = X.T @ (X * (vi ** 2)[:, None])  # X' V^-2 X
         X3 = X.T @ (X * (vi ** 3)[:, None])  # X' V^-3 X
         trace_P = vi.sum() - np.trace(M_inv @ X2)
         trace_PP = (vi ** 2).sum() - 2 * np.trace(M_inv @ X3) + np.trace(M_inv @ X2 @ M_inv @ X2)
         return (-0.5 * trace_P + 0.5 * Py @ Py) / (0.5 * trace_PP)
 
-    # starting value: the median sampling variance (as sae)
-    A = float(np.median(psi))
+    def fh_equation(A):
+        vi = 1.0 / (A + psi)
+        beta = np.linalg.solve(X.T @ (X * vi[:, None]), X.T @ (vi * y))
+        return float(np.sum(vi * (y - X @ beta) ** 2) - (D - p))
+
     converged = False
     it = 0
-    for it in range(1, max_iter + 1):
-        new = max(A + fisher_step(A), 0.0)
-        if abs(new - A) < tol * max(A, 1e-12):
+    if method == "FH":
+        from scipy.optimize import brentq
+
+        if fh_equation(0.0) <= 0:
+            A, converged = 0.0, True
+        else:
+            hi = float(np.median(psi)) or 1.0
+            while fh_equation(hi) > 0:  # the left side falls to 0 as A grows: bracket the root
+                hi *= 2.0
+            A, info = brentq(fh_equation, 0.0, hi, xtol=1e-300, rtol=max(tol, 4e-16), maxiter=500,
+                             full_output=True)
+            it, converged = info.iterations, info.converged
+    else:
+        # starting value: the median sampling variance (as sae)
+        A = float(np.median(psi))
+        for it in range(1, max_iter + 1):
+            new = max(A + fisher_step(A), 0.0)
+            if abs(new - A) < tol * max(A, 1e-12):
+                A = new
+                converged = True
+                break
             A = new
-            converged = True
-            break
-        A = new
     vi = 1.0 / (A + psi)
     XtVX_inv = np.linalg.inv(X.T @ (X * vi[:, None]))
     beta = XtVX_inv @ (X.T @ (vi * y))
@@ -134,9 +184,16 @@ def fay_herriot(direct: np.ndarray, vardir: np.ndarray, X: np.ndarray | None = N
     eblup = gamma * y + (1 - gamma) * synthetic
     g1 = gamma * psi
     g2 = (1 - gamma) ** 2 * np.einsum("ij,jk,ik->i", X, XtVX_inv, X)
-    var_A = 2.0 / np.sum(vi ** 2)
+    if method == "FH":
+        var_A = 2.0 * D / np.sum(vi) ** 2
+        bias = 2.0 * (D * np.sum(vi ** 2) - np.sum(vi) ** 2) / np.sum(vi) ** 3
+    else:
+        var_A = 2.0 / np.sum(vi ** 2)
+        bias = 0.0
+        if method == "ML":
+            bias = -np.trace(XtVX_inv @ (X.T @ (X * (vi ** 2)[:, None]))) / np.sum(vi ** 2)
     g3 = psi ** 2 / (A + psi) ** 3 * var_A
-    mse = g1 + g2 + 2 * g3
+    mse = g1 + g2 + 2 * g3 - bias * (1 - gamma) ** 2
     table = pd.DataFrame({
         "area": np.arange(D) if area is None else np.asarray(area),
         "direct": y, "vardir": psi, "synthetic": synthetic, "gamma": gamma, "eblup": eblup, "mse": mse,
@@ -146,4 +203,4 @@ def fay_herriot(direct: np.ndarray, vardir: np.ndarray, X: np.ndarray | None = N
         table["cv_direct"] = np.sqrt(psi) / np.abs(y)
         table["cv_eblup"] = np.sqrt(mse) / np.abs(eblup)
     return FayHerriotFit(table=table, refvar=float(A), beta=beta, beta_se=np.sqrt(np.diag(XtVX_inv)),
-                         iterations=it, converged=converged)
+                         iterations=it, converged=converged, method=method)

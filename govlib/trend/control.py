@@ -1,4 +1,5 @@
-"""Control charts for many series at once: robust standardisation, two-sided CUSUM, EWMA, Shewhart; ARL by Monte Carlo.
+"""Control charts for many series at once: robust standardisation, two-sided CUSUM, EWMA, Shewhart; ARLs exact and by
+Monte Carlo, and the limit that gives a target ARL.
 
 Every chart works on standardised values z (in-control mean 0, SD 1), one row per series, and loops over time
 only (vectorised across series). NaN (a missing period) leaves the chart statistic unchanged and never signals.
@@ -13,6 +14,12 @@ Conventions (as R ``spc`` 0.6.7, checked by a seeded Monte Carlo in ``tests/test
   sigma_E,t = sqrt(lambda/(2-lambda) (1 - (1-lambda)^{2t})) (narrower at the start: shorter in-control ARL).
 - Shewhart: signal when |z_t| > L.
 - The run length counts the observation at which the chart signals (first observation = 1).
+
+Exact ARLs (:func:`arl_cusum`, :func:`arl_ewma`) solve the ARL integral equation by the Nyström method with
+Gauss-Legendre nodes, exactly as ``spc``'s default ``method="igl"`` (Crowder 1987 for EWMA; Vance 1986 / Goel &
+Wu 1971 for the one-sided CUSUM with its atom at 0, two-sided by the Lucas & Crosier 1982 combination), with the same
+default node counts (``r=30`` CUSUM, ``r=40`` EWMA). :func:`cusum_limit` and :func:`ewma_limit` solve for h or L
+given a target in-control ARL (``spc::xcusum.crit`` / ``xewma.crit``), with Brent's method on the exact ARL.
 """
 from __future__ import annotations
 
@@ -21,7 +28,8 @@ import pandas as pd
 
 from ..errors import InputError
 
-__all__ = ["robust_standardise", "cusum", "ewma", "shewhart", "run_length_monte_carlo"]
+__all__ = ["robust_standardise", "cusum", "ewma", "shewhart", "run_length_monte_carlo", "arl_cusum", "arl_ewma",
+           "cusum_limit", "ewma_limit", "arl_shewhart", "ChartResult"]
 
 
 def _as_2d(values) -> np.ndarray:
@@ -78,6 +86,29 @@ def robust_standardise(values, baseline=5, *, min_baseline: int = 3, scale=None)
     return z, info
 
 
+class ChartResult(dict):
+    """The arrays of a chart (a dict, as before) with a tidy :meth:`to_frame`."""
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row per (series, time): ``series``, ``t`` (1-based) and every (series x time) array of the chart,
+        plus ``first_signal`` of the series.
+
+        Examples
+        --------
+        >>> shewhart([[0.5, -3.5]]).to_frame()[["series", "t", "signal_down", "first_signal"]].values.tolist()
+        [[0, 1, False, 2], [0, 2, True, 2]]
+        """
+        first = np.asarray(self["first_signal"])
+        shape = next(np.shape(v) for k, v in self.items() if k != "first_signal")
+        m, length = shape
+        out = pd.DataFrame({"series": np.repeat(np.arange(m), length), "t": np.tile(np.arange(1, length + 1), m)})
+        for key, value in self.items():
+            if key != "first_signal":
+                out[key] = np.asarray(value).reshape(-1)
+        out["first_signal"] = np.repeat(first, length)
+        return out
+
+
 def _first_signal(signal: np.ndarray) -> np.ndarray:
     any_sig = signal.any(axis=1)
     return np.where(any_sig, np.argmax(signal, axis=1) + 1, 0)
@@ -113,8 +144,8 @@ def cusum(z, *, k: float = 0.5, h: float = 4.0) -> dict[str, np.ndarray]:
     obs = ~np.isnan(z)
     sig_up = (upper > h) & obs
     sig_down = (lower > h) & obs
-    return {"upper": upper, "lower": lower, "signal_up": sig_up, "signal_down": sig_down,
-            "first_signal": _first_signal(sig_up | sig_down)}
+    return ChartResult(upper=upper, lower=lower, signal_up=sig_up, signal_down=sig_down,
+                       first_signal=_first_signal(sig_up | sig_down))
 
 
 def ewma(z, *, lam: float = 0.2, L: float = 2.86, limits: str = "fixed") -> dict[str, np.ndarray]:
@@ -160,8 +191,8 @@ def ewma(z, *, lam: float = 0.2, L: float = 2.86, limits: str = "fixed") -> dict
     obs = ~np.isnan(z)
     sig_up = (stat > limit) & obs
     sig_down = (stat < -limit) & obs
-    return {"statistic": stat, "limit": limit, "signal_up": sig_up, "signal_down": sig_down,
-            "first_signal": _first_signal(sig_up | sig_down)}
+    return ChartResult(statistic=stat, limit=limit, signal_up=sig_up, signal_down=sig_down,
+                       first_signal=_first_signal(sig_up | sig_down))
 
 
 def shewhart(z, *, L: float = 3.0) -> dict[str, np.ndarray]:
@@ -176,7 +207,7 @@ def shewhart(z, *, L: float = 3.0) -> dict[str, np.ndarray]:
     obs = ~np.isnan(z)
     sig_up = (z > L) & obs
     sig_down = (z < -L) & obs
-    return {"signal_up": sig_up, "signal_down": sig_down, "first_signal": _first_signal(sig_up | sig_down)}
+    return ChartResult(signal_up=sig_up, signal_down=sig_down, first_signal=_first_signal(sig_up | sig_down))
 
 
 def run_length_monte_carlo(chart: str, *, shift: float = 0.0, n_runs: int = 20_000, seed: int = 0,
@@ -239,3 +270,156 @@ def run_length_monte_carlo(chart: str, *, shift: float = 0.0, n_runs: int = 20_0
     if active.size:
         raise InputError(f"{active.size} runs did not signal within max_length={max_length}")
     return float(lengths.mean()), float(lengths.std(ddof=1) / np.sqrt(n_runs))
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# Exact ARLs (integral equations, as R spc's method="igl") and limits for a target ARL
+# ----------------------------------------------------------------------------------------------------------------
+
+def _nodes(n: int, lo: float, hi: float) -> tuple[np.ndarray, np.ndarray]:
+    """Gauss-Legendre nodes and weights on [lo, hi] (spc's ``gausslegendre``; numpy's agree to rounding)."""
+    x, w = np.polynomial.legendre.leggauss(n)
+    half = 0.5 * (hi - lo)
+    return lo + half * (x + 1.0), half * w
+
+
+def _arl_cusum_one(k: float, h: float, hs: float, mu: float, r: int) -> float:
+    """Upper one-sided CUSUM ARL, spc's ``xc1_iglarl``: the Nystrom system on (0, h] plus the atom at 0."""
+    from scipy.stats import norm
+
+    z, w = _nodes(r, 0.0, h)
+    a = np.zeros((r + 1, r + 1))
+    a[:r, :r] = np.eye(r) - w[None, :] * norm.pdf(z[None, :] + k - z[:, None] - mu)
+    a[:r, r] = -norm.cdf(k - z - mu)
+    a[r, :r] = -w * norm.pdf(z + k - mu)
+    a[r, r] = 1.0 - norm.cdf(k - mu)
+    g = np.linalg.solve(a, np.ones(r + 1))
+    return float(1.0 + norm.cdf(k - hs - mu) * g[r] + np.sum(w * norm.pdf(z + k - hs - mu) * g[:r]))
+
+
+def _check_positive(**values) -> None:
+    for name, v in values.items():
+        if not (np.isfinite(v) and v > 0):
+            raise InputError(f"{name}: expected a positive number, got {v}")
+
+
+def arl_cusum(k: float = 0.5, h: float = 4.0, shift: float = 0.0, *, sided: str = "two", hs: float = 0.0,
+              r: int = 30) -> float:
+    """Exact zero-state ARL of the tabular CUSUM (signal when C > h), as ``spc::xcusum.arl(k, h, mu, sided=)``.
+
+    Parameters
+    ----------
+    k, h : reference value and decision interval (in SDs).
+    shift : mean shift mu in SDs (0: in control).
+    sided : ``"two"`` (C+ and C-, Lucas & Crosier 1982) or ``"one"`` (upper C+ only).
+    hs : head start (C_0 = hs; spc's ``hs``).
+    r : Gauss-Legendre nodes (spc's default 30).
+
+    Examples
+    --------
+    >>> round(arl_cusum(0.5, 4.0), 2), round(arl_cusum(0.5, 4.0, 1.0), 2)
+    (167.68, 8.38)
+    """
+    _check_positive(h=h)
+    if k < 0:
+        raise InputError(f"k: expected k >= 0, got {k}")
+    if sided not in ("one", "two"):
+        raise InputError(f"sided: expected 'one' or 'two', got {sided!r}")
+    if r < 4:
+        raise InputError(f"r: expected at least 4 nodes, got {r}")
+    if sided == "one":
+        if not 0 <= hs <= h:
+            raise InputError(f"hs: head start must be in [0, h={h}], got {hs}")
+        return _arl_cusum_one(k, h, hs, shift, r)
+    if not 0 <= hs <= h / 2 + k:
+        raise InputError(f"hs: a two-sided head start must be in [0, h/2 + k = {h / 2 + k}], got {hs}")
+    a1 = _arl_cusum_one(k, h, 0.0, shift, r)
+    a2 = _arl_cusum_one(k, h, hs, shift, r)
+    a3 = _arl_cusum_one(k, h, 0.0, -shift, r)
+    a4 = _arl_cusum_one(k, h, hs, -shift, r)
+    return float((a2 * a3 + a1 * a4 - a1 * a3) / (a1 + a3))
+
+
+def arl_ewma(lam: float = 0.2, L: float = 2.86, shift: float = 0.0, *, hs: float = 0.0, r: int = 40) -> float:
+    """Exact zero-state ARL of the two-sided EWMA with fixed (asymptotic) limits, as ``spc::xewma.arl(l, c, mu,
+    sided="two")``.
+
+    The chart signals when |E_t| > L sqrt(lam / (2 - lam)); ``hs`` is the head start E_0 in the same units as L.
+
+    Examples
+    --------
+    >>> round(arl_ewma(0.2, 2.860), 2), round(arl_ewma(0.1, 2.700), 2)
+    (371.1, 368.99)
+    """
+    from scipy.stats import norm
+
+    if not 0 < lam <= 1:
+        raise InputError(f"lam: expected 0 < lambda <= 1, got {lam}")
+    _check_positive(L=L)
+    if r < 4:
+        raise InputError(f"r: expected at least 4 nodes, got {r}")
+    if abs(hs) > L:
+        raise InputError(f"hs: head start must be within the limits (|hs| <= L = {L}), got {hs}")
+    s = np.sqrt(lam / (2.0 - lam))
+    c, h0 = L * s, hs * s
+    z, w = _nodes(r, -c, c)
+    a = np.eye(r) - w[None, :] / lam * norm.pdf((z[None, :] - (1 - lam) * z[:, None]) / lam - shift)
+    g = np.linalg.solve(a, np.ones(r))
+    return float(1.0 + np.sum(w / lam * norm.pdf((z - (1 - lam) * h0) / lam - shift) * g))
+
+
+def arl_shewhart(L: float = 3.0, shift: float = 0.0) -> float:
+    """Exact ARL of the Shewhart individuals chart (signal when |z| > L): 1 / P(|N(shift, 1)| > L).
+
+    Examples
+    --------
+    >>> round(arl_shewhart(3.0), 2)
+    370.4
+    """
+    from scipy.stats import norm
+
+    _check_positive(L=L)
+    return float(1.0 / (norm.sf(L - shift) + norm.cdf(-L - shift)))
+
+
+def _solve_limit(arl, target: float, lo: float, what: str) -> float:
+    from scipy.optimize import brentq
+
+    if not (np.isfinite(target) and target > 1):
+        raise InputError(f"target ARL: expected a number above 1, got {target}")
+    # bracket by small steps up from lo (the ARL rises with the limit; far beyond the root the linear system is
+    # ill-conditioned, so never jump there)
+    hi = lo
+    while True:
+        value = arl(hi)
+        if not np.isfinite(value) or value < 1 or hi > 50:
+            raise InputError(f"no {what} gives an in-control ARL of {target} (the exact ARL is not accurate there)")
+        if value >= target:
+            break
+        lo, hi = hi, hi * 1.2
+    if hi == lo:
+        return float(hi)
+    return float(brentq(lambda x: arl(x) - target, lo, hi, xtol=1e-12, rtol=1e-14, maxiter=200))
+
+
+def cusum_limit(target: float, k: float = 0.5, *, sided: str = "two", r: int = 30) -> float:
+    """The decision interval h whose in-control ARL is ``target`` (``spc::xcusum.crit(k, L0, sided=)``).
+
+    Examples
+    --------
+    >>> h = cusum_limit(370.0, k=0.5)
+    >>> round(arl_cusum(0.5, h), 6)
+    370.0
+    """
+    return _solve_limit(lambda h: arl_cusum(k, h, sided=sided, r=r), target, 0.05, "h")
+
+
+def ewma_limit(target: float, lam: float = 0.2, *, r: int = 40) -> float:
+    """The limit width L whose in-control ARL is ``target`` (``spc::xewma.crit(l, L0, sided="two")``).
+
+    Examples
+    --------
+    >>> round(ewma_limit(370.0, lam=0.1), 4)
+    2.701
+    """
+    return _solve_limit(lambda L: arl_ewma(lam, L, r=r), target, 0.05, "L")

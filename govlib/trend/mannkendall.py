@@ -392,7 +392,8 @@ def _sen_core(x, t, n, var_s, conf_level, chunk_elements, want_s=False):
 
 
 def mann_kendall_sen(values, times=None, *, alpha: float = 0.05, conf_level: float = 0.95, min_n: int = 4,
-                     exact_max_n: int = 10, chunk_elements: int = _CHUNK_ELEMENTS) -> pd.DataFrame:
+                     exact_max_n: int = 10, continuity: bool = True,
+                     chunk_elements: int = _CHUNK_ELEMENTS) -> pd.DataFrame:
     """:func:`mann_kendall` and :func:`sens_slope` in one pass over the pairs (same results, less work).
 
     The pairwise slopes of a chunk of rows are computed once; with increasing times their signs give S.
@@ -412,7 +413,7 @@ def mann_kendall_sen(values, times=None, *, alpha: float = 0.05, conf_level: flo
     nf = n.astype(float)
     var_s = (nf * (nf - 1) * (2 * nf + 5) - ties[0]) / 18.0
     slope, low, high, s = _sen_core(x, t, n, var_s, conf_level, chunk_elements, want_s=True)
-    out = _mk_from_prepared(x, n, alpha=alpha, continuity=True, min_n=min_n, exact_max_n=exact_max_n,
+    out = _mk_from_prepared(x, n, alpha=alpha, continuity=continuity, min_n=min_n, exact_max_n=exact_max_n,
                             chunk_elements=chunk_elements, s=s, ties=ties)
     out["sen_slope"], out["sen_low"], out["sen_high"] = slope, low, high
     out.loc[n < 2, ["sen_slope", "sen_low", "sen_high"]] = np.nan
@@ -701,6 +702,24 @@ class SeriesPanel:
     n: np.ndarray
     seasons: np.ndarray | None = None
 
+    def to_frame(self) -> pd.DataFrame:
+        """Back to a tidy frame: the key columns, ``position`` (1-based), ``label``, ``time``, ``value``.
+
+        Examples
+        --------
+        >>> p = make_panel(pd.DataFrame({"g": ["a", "a", "b"], "year": [2021, 2020, 2020], "v": [2.0, 1.0, 5.0]}),
+        ...                "year", "v", by=["g"])
+        >>> p.to_frame()[["g", "label", "value"]].values.tolist()
+        [['a', '2020', 1.0], ['a', '2021', 2.0], ['b', '2020', 5.0]]
+        """
+        rows, cols = np.nonzero(~np.isnan(self.values))
+        out = self.keys.iloc[rows].reset_index(drop=True)
+        out["position"] = cols + 1
+        out["label"] = self.labels[rows, cols]
+        out["time"] = self.times[rows, cols]
+        out["value"] = self.values[rows, cols]
+        return out
+
 
 def _time_axis(col: pd.Series, name: str) -> np.ndarray:
     """Decimal time of a time column: period strings (2024, 2024Q3, 2024-07), numbers, or dates."""
@@ -814,7 +833,8 @@ def make_panel(df: pd.DataFrame, time: str, value: str, by: list[str] | None = N
 
 def trend_table(df: pd.DataFrame, time: str, value: str, by: list[str] | None = None, season: str | None = None,
                 *, alpha: float = 0.05, conf_level: float = 0.95, min_n: int = 4, exact_max_n: int = 10,
-                seasonal_covariance: str = "none", chunk_elements: int = _CHUNK_ELEMENTS) -> pd.DataFrame:
+                seasonal_covariance: str = "none", continuity: bool = True, variance: str = "original",
+                chunk_elements: int = _CHUNK_ELEMENTS) -> pd.DataFrame:
     """Mann–Kendall, Sen's slope and Pettitt for every series of a tidy frame: the table of ``govlib trend``.
 
     Parameters
@@ -824,6 +844,10 @@ def trend_table(df: pd.DataFrame, time: str, value: str, by: list[str] | None = 
         per unit of the number otherwise.
     season : optional column of season labels: the seasonal Mann–Kendall test and the seasonal Sen slope are used.
     seasonal_covariance : ``"none"`` or ``"hirsch_slack_1984"`` (see :func:`seasonal_mann_kendall`).
+    continuity : continuity correction (S -/+ 1) in z (default True, as R; ``False`` reproduces
+        ``pymannkendall.correlated_seasonal_test``).
+    variance : ``"original"`` (tie-corrected var(S)) or ``"hamed_rao"`` (autocorrelation-corrected, see
+        :func:`hamed_rao`; not with ``season``); adds ``hr_factor`` and ``hr_guard`` columns.
 
     Returns
     -------
@@ -837,26 +861,41 @@ def trend_table(df: pd.DataFrame, time: str, value: str, by: list[str] | None = 
     >>> r[["n", "s", "sen_slope", "trend"]].values.tolist()
     [[10, 36.0, 0.6666666666666666, 'increasing']]
     """
+    if not 0 < alpha < 1:
+        raise InputError(f"alpha={alpha}: expected a significance level between 0 and 1 (e.g. 0.05)")
+    if not 0 < conf_level < 1:
+        raise InputError(f"conf_level={conf_level}: expected a confidence level between 0 and 1 (e.g. 0.95)")
+    if variance not in ("original", "hamed_rao"):
+        raise InputError(f"variance={variance!r}: expected 'original' or 'hamed_rao'")
+    if variance == "hamed_rao" and season:
+        raise InputError("variance='hamed_rao' is for the non-seasonal test; with a season column use "
+                         "seasonal_covariance='hirsch_slack_1984' for serially dependent seasons")
     panel = make_panel(df, time, value, by, season)
     return panel_trends(panel, alpha=alpha, conf_level=conf_level, min_n=min_n, exact_max_n=exact_max_n,
-                        seasonal_covariance=seasonal_covariance, chunk_elements=chunk_elements)
+                        seasonal_covariance=seasonal_covariance, continuity=continuity, variance=variance,
+                        chunk_elements=chunk_elements)
 
 
 def panel_trends(panel: SeriesPanel, *, alpha: float = 0.05, conf_level: float = 0.95, min_n: int = 4,
-                 exact_max_n: int = 10, seasonal_covariance: str = "none",
-                 chunk_elements: int = _CHUNK_ELEMENTS) -> pd.DataFrame:
+                 exact_max_n: int = 10, seasonal_covariance: str = "none", continuity: bool = True,
+                 variance: str = "original", chunk_elements: int = _CHUNK_ELEMENTS) -> pd.DataFrame:
     """:func:`trend_table` for an already padded :class:`SeriesPanel`."""
     x, t, n = panel.values, panel.times, panel.n
     if panel.seasons is not None:
         mk = seasonal_mann_kendall(x, panel.seasons, t, alpha=alpha, min_n=min_n, covariance=seasonal_covariance,
-                                   chunk_elements=chunk_elements)
+                                   continuity=continuity, chunk_elements=chunk_elements)
         mk["tau_b"] = np.nan  # tau-b is not defined for the seasonal statistic
         mk["p_method"] = np.where(mk["test"] == "ok", "normal", "none")
         sen = seasonal_sens_slope(x, panel.seasons, t, conf_level=conf_level, chunk_elements=chunk_elements)
     else:
         mk = mann_kendall_sen(x, t, alpha=alpha, conf_level=conf_level, min_n=min_n, exact_max_n=exact_max_n,
-                              chunk_elements=chunk_elements)
+                              continuity=continuity, chunk_elements=chunk_elements)
         sen = mk
+        if variance == "hamed_rao":
+            hr = hamed_rao(x, t, alpha=alpha, min_n=min_n, chunk_elements=chunk_elements)
+            for col in ("var_s", "z", "p", "trend", "hr_factor", "hr_guard"):
+                mk[col] = hr[col].to_numpy()
+            mk["p_method"] = np.where(n >= min_n, "normal", "none")
     pt = pettitt(x, min_n=min_n)
     out = panel.keys.copy()
     for col in ["n", "s", "var_s", "z", "p", "tau_b"]:
@@ -877,5 +916,8 @@ def panel_trends(panel: SeriesPanel, *, alpha: float = 0.05, conf_level: float =
     out["tau_a"] = mk["tau_a"].to_numpy()
     out["p_method"] = mk["p_method"].to_numpy()
     out["test"] = mk["test"].to_numpy()
+    if "hr_factor" in mk.columns:
+        out["hr_factor"] = mk["hr_factor"].to_numpy()
+        out["hr_guard"] = mk["hr_guard"].to_numpy()
     out["n"] = out["n"].astype(int)
     return out
