@@ -390,9 +390,8 @@ def validate_conformity(tables: dict[str, pd.DataFrame]) -> list[Problem]:
         date = pd.to_datetime(ins["inspection_date"])
         if stations is not None and len(stations):
             has = stations[stations["has_station"].fillna(False).astype(bool)]
-            key = set(zip(has["community"].astype(str), pd.to_numeric(has["year"]).astype(int)))
-            ok = np.array([k in key for k in zip(comm, date.dt.year.to_numpy())], dtype=bool) \
-                if len(key) else np.zeros(len(ins), bool)
+            key = pd.MultiIndex.from_arrays([has["community"].astype(str), pd.to_numeric(has["year"]).astype(int)])
+            ok = pd.MultiIndex.from_arrays([comm, date.dt.year.astype("Int64")]).isin(key)
             problems += row_problems(f, np.flatnonzero(~ok & comm.isin(communities).to_numpy()), "community",
                                      ins["community"], "a community with a station in the inspection's year "
                                      "(doorstep_stations: has_station true)")
