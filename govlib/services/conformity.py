@@ -480,6 +480,7 @@ def overdue_at_period_ends(results: pd.DataFrame, periods, as_of=None) -> pd.Dat
     if as_of is not None:
         ends["judged_at"] = ends["judged_at"].where(ends["judged_at"] <= pd.Timestamp(as_of), pd.Timestamp(as_of))
     r = results[results["nonconformity"].astype(bool)]
+    r = r.rename(columns={"period": "inspection_period"}) if "period" in r else r
     x = r.merge(ends, how="cross")
     closed = pd.to_datetime(x["date_closed"])
     live = (x["inspection_date"] <= x["judged_at"]) & (closed.isna() | (closed > x["judged_at"]))
@@ -691,7 +692,7 @@ _PROJECT = re.compile(r"project (\S+): (\w+)")
 
 
 def score_planted(truth: pd.DataFrame, requirements: pd.DataFrame, chains: pd.DataFrame,
-                  alerts: pd.DataFrame | None = None) -> dict:
+                  alerts: pd.DataFrame | None = None, visits: pd.DataFrame | None = None) -> dict:
     """Recall of the demo's planted non-conformities and broken chains, and the precision of broken chains.
 
     ``truth`` rows of kind ``conformity_nonconformity`` (``unit`` = station, ``indicator`` = requirement,
@@ -699,7 +700,8 @@ def score_planted(truth: pd.DataFrame, requirements: pd.DataFrame, chains: pd.Da
     must raise a red alert for its 街镇) and ``conformity_broken_chain`` (``unit`` = station, description
     ``project <id>: <rule>``). A non-conformity is found when the requirement's result in that station and period
     is not ``met``; a chain when the project is ``broken`` with that rule. Precision: planted broken projects over
-    all broken projects (the demo's other chains are complete).
+    all broken projects (the demo's other chains are complete). ``conformity_low_station`` rows (``unit`` = the
+    station) must appear in ``visits`` (the list of stations to visit).
 
     Examples
     --------
@@ -728,6 +730,10 @@ def score_planted(truth: pd.DataFrame, requirements: pd.DataFrame, chains: pd.Da
         alerted = want.isin(got).to_numpy()
         nc["red_planted"] = int(len(red))
         nc["red_alerted"] = int(alerted.sum())
+    low = truth[truth["kind"] == "conformity_low_station"]
+    if len(low) and visits is not None:
+        nc["low_station_planted"] = int(len(low))
+        nc["low_station_listed"] = int(low["unit"].astype(str).isin(visits["community"].astype(str)).sum())
     c = truth[truth["kind"] == "conformity_broken_chain"]
     parsed = c["description"].astype(str).str.extract(_PROJECT)
     ch = chains.set_index(chains["project_id"].astype(str))
