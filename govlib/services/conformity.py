@@ -675,7 +675,7 @@ def visit_list(scores: pd.DataFrame, issues: pd.DataFrame, period: str, n: int =
     overdue = iss[iss["overdue"].astype(bool)].groupby("community").size() if len(iss) else pd.Series(dtype=int)
     n_open = iss.groupby("community").size() if len(iss) else pd.Series(dtype=int)
     low = sc[sc["score"] < threshold].nsmallest(n, "score")["community"]
-    pick = pd.Index(overdue.index).union(pd.Index(low))
+    pick = pd.Index(overdue.index).union(pd.Index(low)).rename("community")
     v = sc.set_index("community").reindex(pick)[["parent", "score"]].reset_index()
     v["overdue"] = v["community"].map(overdue).fillna(0).astype(int)
     v["open"] = v["community"].map(n_open).fillna(0).astype(int)
