@@ -602,7 +602,7 @@ def conformity_alerts(results: pd.DataFrame, units: pd.DataFrame, periods, as_of
                    item=od["community"].map(names).fillna(od["community"]) + " " + od["requirement"],
                    ev=od["community"] + ":" + od["requirement"] + ":due "
                    + od["rectification_deadline"].dt.strftime("%Y-%m-%d"))
-    g = od.groupby(["parent", "period"], sort=True)
+    g = od.groupby(["period", "parent"], sort=True)
     agg = pd.DataFrame({"n": g["community"].nunique(), "items": g["item"].agg(lambda s: "、".join(sorted(set(s))[:5])),
                         "evidence": g["ev"].agg(lambda s: "; ".join(sorted(set(s))))}).reset_index()
     return pd.DataFrame({
