@@ -227,7 +227,7 @@ def conformity_demo(communities: pd.DataFrame, level: np.ndarray, stations: pd.D
                           & ins["requirement"].isin(bl_req).to_numpy()
                           & (ins["community"] != low_station).to_numpy()
                           & (ins["inspection_date"] < as_of - pd.Timedelta(days=90)).to_numpy())
-    n_red = max(2, len(codes) // 30)
+    n_red = max(2, len(codes) // 150)  # alerts stay few: about 8 in the full district
     comms_seen: set = set()
     red_rows = []
     for i in rng.permutation(cand):  # one per station, a handful in all

@@ -100,7 +100,16 @@ def _show(df: pd.DataFrame, lang: str) -> pd.DataFrame:
 
 def stations_ranked(tables: Mapping[str, pd.DataFrame], unit: str, period: str, lang: str = "zh") -> pd.DataFrame:
     """The 街镇's stations ranked by conformity score in the period (lowest last), with open and overdue issues and
-    the share of complete three-meeting chains. Empty when the build has no conformity scores."""
+    the share of complete three-meeting chains. Empty when the build has no conformity scores.
+
+    Examples
+    --------
+    >>> t = {"conformity_stations": pd.DataFrame({"community": ["C1", "C2"], "parent": ["S", "S"],
+    ...      "period": ["2024"] * 2, "score": [70.0, 90.0], "n_not_met": [2, 0], "bottom_line_not_met": [1, 0],
+    ...      "coverage": [1.0, 1.0]})}
+    >>> stations_ranked(t, "S", "2024", "en")[["Rank in unit", "Station code", "Conformity score"]].values.tolist()
+    [[1, 'C2', 90.0], [2, 'C1', 70.0]]
+    """
     sc = tables.get("conformity_stations")
     if sc is None or sc.empty:
         return pd.DataFrame()
@@ -124,7 +133,16 @@ def stations_ranked(tables: Mapping[str, pd.DataFrame], unit: str, period: str, 
 
 
 def issues_table(tables: Mapping[str, pd.DataFrame], unit: str | None = None, lang: str = "zh") -> pd.DataFrame:
-    """Open non-conformities at the end of the data (one 街镇's, or all), overdue first, with their deadlines."""
+    """Open non-conformities at the end of the data (one 街镇's, or all), overdue first, with their deadlines.
+
+    Examples
+    --------
+    >>> iss = pd.DataFrame({"community": ["C1"], "parent": ["S"], "requirement": ["FA-02"], "tier": ["bottom_line"],
+    ...     "result": ["not_met"], "inspection_date": pd.to_datetime(["2024-03-01"]),
+    ...     "rectification_deadline": pd.to_datetime(["2024-04-01"]), "days_to_deadline": [-30], "overdue": [True]})
+    >>> issues_table({"conformity_issues": iss}, "S").iloc[0][["层级", "结果", "整改期限", "逾期未整改"]].tolist()
+    ['底线', '不符合', '2024-04-01', '是']
+    """
     iss = tables.get("conformity_issues")
     if iss is None or iss.empty:
         return pd.DataFrame()
@@ -153,7 +171,7 @@ def visits_table(tables: Mapping[str, pd.DataFrame], period: str, unit: str | No
     v = cf.visit_list(sc, iss, pick_period(sc["period"], period), n=n, threshold=threshold, unit=unit)
     names = _names(tables, lang)
     v.insert(1, "name", v["community"].map(names))
-    v["parent"] = v["parent"].astype(str).map(names).fillna(v["parent"])
+    v["parent"] = [names.get(u, u) for u in v["parent"].astype(str)]  # a short list: a few dozen stations
     return _show(v, lang)
 
 
@@ -203,6 +221,13 @@ def street_section(tables: Mapping[str, pd.DataFrame], unit: str, period: str,
     Doorstep menus (:func:`govlib.services.doorstep.street_doorstep_section`: coverage by category and tier,
     lagging communities), then conformity: stations ranked, open issues with deadlines, stations to visit next
     quarter, the score distribution, the three-meeting chains and the relation with residents' ratings.
+
+    Examples
+    --------
+    >>> t = {"conformity_stations": pd.DataFrame({"community": ["C1"], "parent": ["S"], "period": ["2024"],
+    ...      "score": [70.0], "n_not_met": [2], "bottom_line_not_met": [1], "coverage": [1.0]})}
+    >>> list(street_section(t, "S", "2024", "en"))
+    ['Standard conformity: stations ranked', 'Stations to visit next quarter']
     """
     zh = lang == "zh"
     out: dict[str, pd.DataFrame] = {}
