@@ -54,12 +54,23 @@ _VALUES = {"zh": {"met": "符合", "partly": "部分符合", "not_met": "不符�
                   "bottom_line": "bottom-line"}}
 
 
-def load_conformity_tables(settings: Settings | None = None, names=CONFORMITY_TABLES) -> dict[str, pd.DataFrame]:
-    """The processed tables of :data:`CONFORMITY_TABLES` that the build wrote."""
+#: Doorstep tables with a row per community and period: a report reads only its period's year of them.
+_YEAR_TABLES = ("doorstep_coverage", "doorstep_gaps", "doorstep_equity")
+
+
+def load_conformity_tables(settings: Settings | None = None, names=CONFORMITY_TABLES,
+                           period: str | None = None) -> dict[str, pd.DataFrame]:
+    """The processed tables of :data:`CONFORMITY_TABLES` that the build wrote.
+
+    With ``period`` (a resolved period such as ``2025``) the per-community doorstep tables hold only that year's
+    rows (a Parquet filter: coverage has a row per community, period, tier and category).
+    """
     from ..data.processed import has_table, load_processed
 
     settings = settings or load_settings()
-    return {n: load_processed(n, settings) for n in names if has_table(n, settings)}
+    year = str(period)[:4] if period else None
+    return {n: load_processed(n, settings, year=year if n in _YEAR_TABLES else None)
+            for n in names if has_table(n, settings)}
 
 
 def pick_period(available, period: str) -> str | None:
