@@ -298,3 +298,27 @@ def test_settings_unknown_key_and_bad_values_are_errors():
         with pytest.raises(ValidationError) as info:
             read_settings(base.with_overrides(conformity=section))
         assert info.value.problems[0].column == column
+
+
+# ---------------------------------------------------------------------------------------------- stage
+def test_stage_outputs_and_indicator_leaves():
+    from govlib.pipeline.stages import conformity as stage
+
+    ev, pr = chain_fixture()
+    tables = {"units": UNITS, "conformity_standard": STANDARD, "conformity_inspections": inspections(),
+              "doorstep_evaluations": ev, "doorstep_projects": pr,
+              "framework": pd.DataFrame({"code": ["SGI", "D5", "D5.9", "D5.10"]})}
+    base = load_settings()
+    out = stage.run(tables, base)
+    assert {"conformity_stations", "conformity_jiezhen", "conformity_issues", "conformity_chains",
+            "conformity_chain_completeness", "conformity_alerts", "conformity_visits",
+            "conformity_relation"} <= set(out)
+    assert "observations_conformity" not in out  # no framework leaf named: nothing fed to the index
+    fed = stage.run(tables, base.with_overrides(conformity={"indicators": {"score": "D5.9", "chains": "D5.10"}}))
+    obs = fed["observations_conformity"]
+    assert set(obs["indicator"]) == {"D5.9", "D5.10"} and set(obs["unit"]) == {S1}  # only S1 has stations here
+    s1 = obs[(obs["indicator"] == "D5.10") & (obs["unit"] == S1)]["value"].iloc[0]
+    assert s1 == pytest.approx(20.0)  # 2 complete of 10 assessed chains (see test_chain_completeness_per_level)
+    with pytest.raises(InputError, match="not codes of the framework"):
+        stage.run(tables, base.with_overrides(conformity={"indicators": {"score": "D5.99"}}))
+    assert stage.run({"units": UNITS}, base) == {}
