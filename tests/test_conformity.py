@@ -322,3 +322,12 @@ def test_stage_outputs_and_indicator_leaves():
     with pytest.raises(InputError, match="not codes of the framework"):
         stage.run(tables, base.with_overrides(conformity={"indicators": {"score": "D5.99"}}))
     assert stage.run({"units": UNITS}, base) == {}
+
+
+def test_chain_keeps_the_evaluation_outcome():
+    ev, pr = chain_fixture()
+    ev["outcome"] = np.where(ev["meeting"] == "evaluation", "accepted", "approved")
+    ev.loc[(ev["project_id"] == "late") & (ev["meeting"] == "evaluation"), "outcome"] = "not_accepted"
+    ch = cf.meeting_chains(ev, pr, as_of="2024-12-31").set_index("project_id")
+    assert ch.at["late", "outcome"] == "not_accepted" and ch.at["ok", "outcome"] == "accepted"
+    assert pd.isna(ch.at["noeval", "outcome"])

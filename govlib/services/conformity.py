@@ -182,7 +182,8 @@ def meeting_chains(evaluations: pd.DataFrame, projects: pd.DataFrame | None = No
     -------
     DataFrame, one row per project: ``community``, ``project_id``, ``period``, ``completed``, ``hearing``,
     ``coordination``, ``evaluation`` (first dates), ``n_hearing``, ``n_coordination``, ``n_evaluation``,
-    ``min_attendees``, ``rating`` (mean evaluation rating), one boolean column per rule (True = broken),
+    ``min_attendees``, ``rating`` (mean evaluation rating), ``outcome`` (of the latest evaluation meeting, when
+    recorded), one boolean column per rule (True = broken),
     ``status`` (``complete``, ``broken``, ``pending``) and ``broken_rules`` (``;``-joined).
 
     Examples
@@ -211,6 +212,10 @@ def meeting_chains(evaluations: pd.DataFrame, projects: pd.DataFrame | None = No
     by = g.groupby("project_id", sort=True)
     base = pd.DataFrame({"community": by["community"].first(), "min_attendees": by["att"].min(),
                          "rating": by["rating"].mean(), "first_meeting": by["date"].min()})
+    # outcome of the latest evaluation meeting (recorded, shown; not a rule)
+    outcome = g[g["meeting"] == "evaluation"].sort_values("date", kind="stable").groupby("project_id")["outcome"] \
+        .last() if "outcome" in g else pd.Series(dtype=object)
+    base["outcome"] = outcome.reindex(base.index)
     if projects is not None and len(projects):
         pr = projects.assign(project_id=projects["project_id"].astype(str),
                              community=projects["community"].astype(str)).set_index("project_id")
@@ -257,7 +262,7 @@ def meeting_chains(evaluations: pd.DataFrame, projects: pd.DataFrame | None = No
     out = base.assign(period=date_periods(when, frequency), status=status, broken_rules=broken_rules)
     out = pd.concat([out, rules], axis=1).reset_index().rename(columns={"index": "project_id"})
     cols = ["community", "project_id", "period", "completed", "hearing", "coordination", "evaluation",
-            "n_hearing", "n_coordination", "n_evaluation", "min_attendees", "rating", *CHAIN_RULES, "status",
+            "n_hearing", "n_coordination", "n_evaluation", "min_attendees", "rating", "outcome", *CHAIN_RULES, "status",
             "broken_rules"]
     return out[cols].sort_values(["community", "project_id"], kind="stable").reset_index(drop=True)
 
