@@ -42,6 +42,9 @@ DEFAULTS: dict[str, Any] = {
 
 # Sections whose inner keys are owned by the topic modules (validated there, against their own defaults).
 OPEN_SECTIONS = {"index", "survey", "hotline", "doorstep", "trend", "alerts"}
+# 家门口 standard conformity (#18): keys validated by govlib.pipeline.stages.conformity.read_settings.
+DEFAULTS["conformity"] = {}
+OPEN_SECTIONS.add("conformity")
 
 
 @dataclass(frozen=True)

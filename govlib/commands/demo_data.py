@@ -28,6 +28,7 @@ DESCRIPTION = ("Generate a synthetic, deterministic demo data set in the layout 
 PARQUET_TABLES = {"survey_responses", "doorstep_records"}
 CSV_TABLES = ["units", "population", "population_structure", "observations", "survey_items", "doorstep_catalogue",
               "doorstep_stations", "doorstep_menus", "doorstep_evaluations", "ground_truth"]
+CSV_TABLES += ["conformity_standard", "conformity_inspections", "doorstep_projects"]  # 家门口 conformity (#18)
 
 README = """# 合成演示数据 / Synthetic demo data
 

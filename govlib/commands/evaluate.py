@@ -65,6 +65,21 @@ def run(args) -> int:
                ("false red alerts <= 5% of series per year", result["false_red_rate"] <= 0.05)]
     for label, ok in targets:
         print(f"{'PASS' if ok else 'FAIL'}  {label}")
+    # 家门口 conformity (#18): the demo's planted non-conformities and broken meeting chains.
+    from ..services.conformity import score_planted
+    try:
+        conf = score_planted(truth, *(_read(processed / n, n) for n in (
+            "conformity_requirements", "conformity_chains", "conformity_alerts", "conformity_visits")))
+    except InputError:  # a build without conformity data
+        conf = None
+    if conf is not None:
+        result["conformity"] = conf
+        print(json.dumps({"conformity": conf}, indent=2, ensure_ascii=False, default=float))
+        for label, ok in [("planted non-conformities found", conf["nonconformities"]["recall"] == 1),
+                          ("planted overdue bottom-line issues raise red alerts",
+                           conf["nonconformities"].get("red_alerted") == conf["nonconformities"].get("red_planted")),
+                          ("planted broken chains found", conf["chains"]["recall"] == 1)]:
+            print(f"{'PASS' if ok else 'FAIL'}  {label}")
     if args.out:
         from ..data.store import write_json
         write_json(args.out, {**result, "per_event": per_event.to_dict(orient="records")})

@@ -79,6 +79,7 @@ TABLE_NAMES = [
     "hotline_tickets", "doorstep_catalogue", "doorstep_stations", "doorstep_menus", "doorstep_records",
     "doorstep_evaluations", "ground_truth",
 ]
+TABLE_NAMES += ["conformity_standard", "conformity_inspections", "doorstep_projects"]  # 家门口 conformity (#18)
 
 # Demo ranges per 街镇-year (DOMAIN.md §4). D3.1 is a per-year rate reported quarterly (quarters sum to it).
 DEMO_RANGES: dict[str, tuple[float, float]] = {
@@ -951,10 +952,19 @@ def generate_demo_data(size: str = "small", seed: int = DEFAULT_SEED,
     gt.insert(0, "event_id", [f"E{k:03d}" for k in range(1, len(gt) + 1)])
     gt["magnitude"] = gt["magnitude"].astype(float).round(4)
     gt["magnitude_sd"] = gt["magnitude_sd"].astype(float).round(3)
+    # 家门口 conformity (#18): checklist, inspections, projects, tidied meeting chains and their planted events.
+    from .demo_conformity import conformity_demo
+    conformity = conformity_demo(ctx.comm, 0.6 * ctx.comp[ctx.comm_jz, 4] + 0.5 * ctx.comm_effect, stations,
+                                 evaluations, np.random.default_rng(np.random.SeedSequence([ctx.seed, 18])), YEARS)
+    evaluations = conformity.pop("doorstep_evaluations")
+    gt_conf = conformity.pop("ground_truth")
+    gt_conf.insert(0, "event_id", [f"E{k:03d}" for k in range(len(gt) + 1, len(gt) + len(gt_conf) + 1)])
+    gt = pd.concat([gt, gt_conf], ignore_index=True)
     return {
         "units": ctx.units, "population": population, "population_structure": structure,
         "observations": observations, "survey_responses": survey, "survey_items": survey_items,
         "hotline_tickets": hotline, "doorstep_catalogue": catalogue, "doorstep_stations": stations,
         "doorstep_menus": menus, "doorstep_records": records, "doorstep_evaluations": evaluations,
         "ground_truth": gt, "framework": framework,
+        **conformity,
     }

@@ -15,6 +15,7 @@ from .tabular import category_codes
 
 __all__ = ["TIERS", "MEETINGS", "CATEGORIES", "MAX_ROW_PROBLEMS", "validate_doorstep", "file_name_of",
            "row_problems", "require_columns", "month_code_from_text", "month_code_from_dates", "month_text"]
+__all__ += ["RESULTS", "CHECKS", "derive_results", "validate_conformity"]
 
 
 TIERS = ("bottom_line", "basic", "quality")
@@ -292,3 +293,160 @@ def validate_doorstep(tables: dict[str, pd.DataFrame], categories: list[str] | N
                 problems += row_problems(f, bad, "rating", evaluations["rating"], "a rating 0-100")
     if problems:
         raise ValidationError(problems)
+
+
+# ----------------------------------------------------------------------------------------------- conformity (#18)
+#: Inspection results of the 家门口 standard's checklist, and the points each earns in the conformity score.
+RESULTS = ("met", "partly", "not_met")
+CHECKS = ("yes_no", "share_at_least", "count_at_least", "present_in_period")
+
+
+def derive_results(check, threshold, partial, value) -> np.ndarray:
+    """The result each measured ``value`` earns under its requirement's check (vectorised; ``""`` = no value).
+
+    ``yes_no``: 1 met, 0 not met. ``share_at_least`` (percent) and ``count_at_least``: met when ``value >=
+    threshold``, partly when ``value >= partial`` (if the checklist gives a partial level), else not met.
+    ``present_in_period``: met when ``value > 0``.
+
+    Examples
+    --------
+    >>> derive_results(["yes_no", "share_at_least", "share_at_least", "count_at_least", "present_in_period"],
+    ...                [np.nan, 90, 90, 7, np.nan], [np.nan, 75, 75, 5, np.nan], [1, 80, 60, 7, 0]).tolist()
+    ['met', 'partly', 'not_met', 'met', 'not_met']
+    """
+    check = np.asarray(check, dtype=object)
+    th = np.asarray(threshold, dtype=float)
+    pa = np.asarray(partial, dtype=float)
+    v = np.asarray(value, dtype=float)
+    with np.errstate(invalid="ignore"):
+        graded = np.isin(check, ["share_at_least", "count_at_least"])
+        met = np.where(check == "yes_no", v >= 1, np.where(check == "present_in_period", v > 0, v >= th))
+        part = graded & ~np.isnan(pa) & (v >= pa)
+    out = np.where(met, "met", np.where(part, "partly", "not_met")).astype(object)
+    out[np.isnan(v)] = ""
+    return out
+
+
+def validate_conformity(tables: dict[str, pd.DataFrame]) -> list[Problem]:
+    """Rules between the conformity tables (checklist, inspections, projects) and the other raw tables.
+
+    Checklist: a threshold for ``share_at_least``/``count_at_least`` checks, ``partial`` not above the threshold,
+    shares at most 100 (%), ``meetings``-sourced requirements use ``share_at_least`` (share of projects whose three
+    meetings are complete). Inspections: a community of the registry that has a station in the inspection's year
+    (when ``doorstep_stations`` is given); a requirement of the checklist that inspectors record (not ``meetings``);
+    a result or a value; a stated result that agrees with the value; yes/no values 0 or 1; a rectification deadline
+    for every non-conformity; deadline and closing date not before the inspection. Projects: communities of the
+    registry; every ``project_id`` of ``doorstep_evaluations`` is a project of the same community.
+
+    Returns the problems (an empty list when all is well); :func:`govlib.data.schema.load_raw` raises them.
+
+    Examples
+    --------
+    >>> units = pd.DataFrame({"code": ["310115004001"], "level": ["community"], "parent": ["310115004000"]})
+    >>> std = pd.DataFrame({"requirement": ["FA-02"], "check": ["yes_no"], "threshold": [np.nan],
+    ...                     "partial": [np.nan], "weight": [3.0], "tier": ["bottom_line"], "source": ["inspection"]})
+    >>> ins = pd.DataFrame({"community": ["310115004001"], "requirement": ["FA-02"], "result": ["not_met"],
+    ...                     "value": [np.nan], "inspection_date": pd.to_datetime(["2024-05-02"]),
+    ...                     "rectification_deadline": pd.to_datetime(["2024-04-30"]), "date_closed": [pd.NaT]})
+    >>> [(p.row, p.column, p.expected) for p in validate_conformity(
+    ...     {"units": units, "conformity_standard": std, "conformity_inspections": ins})]
+    [(2, 'rectification_deadline', 'a date on or after the inspection date')]
+    """
+    problems: list[Problem] = []
+    units = tables.get("units")
+    std = tables.get("conformity_standard")
+    if units is None or std is None:
+        return require_columns(units, "units", []) + require_columns(std, "conformity_standard", [])
+    communities = pd.Index(units.loc[units["level"].astype(str) == "community", "code"].astype(str).unique())
+    f = file_name_of(std, "conformity_standard")
+    check = std["check"].astype(str).to_numpy()
+    th = pd.to_numeric(std.get("threshold"), errors="coerce").to_numpy(dtype=float) \
+        if "threshold" in std else np.full(len(std), np.nan)
+    pa = pd.to_numeric(std["partial"], errors="coerce").to_numpy(dtype=float) \
+        if "partial" in std else np.full(len(std), np.nan)
+    source = (std["source"].fillna("").astype(str).replace("", "inspection").to_numpy()
+              if "source" in std else np.full(len(std), "inspection", dtype=object))
+    graded = np.isin(check, ["share_at_least", "count_at_least"])
+    problems += row_problems(f, np.flatnonzero(graded & np.isnan(th)), "threshold", std.get("threshold", th),
+                             "a threshold (share_at_least and count_at_least checks need one)")
+    with np.errstate(invalid="ignore"):
+        problems += row_problems(f, np.flatnonzero(pa > th), "partial", std.get("partial", pa),
+                                 "a partial level not above the threshold")
+        share = check == "share_at_least"
+        problems += row_problems(f, np.flatnonzero(share & ((th > 100) | (pa > 100))), "threshold",
+                                 std.get("threshold", th), "a share in percent (at most 100)")
+    problems += row_problems(f, np.flatnonzero((source == "meetings") & ~share), "check", std["check"],
+                             "share_at_least for a requirement computed from the meetings (source 'meetings')")
+    if not (pd.to_numeric(std["weight"], errors="coerce") > 0).any():
+        problems.append(Problem(f, None, "weight", None, "at least one requirement with a positive weight"))
+
+    ins = tables.get("conformity_inspections")
+    if ins is not None and len(ins):
+        f = file_name_of(ins, "conformity_inspections")
+        comm = ins["community"].astype(str)
+        problems += row_problems(f, np.flatnonzero(~comm.isin(communities).to_numpy()), "community",
+                                 ins["community"], "a community code of the unit registry (level 'community')")
+        stations = tables.get("doorstep_stations")
+        date = pd.to_datetime(ins["inspection_date"])
+        if stations is not None and len(stations):
+            has = stations[stations["has_station"].fillna(False).astype(bool)]
+            key = pd.MultiIndex.from_arrays([has["community"].astype(str), pd.to_numeric(has["year"]).astype(int)])
+            ok = pd.MultiIndex.from_arrays([comm, date.dt.year.astype("Int64")]).isin(key)
+            problems += row_problems(f, np.flatnonzero(~ok & comm.isin(communities).to_numpy()), "community",
+                                     ins["community"], "a community with a station in the inspection's year "
+                                     "(doorstep_stations: has_station true)")
+        req = std.assign(_src=source, _th=th, _pa=pa).set_index(std["requirement"].astype(str))
+        r = ins["requirement"].astype(str)
+        known = r.isin(req.index).to_numpy()
+        problems += row_problems(f, np.flatnonzero(~known), "requirement", ins["requirement"],
+                                 "a requirement code of conformity_standard")
+        computed = known & (r.map(req["_src"]).to_numpy() == "meetings")
+        problems += row_problems(f, np.flatnonzero(computed), "requirement", ins["requirement"],
+                                 "a requirement that inspectors record (this one is computed from the meetings)")
+        value = pd.to_numeric(ins["value"], errors="coerce").to_numpy(dtype=float) \
+            if "value" in ins else np.full(len(ins), np.nan)
+        stated = ins["result"].fillna("").astype(str).to_numpy() if "result" in ins else np.full(len(ins), "")
+        problems += row_problems(f, np.flatnonzero((stated == "") & np.isnan(value)), "result",
+                                 stated, "a result (met, partly, not_met) or a measured value")
+        rcheck = r.map(req["check"].astype(str)).to_numpy()
+        derived = derive_results(rcheck, r.map(req["_th"]).to_numpy(), r.map(req["_pa"]).to_numpy(), value)
+        clash = np.flatnonzero(known & (stated != "") & (derived != "") & (stated != derived))
+        if clash.size:
+            why = [f"a result that agrees with the value ({value[i]:g} gives '{derived[i]}' under "
+                   f"{r.iloc[i]}: {rcheck[i]})" for i in clash[:MAX_ROW_PROBLEMS]]
+            problems += [Problem(f, int(i) + 2, "result", stated[i], w) for i, w in zip(clash, why)]
+        problems += row_problems(f, np.flatnonzero(known & (rcheck == "yes_no") & ~np.isnan(value)
+                                                   & ~np.isin(value, [0, 1])), "value", ins["value"],
+                                 "1 (yes) or 0 (no) for a yes/no requirement")
+        with np.errstate(invalid="ignore"):
+            problems += row_problems(f, np.flatnonzero(known & (rcheck == "share_at_least") & (value > 100)),
+                                     "value", ins["value"], "a share in percent (at most 100)")
+        result = np.where(stated != "", stated, derived)
+        deadline = pd.to_datetime(ins["rectification_deadline"]) if "rectification_deadline" in ins \
+            else pd.Series(pd.NaT, index=ins.index)
+        closed = pd.to_datetime(ins["date_closed"]) if "date_closed" in ins else pd.Series(pd.NaT, index=ins.index)
+        nonconf = np.isin(result, ["partly", "not_met"])
+        problems += row_problems(f, np.flatnonzero(nonconf & deadline.isna().to_numpy()), "rectification_deadline",
+                                 deadline, "a rectification deadline for a non-conformity (result partly or not_met)")
+        for col, d in (("rectification_deadline", deadline), ("date_closed", closed)):
+            problems += row_problems(f, np.flatnonzero((d < date).to_numpy()), col, d,
+                                     "a date on or after the inspection date")
+
+    projects = tables.get("doorstep_projects")
+    if projects is not None and len(projects):
+        f = file_name_of(projects, "doorstep_projects")
+        problems += row_problems(f, np.flatnonzero(~projects["community"].astype(str).isin(communities).to_numpy()),
+                                 "community", projects["community"],
+                                 "a community code of the unit registry (level 'community')")
+        ev = tables.get("doorstep_evaluations")
+        if ev is not None and len(ev):
+            fe = file_name_of(ev, "doorstep_evaluations")
+            owner = pd.Series(projects["community"].astype(str).to_numpy(), index=projects["project_id"].astype(str))
+            pid = ev["project_id"].astype(str)
+            listed = pid.isin(owner.index).to_numpy()
+            problems += row_problems(fe, np.flatnonzero(~listed), "project_id", ev["project_id"],
+                                     "a project_id of doorstep_projects")
+            other = listed & (pid.map(owner).to_numpy() != ev["community"].astype(str).to_numpy())
+            problems += row_problems(fe, np.flatnonzero(other), "community", ev["community"],
+                                     "the community that doorstep_projects gives for this project")
+    return problems

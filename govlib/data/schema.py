@@ -137,6 +137,7 @@ SPECS: dict[str, TableSpec] = {s.name: s for s in [
         C("meeting", allowed=("hearing", "coordination", "evaluation")), C("date", "datetime"),
         C("rating", "float", required=False, nullable=True, min=0, max=100),
         C("attendees", "float", required=False, nullable=True, min=0),
+        C("outcome", required=False, nullable=True),
     ), references={"community": ("units", "code")},  # meetings are events: no natural key
         optional=True),
     TableSpec("ground_truth", (
@@ -147,6 +148,34 @@ SPECS: dict[str, TableSpec] = {s.name: s for s in [
         C("description", required=False, nullable=True),
     ), key=("event_id",), optional=True),
 ]}
+
+# 家门口 standard conformity (issue #18): the checklist, station inspections and resident projects. The checklist
+# ships as package data (govlib/data/conformity_standard.csv, an illustrative reconstruction) and is replaced by a
+# district's own `conformity_standard` file in data/raw. Rules between these tables: rules.validate_conformity.
+SPECS.update({s.name: s for s in [
+    TableSpec("conformity_standard", (
+        C("requirement"), C("clause"), C("category", allowed=("服务内容", "功能区域", "导向标识", "服务要求", "服务评价")),
+        C("name_zh"), C("name_en", required=False, nullable=True),
+        C("check", allowed=("yes_no", "share_at_least", "count_at_least", "present_in_period")),
+        C("threshold", "float", required=False, nullable=True, min=0),
+        C("partial", "float", required=False, nullable=True, min=0),
+        C("weight", "float", min=0), C("tier", allowed=("bottom_line", "basic", "quality")),
+        C("source", required=False, nullable=True, allowed=("", "inspection", "meetings")),
+    ), key=("requirement",), optional=True),
+    TableSpec("conformity_inspections", (
+        C("community", "code"), C("inspection_date", "datetime"), C("requirement"),
+        C("result", required=False, nullable=True, allowed=("", "met", "partly", "not_met")),
+        C("value", "float", required=False, nullable=True, min=0, percent=True),
+        C("note", required=False, nullable=True),
+        C("rectification_deadline", "datetime", required=False, nullable=True),
+        C("date_closed", "datetime", required=False, nullable=True),
+    ), key=("community", "requirement", "inspection_date"),
+        references={"community": ("units", "code")}, optional=True),  # requirement: rules.validate_conformity
+    TableSpec("doorstep_projects", (
+        C("community", "code"), C("project_id"), C("name_zh", required=False, nullable=True),
+        C("completed", "datetime", required=False, nullable=True),
+    ), key=("project_id",), references={"community": ("units", "code")}, optional=True),
+]})
 
 
 
@@ -573,6 +602,22 @@ def load_raw(raw_dir: str | Path, framework_path: str | Path | None = None,
             validate_doorstep(loaded, **(doorstep_options or {}))
         except ValidationError as exc:
             problems.extend(exc.problems)
+    if not problems and any(t in loaded for t in ("conformity_standard", "conformity_inspections",
+                                                   "doorstep_projects")):
+        # No checklist in data/raw: the packaged illustrative one (validated by the same spec) is used.
+        from .rules import validate_conformity
+        from ..paths import package_data
+
+        if "conformity_standard" not in loaded:
+            std_file = package_data("conformity_standard.csv")
+            std, found = validate_table(read_table_file(std_file), SPECS["conformity_standard"],
+                                        file="conformity_standard.csv (packaged)")
+            problems.extend(found)
+            std.attrs["files"] = ["conformity_standard.csv (packaged)"]
+            loaded["conformity_standard"] = std
+            files.append(std_file)
+        if not problems:
+            problems.extend(validate_conformity(loaded))
     if problems:
         raise ValidationError(problems)
     for df in loaded.values():

@@ -34,6 +34,7 @@ STAGES: list[tuple[str, str]] = [
     ("survey", "govlib.pipeline.stages.survey"),
     ("hotline", "govlib.pipeline.stages.hotline"),
     ("doorstep", "govlib.pipeline.stages.doorstep"),
+    ("conformity", "govlib.pipeline.stages.conformity"),
     ("index", "govlib.pipeline.stages.index"),
     ("trend", "govlib.pipeline.stages.trend"),
 ]

@@ -94,6 +94,9 @@ def workbook_sheets(period: str, settings: Settings | None = None, tables: Mappi
     alerts = views.alerts_table(tables, period, None, "zh")
     sheets["预警"] = (alerts, {})
 
+    from .conformity import workbook_sheets as conformity_sheets  # 家门口 standard conformity (#18)
+    sheets.update(conformity_sheets(period, settings, tables))
+
     prov = provenance(settings)
     notes = [("报告期", period), ("数据性质", "合成演示数据（虚构），不代表真实街镇" if prov["synthetic"] else "正式数据"),
              ("得分", "按指标体系逐级加权汇总，0-100分"), ("排名", "全区36个街镇排名；并列取最小名次"),

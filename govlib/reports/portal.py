@@ -171,6 +171,9 @@ def portal_html(period: str, settings: Settings | None = None, tables: Mapping[s
     alert_table = ("<table><thead><tr>" + "".join(f"<th>{escape(c)}</th>" for c in atab.columns) + "</tr></thead>"
                    f"<tbody>{alert_rows}</tbody></table>") if len(atab) else ""
 
+    from .conformity import portal_section  # 家门口 standard conformity (#18)
+    conformity_html = portal_section(period, settings, tables, lang)
+
     other = [r for r in reports if r["kind"] != "street"]
     kind_names = {"district": t("全区报告", "District report"), "audit": t("方法审计", "Methodology audit")}
     link_items = [f'<a href="{escape(rel(r["html"]))}">{escape(kind_names.get(r["kind"], r["html"].stem))} '
@@ -205,6 +208,7 @@ def portal_html(period: str, settings: Settings | None = None, tables: Mapping[s
 <h2>{t("预警汇总", "Alerts")}</h2>
 <p>{alert_summary}</p>
 {alert_table}
+{conformity_html}
 {footer_html(prov, lang)}
 <script>{_JS}</script>
 </body>
