@@ -959,14 +959,13 @@ def street_doorstep_section(processed_tables: dict[str, pd.DataFrame], unit: str
 
 
 def settings_defaults() -> dict[str, Any]:
-    """The ``doorstep`` settings keys and their defaults (see :mod:`govlib.pipeline.stages.doorstep`).
+    """The ``doorstep`` settings keys and their defaults (declared in :data:`govlib.settings.SCHEMA`).
 
     Examples
     --------
     >>> settings_defaults()["coverage_floor_items"]
     100.0
     """
-    return {"coverage_frequency": "Q", "gaps_frequency": "A", "usage_frequency": "Q",
-            "require_station": True, "coverage_floor_items": 100.0, "usage_floor_fraction": 0.5,
-            "population_weights": True, "conf_level": 0.95, "evaluation_grace_months": 12,
-            "floor_share": "ratio_of_sums", "categories": None, "check_records": True, "usage_trends": True}
+    from ..settings import section_defaults
+
+    return section_defaults("doorstep")
