@@ -60,7 +60,11 @@ class Key:
         words = []
         for kind in self.kinds:
             if kind == "choice":
-                words.append(expected_one_of(self.choices).removeprefix("expected "))
+                words.append(expected_one_of(self.choices).removeprefix("expected ") if len(self.choices) > 1
+                             else str(self.choices[0]))
+            elif kind == "mapping" and self.choices:
+                words.append("a mapping code: method, methods " + expected_one_of(self.choices).removeprefix(
+                    "expected "))
             elif kind == "choices":
                 words.append("a list of " + ", ".join(map(str, self.choices)))
             elif kind in ("integer", "number"):
@@ -119,7 +123,7 @@ def _is_date(v: Any) -> bool:
     return True
 
 
-_KIND_WORDS = {"text": "text", "path": 'a file or folder path as text (quote a name made of digits: "2024")', "flag": "true or false",
+_KIND_WORDS = {"text": "text", "path": 'a path as text (quote a name made of digits: "2024")', "flag": "true or false",
                "list": "a list of texts", "mapping": "a mapping (key: value)",
                "period": "a period such as 2024, 2024Q3 or 2024-07", "date": "a date such as 2026-01-01",
                "pair": "[low, high] with low < high", "rules": "a list of mappings"}

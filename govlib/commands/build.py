@@ -18,6 +18,12 @@ def run(args) -> int:
 
     settings = load_settings(args.settings)
     only = [s.strip() for s in args.only.split(",")] if args.only else None
+    if only is not None:  # an unknown stage name must not give a build that silently computes nothing
+        from ..errors import one_of
+        from ..pipeline.build import STAGES
+
+        for name in only:
+            one_of(name, [stage for stage, _ in STAGES], "--only")
     if not args.quiet:
         print(f"govlib build: {settings.raw_dir} -> {settings.processed_dir}")
     result = build(settings, only=only, lock_timeout=args.lock_timeout, progress=not args.quiet)

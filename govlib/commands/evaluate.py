@@ -28,7 +28,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", default=None, help="write the metrics as JSON here")
 
 
-def _read(path: Path, name: str) -> pd.DataFrame:
+def _read(path: Path, name: str, hint: str = "run `govlib build` first") -> pd.DataFrame:
     for suffix in (".parquet", ".csv"):
         p = path.with_suffix(suffix) if path.suffix == "" else path
         if p.suffix == ".parquet" and p.exists():
@@ -36,7 +36,7 @@ def _read(path: Path, name: str) -> pd.DataFrame:
         if p.suffix == ".csv" and p.exists():
             return pd.read_csv(p, dtype={"unit": str, "period": str, "start_period": str, "end_period": str,
                                          "indicator": str, "node": str})
-    raise InputError(f"{name} not found at {path}(.parquet|.csv); run `govlib build` first")
+    raise InputError(f"{name} not found at {path}(.parquet|.csv); {hint}")
 
 
 def run(args) -> int:
@@ -51,7 +51,9 @@ def run(args) -> int:
     trends = _read(processed / "trends", "trends")
     alerts = _read(processed / "alerts", "alerts")
     gt_path = Path(args.ground_truth) if args.ground_truth else settings.raw_dir / "ground_truth"
-    truth = _read(gt_path if gt_path.suffix else gt_path, "ground_truth")
+    truth = _read(gt_path, "ground_truth", hint=(
+        "only a synthetic demo data set (`govlib demo-data`) has planted events to score against; real data have "
+        "no ground truth — pass one with --ground-truth FILE" if not args.ground_truth else "check --ground-truth"))
     try:
         change_points = _read(processed / "change_points", "change_points")
     except InputError:  # older builds: steps are then scored by alerts only

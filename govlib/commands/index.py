@@ -42,11 +42,13 @@ def add_arguments(parser) -> None:
 def run(args) -> int:
     from pathlib import Path
 
-    from ..errors import InputError, Problem, ValidationError
+    from ..errors import Problem, ValidationError
     from ..data.framework import load_framework
     from ..index.composite import CompositeIndex
     from ..data.schema import read_table_file
+    from ..data.store import atomic_path
 
+    out = _output_path(args)  # before any work: a wrong --out must not cost the computation
     framework = load_framework(args.framework)
     data = read_table_file(args.data, dtype_text=("unit", "period", "indicator"))
     need = [c for c in ("unit", "period", "indicator", "value") if c not in data.columns]
@@ -62,17 +64,31 @@ def run(args) -> int:
                         coverage_threshold=args.coverage_threshold,
                         scale=tuple(args.scale) if args.scale else None)
     cols = ["unit", "period", "node", "score", "rank"] + (["peer_rank", "coverage"] if args.details else [])
-    out = Path(args.out)
-    if out.parent and not out.parent.exists():
-        raise InputError(f"--out: folder {out.parent} does not exist")
-    tmp = out.with_name(out.name + ".tmp")
-    ci.scores[cols].to_csv(tmp, index=False, float_format="%.10g")
-    tmp.replace(out)
+    with atomic_path(out) as tmp:  # a failed write leaves neither a half file nor a temporary behind
+        ci.scores[cols].to_csv(tmp, index=False, float_format="%.10g")
     root = ci.root
     n_units = ci.scores.loc[ci.scores["node"] == root, "unit"].nunique()
     print(f"govlib index: {n_units} units x {len(ci.periods)} period(s) x {ci.scores['node'].nunique()} nodes "
           f"-> {out}")
     return 0
+
+
+def _output_path(args):
+    """``--out`` as a path to write, refused when it is a folder, its folder is missing, or it is an input file."""
+    from pathlib import Path
+
+    from ..errors import InputError
+
+    out = Path(args.out)
+    if out.is_dir():
+        raise InputError(f"--out: {out} is a folder; name a CSV file to write (e.g. {out / 'scores.csv'})")
+    if not out.parent.is_dir():
+        what = "is a file, not a folder" if out.parent.exists() else "does not exist"
+        raise InputError(f"--out: folder {out.parent} {what}")
+    inputs = [p for p in (args.framework, args.data, args.units) if p]
+    if any(Path(p).exists() and Path(p).resolve() == out.resolve() for p in inputs):
+        raise InputError(f"--out: {out} is one of the input files; govlib never overwrites its inputs")
+    return out
 
 
 def _numeric(data, file: str):

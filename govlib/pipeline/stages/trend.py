@@ -109,7 +109,7 @@ def read_settings(settings) -> tuple[dict, list[dict]]:
         rules = validate_rules(read_section(settings, "alerts")["rules"])
     except InputError as exc:  # one error type for every settings mistake, naming the file
         file = settings.source.name if settings is not None and settings.source is not None else "govlib.yaml"
-        raise ValidationError([SettingProblem(file, None, "alerts.rules", None, str(exc))]) from None
+        raise ValidationError([SettingProblem(file, None, None, None, str(exc))]) from None
     return cfg, rules
 
 
