@@ -324,7 +324,7 @@ def validate_nodes(table: pd.DataFrame, file: str = "framework", row_offset: int
                                     "give both goalposts or neither"))
         for col in ("type", "scope", "transform", "temporal_aggregation"):
             if row[col] not in ALLOWED[col]:
-                problems.append(Problem(file, r, col, row[col], "expected one of " + ", ".join(sorted(ALLOWED[col]))))
+                problems.append(Problem(file, r, col, row[col], expected_one_of(sorted(ALLOWED[col]))))
         if row["transform"] == "log" and not np.isnan(lo) and lo <= 0:
             problems.append(Problem(file, r, "goalpost_low", lo, "a log transform needs positive goalposts"))
         if is_leaf[i] and row["parent"] is not None:
@@ -333,7 +333,7 @@ def validate_nodes(table: pd.DataFrame, file: str = "framework", row_offset: int
                     problems.append(Problem(file, r, col, None,
                                             f"indicators (leaves) need a {col}: one of {', '.join(sorted(ALLOWED[col]))}"))
                 elif row[col] not in ALLOWED[col]:
-                    problems.append(Problem(file, r, col, row[col], "expected one of " + ", ".join(sorted(ALLOWED[col]))))
+                    problems.append(Problem(file, r, col, row[col], expected_one_of(sorted(ALLOWED[col]))))
     if problems:
         return t, problems
     # Order depth-first from the root; levels and paths.

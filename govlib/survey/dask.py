@@ -14,7 +14,7 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 
-from ..errors import InputError
+from ..errors import InputError, one_of
 from ..parallel import COMBINE_FAN_IN, tree_combine
 from . import estimate as _survey
 from .design import column_list
@@ -316,8 +316,7 @@ def estimate_on_dask(ddf, variables: str | Sequence[str], *, weight: str | None 
     """
     import dask
 
-    if stat not in _survey.STATS:
-        raise InputError(f"stat={stat!r}: expected one of {', '.join(_survey.STATS)}")
+    one_of(stat, _survey.STATS, "stat")
     if empty not in ("error", "nan"):
         raise InputError(f"empty={empty!r}: expected 'error' or 'nan'")
     if composite and stat != "mean":

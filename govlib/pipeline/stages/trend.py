@@ -140,8 +140,6 @@ def _survey_scores(est: pd.DataFrame | None, cfg: dict) -> pd.DataFrame | None:
 def _series_long(tables, cfg, aggregate_nodes: set[str]) -> pd.DataFrame:
     parts = []
     scores = tables.get("index_scores")
-    if cfg["index_nodes"] not in ("aggregate", "all"):
-        raise InputError(f"settings trend.index_nodes: expected 'aggregate' or 'all', got {cfg['index_nodes']!r}")
     if scores is not None and len(scores) and cfg["index_nodes"] == "aggregate":
         # leaves' normalised scores repeat their observations (already series of their own) on a relative scale
         # where some unit is always 0: only the root and the dimensions are followed as index scores
