@@ -40,8 +40,8 @@ class Key:
     ``kinds`` (any of which may match): ``text``, ``path``, ``integer``, ``number``, ``flag`` (true/false),
     ``choice`` (one of ``choices``), ``choices`` (a list of ``choices``), ``list`` (a list of texts), ``mapping``
     (a mapping; with ``choices``, its values are methods from ``choices``, ``method:parameter`` allowed),
-    ``period`` (2024, 2024Q3, 2024-07), ``date``, ``pair`` ([low, high], low < high), ``rules`` (a list of
-    mappings, checked by the stage that uses them). ``low``/``high`` bound numbers (``open_low``/``open_high``:
+    ``weights`` (a mapping of numbers >= 0), ``period`` (2024, 2024Q3, 2024-07), ``date``, ``pair`` ([low, high],
+    low < high), ``rules`` (a list of mappings, checked by the stage that uses them). ``low``/``high`` bound numbers (``open_low``/``open_high``:
     the bound itself is excluded); ``nullable`` allows ``null``.
     """
 
@@ -126,7 +126,8 @@ def _is_date(v: Any) -> bool:
 _KIND_WORDS = {"text": "text", "path": 'a path as text (quote a name made of digits: "2024")', "flag": "true or false",
                "list": "a list of texts", "mapping": "a mapping (key: value)",
                "period": "a period such as 2024, 2024Q3 or 2024-07", "date": "a date such as 2026-01-01",
-               "pair": "[low, high] with low < high", "rules": "a list of mappings"}
+               "pair": "[low, high] with low < high", "rules": "a list of mappings",
+               "weights": "a mapping code: weight (numbers >= 0)"}
 _CHECKS = {
     "text": lambda k, v: isinstance(v, str),
     "path": lambda k, v: isinstance(v, str) and v.strip() != "",
@@ -138,6 +139,7 @@ _CHECKS = {
     "list": lambda k, v: isinstance(v, list) and all(isinstance(x, (str, int)) and not isinstance(x, bool)
                                                      for x in v),
     "mapping": lambda k, v: isinstance(v, dict) and (not k.choices or all(_is_method(k, x) for x in v.values())),
+    "weights": lambda k, v: isinstance(v, dict) and all(_is_number(x) and x >= 0 for x in v.values()),
     "period": lambda k, v: isinstance(v, (str, int)) and not isinstance(v, bool) and is_valid_period(str(v)),
     "date": lambda k, v: _is_date(v),
     "pair": lambda k, v: (isinstance(v, list) and len(v) == 2 and all(_is_number(x) for x in v) and v[0] < v[1]),
@@ -201,7 +203,7 @@ SCHEMA: dict[str, Any] = {
         "outliers": Key("none", "outlier treatment", _C, ("none", "winsorise")),
         "max_winsorised": Key(5, "at most this many points winsorised per indicator", _I, low=0),
         "coverage_threshold": Key(0.5, "minimum available share of a node's weight for a score", **_SHARE),
-        "weights": Key(None, "node -> weight (null: the framework's weights)", ("mapping",), nullable=True),
+        "weights": Key(None, "node -> weight (null: the framework's weights)", ("weights",), nullable=True),
         "weight_set": Key("framework", "name of the weight set (logged)", _T),
         "indicators": Key("all", "all indicators, or only the common ones (scope all)", _C, ("all", "common")),
         "exclude": Key([], "indicator codes left out", ("list",)),
@@ -250,7 +252,7 @@ SCHEMA: dict[str, Any] = {
         "min_n": Key(30, "minimum respondents", _I, low=0),
         "min_n_eff": Key(30, "minimum effective sample size", _N, low=0),
         "measures": Key(["score", "top2", "net"], "measures in survey_estimates", ("choices",), MEASURES),
-        "composite_weights": Key({}, "item -> weight for the composite (empty: equal weights)", ("mapping",)),
+        "composite_weights": Key({}, "item -> weight for the composite (empty: equal weights)", ("weights",)),
         "community_level": Key(True, "community x wave estimates and the SAE table", _F),
         "sae": Key(True, "Fay-Herriot small-area estimates for communities", _F),
     },
@@ -417,7 +419,7 @@ class Settings:
 
     def path(self, key: str) -> Path:
         """An absolute path from the ``paths`` section (``raw``, ``processed``, ``outputs``, ``notebooks``)."""
-        return (self.root / self.data["paths"][key]).resolve()
+        return (self.root / Path(self.data["paths"][key]).expanduser()).resolve()
 
     @property
     def raw_dir(self) -> Path:
@@ -433,7 +435,7 @@ class Settings:
 
     @property
     def framework_path(self) -> Path:
-        return (self.root / self.data["framework"]).resolve()
+        return (self.root / Path(self.data["framework"]).expanduser()).resolve()
 
     def with_raw_dir(self, raw: str | Path) -> "Settings":
         """A copy that reads raw data (and ``framework.yaml``) from another folder (``govlib validate --raw``)."""
@@ -603,6 +605,13 @@ def read_yaml(path: str | Path, file: str | None = None) -> tuple[Any, dict[str,
     loader = _StrictLoader(text)
     try:
         node = loader.get_single_node()
+        try:
+            size = _expanded_size(node, {}, set()) if node is not None else 0
+        except (ValueError, RecursionError) as exc:
+            raise ValidationError([SettingProblem(name, None, None, None, f"not valid here: {exc}")]) from None
+        if size > MAX_YAML_VALUES:
+            raise ValidationError([SettingProblem(name, None, None, None, f"the aliases (*name) expand to {size:,} "
+                                                  f"values, more than {MAX_YAML_VALUES:,}; write the values out")])
         doc = loader.construct_document(node) if node is not None else None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
@@ -615,6 +624,29 @@ def read_yaml(path: str | Path, file: str | None = None) -> tuple[Any, dict[str,
     lines: dict[str, int] = {}
     _key_lines(node, "", lines)
     return doc, lines
+
+
+#: A settings or framework file holds a few thousand values at most; aliases (``*name``) nested inside each other
+#: can expand a small file into billions ("billion laughs"), which the settings hash would then serialise.
+MAX_YAML_VALUES = 1_000_000
+
+
+def _expanded_size(node: Any, memo: dict[int, int], active: set[int]) -> int:
+    key = id(node)
+    if key in memo:
+        return memo[key]
+    if key in active:
+        raise ValueError("an alias refers to itself")
+    active.add(key)
+    if isinstance(node, yaml.MappingNode):
+        size = 1 + sum(_expanded_size(k, memo, active) + _expanded_size(v, memo, active) for k, v in node.value)
+    elif isinstance(node, yaml.SequenceNode):
+        size = 1 + sum(_expanded_size(v, memo, active) for v in node.value)
+    else:
+        size = 1
+    active.discard(key)
+    memo[key] = size
+    return size
 
 
 def _key_lines(node: Any, prefix: str, out: dict[str, int]) -> None:

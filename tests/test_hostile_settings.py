@@ -395,3 +395,75 @@ def test_evaluate_without_ground_truth_names_the_missing_file(project, capsys):
 def test_evaluate_without_a_build_says_build_first(project, capsys):
     code, _, err = run_cli(capsys, "evaluate", "--processed", str(project))
     assert code == 2 and "trends not found" in err and "run `govlib build` first" in err
+
+
+# ------------------------------------------------------------------------------------ what a careful user tries
+def test_nested_aliases_cannot_blow_up_memory(project, capsys):
+    rows = ["a0: &a0 [x, x, x, x, x, x, x, x, x, x]"]
+    rows += [f"a{i}: &a{i} [" + ", ".join([f"*a{i - 1}"] * 10) + "]" for i in range(1, 9)]
+    text = "alerts:\n  rules:\n  - {name: x, kind: drop, level: red, threshold: *a8}\n"
+    (project / "govlib.yaml").write_text("project:\n" + "".join(f"  {r}\n" for r in rows) + text, encoding="utf-8")
+    code, _, err = run_cli(capsys, "validate")
+    assert code == 2 and "the aliases (*name) expand to 2,345,679,034 values, more than 1,000,000" in err
+
+
+def test_anchors_and_merge_keys_still_work(project):
+    count("adversarial inputs tried")
+    (project / "govlib.yaml").write_text("survey: &s {min_n: 50}\nhotline: {min_denominator: 50}\n"
+                                         "trend:\n  <<: {fdr: 0.1}\n  fdr: 0.01\n", encoding="utf-8")
+    s = load_settings()
+    assert read_section(s, "survey")["min_n"] == 50 and read_section(s, "trend")["fdr"] == 0.01
+
+
+def test_home_folder_in_paths_is_expanded(project, monkeypatch):
+    count("adversarial inputs tried")
+    monkeypatch.setenv("HOME", str(project / "home"))
+    (project / "govlib.yaml").write_text("paths: {raw: ~/sgi/raw}\nframework: ~/sgi/fw.yaml\n", encoding="utf-8")
+    s = load_settings()
+    assert s.raw_dir == (project / "home" / "sgi" / "raw").resolve()
+    assert s.framework_path == (project / "home" / "sgi" / "fw.yaml").resolve()
+
+
+@pytest.mark.parametrize("text, message", [
+    ("index: {weights: {D1: heavy}}", "key index.weights: value {'D1': 'heavy'}: expected a mapping code: weight"),
+    ("survey: {composite_weights: {q1: -1}}", "key survey.composite_weights"),
+    ("index: {exclude: D1.1}", "key index.exclude: value 'D1.1': expected a list of texts"),
+])
+def test_weights_and_lists_are_checked(project, capsys, text, message):
+    (project / "govlib.yaml").write_text(text + "\n", encoding="utf-8")
+    code, _, err = run_cli(capsys, "validate")
+    assert code == 2 and message in err
+
+
+@pytest.fixture
+def demo_project(project, capsys):
+    """A project with the small synthetic data set, made as a new user would (``govlib demo-data``)."""
+    assert cli.main(["demo-data", "--size", "small"]) == 0
+    capsys.readouterr()
+    return project
+
+
+@pytest.mark.parametrize("change, message", [
+    (lambda t: t.replace("scale: [0, 100]", "scale: [low, high]"), "expected [low, high]: two numbers"),
+    (lambda t: "scael: [0, 100]\n" + t, "key scael: unknown top-level key"),
+    (lambda t: t + "version: again\n", "key 'version' appears twice"),
+])
+@pytest.mark.parametrize("command", ["validate", "build"])
+def test_validate_and_build_report_framework_file_problems(demo_project, capsys, change, message, command):
+    fw = demo_project / "data" / "raw" / "framework.yaml"
+    fw.write_text(change(fw.read_text(encoding="utf-8")), encoding="utf-8")
+    code, _, err = run_cli(capsys, command, *(["--quiet"] if command == "build" else []))
+    assert code == 2 and "framework.yaml" in err and message in err
+
+
+def test_validate_reports_a_framework_saved_in_gbk(demo_project, capsys):
+    fw = demo_project / "data" / "raw" / "framework.yaml"
+    fw.write_bytes(fw.read_text(encoding="utf-8").encode("gbk"))
+    code, _, err = run_cli(capsys, "validate")
+    assert code == 2 and "framework.yaml, line " in err and "not UTF-8 text" in err
+
+
+def test_validate_says_it_checked_the_settings(demo_project, capsys):
+    (demo_project / "govlib.yaml").write_text(GOOD_YAML, encoding="utf-8")
+    code, out, _ = run_cli(capsys, "validate")
+    assert code == 0 and "govlib.yaml: OK (every key, and every stage's choices)" in out
