@@ -317,8 +317,7 @@ def estimate_on_dask(ddf, variables: str | Sequence[str], *, weight: str | None 
     import dask
 
     one_of(stat, _survey.STATS, "stat")
-    if empty not in ("error", "nan"):
-        raise InputError(f"empty={empty!r}: expected 'error' or 'nan'")
+    one_of(empty, ("error", "nan"), "empty")
     if composite and stat != "mean":
         raise InputError("composite scores are defined for stat='mean'")
     plan, names, offsets = survey_plan(ddf, variables, weight=weight, strata=strata, clusters=clusters, fpc=fpc,

@@ -125,8 +125,7 @@ def estimate(design: SurveyDesign, data: pd.DataFrame, variables: str | Sequence
     2.6
     """
     one_of(stat, STATS, "stat")
-    if empty not in ("error", "nan"):
-        raise InputError(f"empty={empty!r}: expected 'error' or 'nan'")
+    one_of(empty, ("error", "nan"), "empty")
     design.check_data(data)
     variables = column_list(variables)
     if not variables:
