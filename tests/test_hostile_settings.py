@@ -467,3 +467,20 @@ def test_validate_says_it_checked_the_settings(demo_project, capsys):
     (demo_project / "govlib.yaml").write_text(GOOD_YAML, encoding="utf-8")
     code, out, _ = run_cli(capsys, "validate")
     assert code == 0 and "govlib.yaml: OK (every key, and every stage's choices)" in out
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["trend", "--data", "t.csv", "--time", "year", "--value", "v", "--out", "o.csv", "--alpha", "2"],
+     "argument --alpha: expected a number between 0 and 1 (e.g. 0.05), got '2'"),
+    (["trend", "--data", "t.csv", "--time", "year", "--value", "v", "--out", "o.csv", "--conf-level", "95"],
+     "argument --conf-level: expected a number between 0 and 1"),
+    (["survey", "--data", "s.csv", "--var", "y", "--level", "1.5"], "argument --level: expected a number between 0"),
+    (["build", "--lock-timeout", "-1"], "argument --lock-timeout: expected a number >= 0, got '-1'"),
+    (["evaluate", "--min-sd", "nan"], "argument --min-sd: expected a finite number, got 'nan'"),
+])
+def test_numbers_out_of_range_on_the_command_line(project, capsys, argv, message):
+    count("adversarial inputs tried")
+    with pytest.raises(SystemExit) as info:
+        cli.main(argv)
+    err = capsys.readouterr().err
+    assert info.value.code == 2 and message in err and "Traceback" not in err

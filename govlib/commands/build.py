@@ -1,6 +1,8 @@
 """``govlib build``: validate data/raw, run all stages, write data/processed."""
 from __future__ import annotations
 
+from . import non_negative
+
 NAME = "build"
 HELP = "validate data/raw, compute every stage and write data/processed (atomically, with manifest.json)"
 
@@ -8,7 +10,7 @@ HELP = "validate data/raw, compute every stage and write data/processed (atomica
 def add_arguments(parser) -> None:
     parser.add_argument("--only", help="comma-separated stages to run (default: all)")
     parser.add_argument("--quiet", action="store_true", help="no progress lines")
-    parser.add_argument("--lock-timeout", type=float, default=600,
+    parser.add_argument("--lock-timeout", type=non_negative, default=600,
                         help="seconds to wait for another running build (default 600)")
 
 

@@ -8,6 +8,7 @@ from pathlib import Path
 import pandas as pd
 
 from ..trend.alerts import score_detection, series_years_from_trends
+from . import non_negative
 from ..errors import InputError
 from ..settings import load_settings
 
@@ -24,7 +25,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--processed", default=None,
                         help="processed folder (default: the current build under paths.processed)")
     parser.add_argument("--ground-truth", default=None, help="ground truth table (default: raw/ground_truth.csv)")
-    parser.add_argument("--min-sd", type=float, default=1.5, help="step events at least this many SD count (1.5)")
+    parser.add_argument("--min-sd", type=non_negative, default=1.5, help="step events at least this many SD count (1.5)")
     parser.add_argument("--out", default=None, help="write the metrics as JSON here")
 
 

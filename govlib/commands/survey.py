@@ -1,6 +1,8 @@
 """``govlib survey``: design-based estimates with SEs from a survey data file (CSV or Parquet)."""
 from __future__ import annotations
 
+from . import rate
+
 NAME = "survey"
 HELP = "design-based means, totals or proportions with standard errors (as R's survey package)"
 DESCRIPTION = ("Estimate means, totals or proportions with Taylor-linearised standard errors, overall or by "
@@ -22,7 +24,7 @@ def add_arguments(parser) -> None:
     parser.add_argument("--stat", default="mean", choices=["mean", "total", "prop"], help="statistic")
     parser.add_argument("--lonely-psu", default="fail", choices=["fail", "remove", "certainty", "adjust", "average"],
                         help="strata with a single PSU (default: fail, as R)")
-    parser.add_argument("--level", type=float, default=0.95, help="confidence level (default 0.95)")
+    parser.add_argument("--level", type=rate, default=0.95, help="confidence level (default 0.95)")
     parser.add_argument("--ci", default="t", choices=["t", "normal"],
                         help="CI quantile: t with the design df (default) or normal")
     parser.add_argument("--out", required=True, help="output CSV")

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from . import rate
 from ..errors import InputError
 from ..data.store import write_table
 from ..trend.mannkendall import TREND_COLUMNS, trend_table
@@ -29,8 +30,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seasonal-covariance", default="none", choices=["none", "hirsch_slack_1984"],
                         help="with --season: seasons independent (none, as R trend::smk.test) or the Hirsch & "
                              "Slack (1984) covariance for serially dependent seasons")
-    parser.add_argument("--alpha", type=float, default=0.05, help="significance level of the trend word (0.05)")
-    parser.add_argument("--conf-level", type=float, default=0.95, help="Sen slope confidence level (0.95)")
+    parser.add_argument("--alpha", type=rate, default=0.05, help="significance level of the trend word (0.05)")
+    parser.add_argument("--conf-level", type=rate, default=0.95, help="Sen slope confidence level (0.95)")
     parser.add_argument("--out", required=True, help="output CSV")
 
 
