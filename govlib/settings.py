@@ -602,8 +602,9 @@ def read_yaml(path: str | Path, file: str | None = None) -> tuple[Any, dict[str,
         raise ValidationError([SettingProblem(name, line, None, None,
                                               "the file is not UTF-8 text (saved as GBK/GB2312 or another legacy "
                                               "encoding?); open it in an editor and save it as UTF-8")]) from None
-    loader = _StrictLoader(text)
+    loader = None
     try:
+        loader = _StrictLoader(text)  # checks the characters first (a control character is a ReaderError)
         node = loader.get_single_node()
         try:
             size = _expanded_size(node, {}, set()) if node is not None else 0
@@ -612,15 +613,24 @@ def read_yaml(path: str | Path, file: str | None = None) -> tuple[Any, dict[str,
         if size > MAX_YAML_VALUES:
             raise ValidationError([SettingProblem(name, None, None, None, f"the aliases (*name) expand to {size:,} "
                                                   f"values, more than {MAX_YAML_VALUES:,}; write the values out")])
-        doc = loader.construct_document(node) if node is not None else None
+        try:
+            doc = loader.construct_document(node) if node is not None else None
+        except (ValueError, OverflowError) as exc:  # e.g. a date 2026-13-45: YAML's own constructor fails
+            row = _unreadable_scalar_line(node)
+            raise ValidationError([SettingProblem(name, row, None, None, f"a value cannot be read ({exc}); write "
+                                                  "dates as 2026-01-31, or quote the value")]) from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         row = mark.line + 1 if mark is not None else None
-        what = getattr(exc, "problem", None) or str(exc)
-        text = what if isinstance(exc, _DuplicateKey) else f"not valid YAML ({what})"
-        raise ValidationError([SettingProblem(name, row, None, None, text)]) from None
+        if isinstance(exc, yaml.reader.ReaderError):  # a control character: say where, in the words of a person
+            row = text.count("\n", 0, exc.position) + 1
+        what = (f"the control character U+{exc.character:04X} is not allowed"
+                if isinstance(exc, yaml.reader.ReaderError) else getattr(exc, "problem", None) or str(exc))
+        message = what if isinstance(exc, _DuplicateKey) else f"not valid YAML ({what})"
+        raise ValidationError([SettingProblem(name, row, None, None, message)]) from None
     finally:
-        loader.dispose()
+        if loader is not None:
+            loader.dispose()
     lines: dict[str, int] = {}
     _key_lines(node, "", lines)
     return doc, lines
@@ -647,6 +657,23 @@ def _expanded_size(node: Any, memo: dict[int, int], active: set[int]) -> int:
     active.discard(key)
     memo[key] = size
     return size
+
+
+def _unreadable_scalar_line(node: Any) -> int | None:
+    """The line of the first scalar the safe loader cannot construct (the constructor's error has no position)."""
+    if isinstance(node, yaml.ScalarNode):
+        try:
+            yaml.SafeLoader("").construct_object(node)
+        except (ValueError, OverflowError, yaml.YAMLError):
+            return node.start_mark.line + 1
+        return None
+    children = node.value if isinstance(node, (yaml.MappingNode, yaml.SequenceNode)) else []
+    for child in children:
+        for part in (child if isinstance(child, tuple) else (child,)):
+            row = _unreadable_scalar_line(part)
+            if row is not None:
+                return row
+    return None
 
 
 def _key_lines(node: Any, prefix: str, out: dict[str, int]) -> None:

@@ -77,6 +77,11 @@ BAD_SETTINGS = [
     ("alerts: {rules: []}", "key alerts.rules: value []: expected a list of mappings"),
     ("alerts:\n  rules:\n  - {name: x, kind: nope, level: red}", "alerts.rules[0] (x): unknown kind 'nope'"),
     ("alerts:\n  rules:\n  - {name: x, kind: drop, level: red, threshold: big}", "threshold must be a number"),
+    ("hotline:\n  as_of: 2026-13-45", "line 2: a value cannot be read (month must be in 1..12)"),
+    ('hotline: {as_of: "2026-02-30"}', "key hotline.as_of: value '2026-02-30': expected a date"),
+    ("index: {coverage_threshold: 50%}", "key index.coverage_threshold: value '50%': expected a number in [0, 1]"),
+    ("reports: {lang: ZH}", "key reports.lang: value 'ZH': expected one of zh, en"),
+    ("reports:\n  lang: zh\x07", "line 2: not valid YAML (the control character U+0007 is not allowed)"),
     ("pahts: {raw: data/raw}", "key pahts: unknown section; did you mean paths?"),
     ("reports:\n  lang: zh\nreports:\n  workers: 3",
      "line 3: key 'reports' appears twice (first on line 1); YAML would silently keep only the second"),
@@ -201,6 +206,23 @@ def test_any_value_for_any_key_is_accepted_as_declared_or_named(tmp_path, key, v
     section = path.split(".")[0]
     if isinstance(SCHEMA[section], dict):
         read_section(s, section)  # what a stage reads is checked the same way
+
+
+YAML_BITS = st.sampled_from(["reports:", "index:", "  ", "\n", ": ", "- ", "&a ", "*a", "<<: ", "[", "]", "{", "}",
+                              ",", "'", '"', "#", "!!", "2026-13-45", "1e400", ".nan", "null", "workers", "\t", "\ufeff",
+                              "中文", "|", ">", "%YAML 1.1\n", "---\n", "...\n", "? ", "\\x"])
+
+
+@hyp_settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(text=st.one_of(st.text(max_size=60), st.lists(YAML_BITS, max_size=25).map("".join)))
+def test_any_text_as_govlib_yaml_is_settings_or_a_validation_error(tmp_path, text):
+    """Whatever the file holds, loading it gives settings or the one error type: never another exception."""
+    count("adversarial inputs tried")
+    (tmp_path / "govlib.yaml").write_text(text, encoding="utf-8", errors="surrogatepass")
+    try:
+        load_settings(root=tmp_path)
+    except ValidationError as exc:
+        assert all(p.file == "govlib.yaml" for p in exc.problems)
 
 
 def test_every_default_satisfies_its_own_declaration():
