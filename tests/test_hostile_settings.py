@@ -485,6 +485,12 @@ def test_validate_reports_a_framework_saved_in_gbk(demo_project, capsys):
     assert code == 2 and "framework.yaml, line " in err and "not UTF-8 text" in err
 
 
+def test_framework_setting_that_names_a_folder(demo_project, capsys):
+    (demo_project / "govlib.yaml").write_text("framework: data/raw\n", encoding="utf-8")
+    code, _, err = run_cli(capsys, "validate")
+    assert code == 2 and "data/raw: is a folder; expected the framework file" in err
+
+
 def test_validate_says_it_checked_the_settings(demo_project, capsys):
     (demo_project / "govlib.yaml").write_text(GOOD_YAML, encoding="utf-8")
     code, out, _ = run_cli(capsys, "validate")

@@ -160,6 +160,9 @@ def load_framework(path: str | Path) -> Framework:
     name = path.name
     if not path.exists():
         raise ValidationError([Problem(str(path), None, None, None, "framework file not found")])
+    if path.is_dir():
+        raise ValidationError([Problem(str(path), None, None, None, "is a folder; expected the framework file "
+                                       "(framework.yaml, or a .csv/.xlsx table with one row per node)")])
     meta: dict[str, Any] = {}
     yaml_rows = None
     if path.suffix.lower() in (".yaml", ".yml"):
