@@ -348,11 +348,8 @@ def _defaults(node: Any) -> Any:
 #: The defaults of the settings the whole package shares; topic sections are filled from :data:`SCHEMA` by
 #: :func:`read_section` (the merged ``Settings.data`` keeps them as the user wrote them, so the settings hash of a
 #: project does not change when a default is documented).
-DEFAULTS: dict[str, Any] = {
-    **{name: section_defaults(name) for name in ("project", "paths", "framework", "periods")},
-    **{name: {} for name in ("index", "survey", "hotline", "doorstep", "trend", "alerts")},
-    "reports": section_defaults("reports"),
-}
+SHARED_SECTIONS = ("project", "paths", "framework", "periods", "reports")
+DEFAULTS: dict[str, Any] = {name: section_defaults(name) if name in SHARED_SECTIONS else {} for name in SCHEMA}
 
 
 def check_section(name: str, values: Any, file: str = "govlib.yaml",
