@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Iterable
 
-__all__ = ["GovlibError", "InputError", "Problem", "ValidationError", "format_value"]
+__all__ = ["GovlibError", "InputError", "Problem", "ValidationError", "format_value", "expected_one_of", "one_of"]
 
 
 def format_value(value: Any, limit: int = 60) -> str:
@@ -67,3 +67,37 @@ class ValidationError(GovlibError):
             lines.append(f"... and {more} more problems of the same kinds")
         head = f"{len(self.problems)} problem(s) in the input; nothing was written:"
         super().__init__("\n".join([head] + ["  - " + line for line in lines]))
+
+
+def expected_one_of(choices: Iterable[Any]) -> str:
+    """The words every "one of these choices" message uses: ``expected one of a, b, c``.
+
+    Examples
+    --------
+    >>> expected_one_of(["zh", "en"])
+    'expected one of zh, en'
+    """
+    return "expected one of " + ", ".join(map(str, choices))
+
+
+def one_of(value: Any, choices: Iterable[Any], name: str) -> Any:
+    """``value`` if it is one of ``choices``; else an :class:`InputError` naming the argument, the value and the
+    choices. The one check for "one of these choices" across govlib (engines, stages, commands).
+
+    Examples
+    --------
+    >>> one_of("zscore", ("minmax", "zscore"), "normalisation")
+    'zscore'
+    >>> one_of("foo", ("minmax", "zscore"), "normalisation")
+    Traceback (most recent call last):
+    ...
+    govlib.errors.InputError: normalisation: 'foo' is not allowed; expected one of minmax, zscore
+    """
+    choices = tuple(choices)
+    try:
+        ok = value in choices
+    except (TypeError, ValueError):  # arrays and incomparable values are simply not among the choices
+        ok = False
+    if not ok:
+        raise InputError(f"{name}: {format_value(value)} is not allowed; {expected_one_of(choices)}")
+    return value

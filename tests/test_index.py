@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from govlib.errors import InputError
+from govlib.errors import InputError, ValidationError
 from govlib.index.composite import CompositeIndex, compare, nodes_table
 from govlib.pipeline.stages import index as index_stage
 
@@ -379,8 +379,8 @@ def test_stage_settings_are_validated():
     from govlib.settings import load_settings
 
     s = load_settings().with_overrides(index={"normalization": "minmax"})
-    with pytest.raises(InputError, match="unknown key"):
+    with pytest.raises(ValidationError, match="index.normalization: unknown key; did you mean normalisation"):
         index_stage.run({"observations": make_obs(), "framework": FRAMEWORK}, s)
     s = load_settings().with_overrides(index={"uncertainty": {"reps": 5}})
-    with pytest.raises(InputError, match="index.uncertainty"):
+    with pytest.raises(ValidationError, match="index.uncertainty.reps: unknown key"):
         index_stage.run({"observations": make_obs(), "framework": FRAMEWORK}, s)

@@ -5,7 +5,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from govlib.errors import InputError
+from govlib.errors import InputError, ValidationError
 from govlib.settings import load_settings
 from govlib.pipeline.stages import survey as stage
 
@@ -76,7 +76,7 @@ def test_composite_and_item_missing_codes(out):
 
 
 def test_unknown_setting_named(demo):
-    with pytest.raises(InputError, match="unknown key"):
+    with pytest.raises(ValidationError, match="survey.rakeing: unknown key"):
         stage.run(demo, load_settings().with_overrides(survey={"rakeing": True}))
 
 

@@ -5,7 +5,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from govlib.errors import InputError
+from govlib.errors import InputError, ValidationError
 from govlib.settings import load_settings
 from govlib.pipeline.stages.trend import TREND_DEFAULTS, run
 
@@ -119,16 +119,16 @@ def test_no_false_red_alerts_on_stationary_noise():
 
 def test_settings_keys_are_checked_and_fdr_is_used():
     s = load_settings()
-    with pytest.raises(InputError, match=r"unknown keys \['fdrr'\]"):
+    with pytest.raises(ValidationError, match=r"trend.fdrr: unknown key; did you mean fdr\?"):
         run(_tables(), s.with_overrides(trend={"fdrr": 0.1}))
-    with pytest.raises(InputError, match="fdr"):
+    with pytest.raises(ValidationError, match=r"trend.fdr: value 5: expected a number in \(0, 1\)"):
         run(_tables(), s.with_overrides(trend={"fdr": 5}))
     strict = run(_tables(), s.with_overrides(trend={"fdr": 1e-12}))
     assert (strict["trends"]["status"].isin(["no significant change", "context", "no test"])).all()
     custom = run(_tables(), s.with_overrides(alerts={"rules": [
         {"name": "under_80", "kind": "level_below", "threshold": 80, "level": "red"}]}))
     assert set(custom["alerts"]["rules"]) == {"under_80"}
-    with pytest.raises(InputError, match="unknown kind"):
+    with pytest.raises(ValidationError, match="alerts.rules.*unknown kind"):
         run(_tables(), s.with_overrides(alerts={"rules": [{"name": "x", "kind": "nope", "level": "red"}]}))
 
 

@@ -1,6 +1,8 @@
 """``govlib build``: validate data/raw, run all stages, write data/processed."""
 from __future__ import annotations
 
+from . import non_negative
+
 NAME = "build"
 HELP = "validate data/raw, compute every stage and write data/processed (atomically, with manifest.json)"
 
@@ -8,7 +10,7 @@ HELP = "validate data/raw, compute every stage and write data/processed (atomica
 def add_arguments(parser) -> None:
     parser.add_argument("--only", help="comma-separated stages to run (default: all)")
     parser.add_argument("--quiet", action="store_true", help="no progress lines")
-    parser.add_argument("--lock-timeout", type=float, default=600,
+    parser.add_argument("--lock-timeout", type=non_negative, default=600,
                         help="seconds to wait for another running build (default 600)")
 
 
@@ -18,6 +20,12 @@ def run(args) -> int:
 
     settings = load_settings(args.settings)
     only = [s.strip() for s in args.only.split(",")] if args.only else None
+    if only is not None:  # an unknown stage name must not give a build that silently computes nothing
+        from ..errors import one_of
+        from ..pipeline.build import STAGES
+
+        for name in only:
+            one_of(name, [stage for stage, _ in STAGES], "--only")
     if not args.quiet:
         print(f"govlib build: {settings.raw_dir} -> {settings.processed_dir}")
     result = build(settings, only=only, lock_timeout=args.lock_timeout, progress=not args.quiet)

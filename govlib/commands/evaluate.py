@@ -8,6 +8,7 @@ from pathlib import Path
 import pandas as pd
 
 from ..trend.alerts import score_detection, series_years_from_trends
+from . import non_negative
 from ..errors import InputError
 from ..settings import load_settings
 
@@ -24,11 +25,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--processed", default=None,
                         help="processed folder (default: the current build under paths.processed)")
     parser.add_argument("--ground-truth", default=None, help="ground truth table (default: raw/ground_truth.csv)")
-    parser.add_argument("--min-sd", type=float, default=1.5, help="step events at least this many SD count (1.5)")
+    parser.add_argument("--min-sd", type=non_negative, default=1.5, help="step events at least this many SD count (1.5)")
     parser.add_argument("--out", default=None, help="write the metrics as JSON here")
 
 
-def _read(path: Path, name: str) -> pd.DataFrame:
+def _read(path: Path, name: str, hint: str = "run `govlib build` first") -> pd.DataFrame:
     for suffix in (".parquet", ".csv"):
         p = path.with_suffix(suffix) if path.suffix == "" else path
         if p.suffix == ".parquet" and p.exists():
@@ -36,7 +37,7 @@ def _read(path: Path, name: str) -> pd.DataFrame:
         if p.suffix == ".csv" and p.exists():
             return pd.read_csv(p, dtype={"unit": str, "period": str, "start_period": str, "end_period": str,
                                          "indicator": str, "node": str})
-    raise InputError(f"{name} not found at {path}(.parquet|.csv); run `govlib build` first")
+    raise InputError(f"{name} not found at {path}(.parquet|.csv); {hint}")
 
 
 def run(args) -> int:
@@ -51,7 +52,9 @@ def run(args) -> int:
     trends = _read(processed / "trends", "trends")
     alerts = _read(processed / "alerts", "alerts")
     gt_path = Path(args.ground_truth) if args.ground_truth else settings.raw_dir / "ground_truth"
-    truth = _read(gt_path if gt_path.suffix else gt_path, "ground_truth")
+    truth = _read(gt_path, "ground_truth", hint=(
+        "only a synthetic demo data set (`govlib demo-data`) has planted events to score against; real data have "
+        "no ground truth — pass one with --ground-truth FILE" if not args.ground_truth else "check --ground-truth"))
     try:
         change_points = _read(processed / "change_points", "change_points")
     except InputError:  # older builds: steps are then scored by alerts only

@@ -123,16 +123,17 @@ def run(args) -> int:
         choices["weights"] = _read_weights(Path(files["weights"]))
         choices.setdefault("weight_set", Path(files["weights"]).stem)
 
+    _output_path(Path(args.out), files)  # before any work: a wrong --out must not cost the computation
     framework = load_framework(files["framework"])
     data = _read_data(Path(files["data"]))
     units = read_table_file(files["units"], dtype_text=("code",)) if files.get("units") else None
     population = _read_population(Path(files["population"])) if files.get("population") else None
     ci = CompositeIndex(data, framework, units=units, population=population, **choices)
 
-    out = Path(args.out)
-    for target in (out, args.write_recipe, args.effective_weights):
-        if target and not Path(target).parent.exists():
-            raise InputError(f"output folder {Path(target).parent} does not exist")
+    out = _output_path(Path(args.out), files)
+    for flag, target in (("--write-recipe", args.write_recipe), ("--effective-weights", args.effective_weights)):
+        if target:
+            _output_path(Path(target), files, flag)
     cols = ["unit", "period", "node", "score", "rank"] + (["peer_rank", "coverage"] if args.details else [])
     atomic_write_text(out, ci.scores[cols].to_csv(index=False, float_format="%.10g"))
     if args.effective_weights:
@@ -145,6 +146,22 @@ def run(args) -> int:
     print(f"govlib index: {n_units} units x {len(ci.periods)} period(s) x {ci.scores['node'].nunique()} nodes "
           f"-> {out}")
     return 0
+
+
+def _output_path(out, files: dict, flag: str = "--out"):
+    """An output path to write, refused when it is a folder, its folder is missing, or it is an input file."""
+    from pathlib import Path
+
+    from ..errors import InputError
+
+    if out.is_dir():
+        raise InputError(f"{flag}: {out} is a folder; name a file to write (e.g. {out / 'scores.csv'})")
+    if not out.parent.is_dir():
+        what = "is a file, not a folder" if out.parent.exists() else "does not exist"
+        raise InputError(f"{flag}: folder {out.parent} {what}")
+    if any(v and Path(v).exists() and Path(v).resolve() == out.resolve() for v in files.values()):
+        raise InputError(f"{flag}: {out} is one of the input files; govlib never overwrites its inputs")
+    return out
 
 
 def _relative(path, where) -> str:

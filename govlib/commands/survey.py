@@ -1,6 +1,8 @@
 """``govlib survey``: design-based estimates with SEs from a survey data file (CSV or Parquet)."""
 from __future__ import annotations
 
+from . import rate
+
 NAME = "survey"
 HELP = "design-based means, totals, proportions or ratios with standard errors (as R's survey package)"
 DESCRIPTION = (
@@ -34,7 +36,7 @@ def add_arguments(parser) -> None:
                              "variance (domain estimation, R's subset())")
     parser.add_argument("--lonely-psu", default="fail", choices=["fail", "remove", "certainty", "adjust", "average"],
                         help="strata with a single PSU (default: fail, as R)")
-    parser.add_argument("--level", type=float, default=0.95, help="confidence level (default 0.95)")
+    parser.add_argument("--level", type=rate, default=0.95, help="confidence level (default 0.95)")
     parser.add_argument("--ci", default=None, choices=["t", "normal"],
                         help="CI quantile: t with the design df (default for linearisation) or normal (default "
                              "with replicate weights, as R's confint)")

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from . import rate
 from ..errors import InputError
 from ..data.store import write_table
 from ..trend.homogeneity import P_CONVENTIONS, TESTS, homogeneity_table
@@ -39,9 +40,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-continuity", dest="continuity", action="store_false",
                         help="no continuity correction in z (default: corrected, as R trend; pymannkendall's "
                              "correlated seasonal test has none)")
-    parser.add_argument("--alpha", type=float, default=0.05,
+    parser.add_argument("--alpha", type=rate, default=0.05,
                         help="significance level of the trend / shift word, in (0, 1) (default 0.05)")
-    parser.add_argument("--conf-level", type=float, default=0.95, help="Sen slope confidence level (0.95)")
+    parser.add_argument("--conf-level", type=rate, default=0.95, help="Sen slope confidence level (0.95)")
     hom = parser.add_argument_group("homogeneity tests (R trend br.test / bu.test / snh.test)")
     hom.add_argument("--homogeneity", choices=list(TESTS) + ["all"],
                      help="run this homogeneity test (or all three) instead of the trend tests")

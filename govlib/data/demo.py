@@ -58,7 +58,7 @@ import pandas as pd
 import yaml
 
 from .. import __version__
-from ..errors import InputError
+from ..errors import InputError, one_of
 from ..paths import package_data
 from .units import DISTRICT_CODE, jiezhen_table, units_table
 
@@ -923,8 +923,7 @@ def generate_demo_data(size: str = "small", seed: int = DEFAULT_SEED,
     >>> t["doorstep_catalogue"]["tier"].value_counts().to_dict()
     {'basic': 84, 'bottom_line': 38, 'quality': 25}
     """
-    if size not in ("small", "full"):
-        raise InputError(f"size: expected 'small' or 'full', got {size!r}")
+    one_of(size, ("small", "full"), "size")
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
         raise InputError(f"seed: expected a non-negative integer, got {seed!r}")
     def stage(name: str) -> None:

@@ -17,9 +17,8 @@ from typing import Any, Iterable
 
 import numpy as np
 import pandas as pd
-import yaml
-
-from ..errors import Problem, ValidationError
+from ..errors import Problem, ValidationError, expected_one_of
+from ..settings import SettingProblem, read_yaml
 
 __all__ = ["Framework", "FRAMEWORK_COLUMNS", "load_framework", "framework_from_records", "validate_nodes"]
 
@@ -46,6 +45,9 @@ FRAMEWORK_COLUMNS: dict[str, Any] = {
     "normalisation": "",
     "aggregation": "",
 }
+#: Top-level keys of a YAML framework file (``nodes`` holds the node list; the rest is metadata).
+FRAMEWORK_KEYS = ("name", "name_zh", "name_en", "version", "description", "description_zh", "description_en", "scale",
+                  "nodes")
 NUMERIC = ("direction", "weight", "goalpost_low", "goalpost_high", "target", "denominator_scale")
 ALLOWED = {
     "direction": {1, -1, 0},
@@ -161,19 +163,21 @@ def load_framework(path: str | Path, require: tuple[str, ...] = ()) -> Framework
     name = path.name
     if not path.exists():
         raise ValidationError([Problem(str(path), None, None, None, "framework file not found")])
+    if path.is_dir():
+        raise ValidationError([Problem(str(path), None, None, None, "is a folder; expected the framework file "
+                                       "(framework.yaml, or a .csv/.xlsx table with one row per node)")])
     meta: dict[str, Any] = {}
     yaml_rows = None
     if path.suffix.lower() in (".yaml", ".yml"):
-        try:
-            with open(path, encoding="utf-8") as fh:
-                doc = yaml.safe_load(fh)
-        except yaml.YAMLError as exc:
-            mark = getattr(exc, "problem_mark", None)
-            raise ValidationError([Problem(name, mark.line + 1 if mark else None, None, None,
-                                           f"not valid YAML ({getattr(exc, 'problem', exc)})")])
+        doc, lines = read_yaml(path)  # UTF-8 only, no duplicate keys, errors name the line
         if not isinstance(doc, dict) or not isinstance(doc.get("nodes"), list):
             raise ValidationError([Problem(name, None, "nodes", None,
                                            "expected a mapping with a 'nodes:' list (one entry per node)")])
+        unknown = [k for k in doc if k not in FRAMEWORK_KEYS]
+        if unknown:  # a misspelt `scale:` must not silently give the default scale
+            raise ValidationError([SettingProblem(name, lines.get(str(k)), str(k), None,
+                                                  f"unknown top-level key; {expected_one_of(FRAMEWORK_KEYS)}")
+                                   for k in unknown])
         meta = {k: v for k, v in doc.items() if k != "nodes"}
         bad = [i for i, n in enumerate(doc["nodes"]) if not isinstance(n, dict)]
         if bad:
@@ -195,8 +199,11 @@ def _validated(table: pd.DataFrame, meta: dict, file: str, row_offset: int, yaml
     meta = dict(meta)
     meta.setdefault("scale", [0, 100])
     scale = meta["scale"]
-    if not (isinstance(scale, (list, tuple)) and len(scale) == 2 and float(scale[0]) < float(scale[1])):
-        raise ValidationError([Problem(file, None, "scale", scale, "expected [low, high] with low < high")])
+    numbers = isinstance(scale, (list, tuple)) and len(scale) == 2 and all(
+        isinstance(x, (int, float, np.number)) and not isinstance(x, bool) and np.isfinite(x) for x in scale)
+    if not (numbers and float(scale[0]) < float(scale[1])):
+        raise ValidationError([Problem(file, None, "scale", scale, "expected [low, high]: two numbers with low < high "
+                                       "(e.g. [0, 100])")])
     return Framework(nodes=nodes, meta=meta)
 
 
@@ -328,7 +335,7 @@ def validate_nodes(table: pd.DataFrame, file: str = "framework", row_offset: int
                                     "give both goalposts or neither"))
         for col in ("type", "scope", "transform", "temporal_aggregation"):
             if row[col] not in ALLOWED[col]:
-                problems.append(Problem(file, r, col, row[col], "expected one of " + ", ".join(sorted(ALLOWED[col]))))
+                problems.append(Problem(file, r, col, row[col], expected_one_of(sorted(ALLOWED[col]))))
         if row["transform"] == "log" and not np.isnan(lo) and lo <= 0:
             problems.append(Problem(file, r, "goalpost_low", lo, "a log transform needs positive goalposts"))
         if is_leaf[i] and row["parent"] is not None:
@@ -337,7 +344,7 @@ def validate_nodes(table: pd.DataFrame, file: str = "framework", row_offset: int
                     problems.append(Problem(file, r, col, None,
                                             f"indicators (leaves) need a {col}: one of {', '.join(sorted(ALLOWED[col]))}"))
                 elif row[col] and row[col] not in ALLOWED[col]:
-                    problems.append(Problem(file, r, col, row[col], "expected one of " + ", ".join(sorted(ALLOWED[col]))))
+                    problems.append(Problem(file, r, col, row[col], expected_one_of(sorted(ALLOWED[col]))))
     if problems:
         return t, problems
     # Order depth-first from the root; levels and paths.

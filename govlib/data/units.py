@@ -21,7 +21,7 @@ from functools import lru_cache
 import numpy as np
 import pandas as pd
 
-from ..errors import InputError
+from ..errors import InputError, one_of
 from ..paths import package_data
 
 __all__ = [
@@ -159,8 +159,7 @@ def district_row() -> pd.DataFrame:
 
 
 def _check_size(size: str) -> None:
-    if size not in ("small", "full"):
-        raise InputError(f"size: expected 'small' or 'full', got {size!r}")
+    one_of(size, ("small", "full"), "size")
 
 
 def synthetic_communities(rng: np.random.Generator, size: str = "full") -> pd.DataFrame:

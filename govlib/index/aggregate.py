@@ -25,7 +25,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ..errors import InputError
+from ..errors import InputError, one_of
 
 __all__ = ["AGGREGATION_METHODS", "ZERO_RULES", "weighted_arithmetic", "weighted_geometric", "weighted_harmonic",
            "generalised_mean", "mpi", "aggregate_children", "aggregate_tree"]
@@ -48,8 +48,7 @@ def _prep(values, weights):
 
 
 def _nonpositive(v, wn, zero_rule, epsilon, what):
-    if zero_rule not in ZERO_RULES:
-        raise InputError(f"zero_rule: expected one of {', '.join(ZERO_RULES)}, got {zero_rule!r}")
+    one_of(zero_rule, ZERO_RULES, "zero_rule")
     bad = (v <= 0) & (wn > 0)
     if bad.any():
         if zero_rule == "error":

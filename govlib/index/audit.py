@@ -43,7 +43,7 @@ from typing import Any, Sequence
 import numpy as np
 import pandas as pd
 
-from govlib.errors import InputError
+from govlib.errors import InputError, one_of
 
 __all__ = ["indicator_dimensions", "correlation_matrix", "correlation_with_aggregates", "cronbach_alpha",
            "alpha_by_dimension", "pca_by_dimension", "audit_flags", "audit"]
@@ -150,8 +150,7 @@ def correlation_matrix(data: pd.DataFrame, nodes: Any = None, method: str = "pea
     >>> correlation_matrix(x, method="spearman")[["indicator_a", "indicator_b", "r"]].to_dict("list")
     {'indicator_a': ['a', 'a', 'b'], 'indicator_b': ['b', 'c', 'c'], 'r': [1.0, -1.0, -1.0]}
     """
-    if method not in _METHODS:
-        raise InputError(f"method: {method!r} is not a correlation method; expected one of {list(_METHODS)}")
+    one_of(method, _METHODS, "method (correlation)")
     df = _numeric(data)
     cols = _scored_columns(df, nodes) if nodes is not None else list(df.columns)
     df = df[cols]
@@ -203,8 +202,7 @@ def correlation_with_aggregates(data: pd.DataFrame, scores: pd.DataFrame, nodes:
     {'indicator': ['a', 'a', 'b', 'b'], 'node': ['D', 'E', 'D', 'E'], 'own': [True, False, False, True], \
 'r': [1.0, 1.0, 0.6, 0.6]}
     """
-    if method not in _METHODS:
-        raise InputError(f"method: {method!r} is not a correlation method; expected one of {list(_METHODS)}")
+    one_of(method, _METHODS, "method (correlation)")
     df = _numeric(data)
     sc = _numeric(scores, "scores")
     if len(sc) != len(df):
@@ -472,8 +470,7 @@ def audit(data: pd.DataFrame, nodes: Any, method: str = "pearson", level: int | 
     (['audit_alpha', 'audit_correlations', 'audit_flags', 'audit_pca', 'audit_pca_loadings'], \
 ['negative_correlation', 'negative_correlation', 'redundant_pair', 'low_alpha'])
     """
-    if method not in _METHODS:
-        raise InputError(f"method: {method!r} is not a correlation method; expected one of {list(_METHODS)}")
+    one_of(method, _METHODS, "method (correlation)")
     args = (method, level, redundant_threshold, negative_threshold, alpha_threshold)
     if scores is not None and (not isinstance(scores, pd.DataFrame) or len(scores) != len(data)):
         raise InputError("scores: expected a wide DataFrame with one row per row of data "

@@ -50,7 +50,7 @@ import numpy as np
 import pandas as pd
 
 from .aggregate import AGGREGATION_METHODS, aggregate_tree
-from ..errors import InputError
+from ..errors import InputError, one_of
 from .normalise import METHODS, PERCENTILE_CONVENTIONS, TIE_RULES, normalise
 from ..periods import period_index
 from .treat import annualise, denominate, impute, screen_units, treat_outliers, IMPUTATION_METHODS
@@ -200,22 +200,11 @@ class CompositeIndex:
 
     def _check_choices(self) -> None:
         c = self.choices
-        if c["normalisation"] not in METHODS:
-            raise InputError(f"normalisation: expected one of {', '.join(METHODS)}, got {c['normalisation']!r}")
-        if c["aggregation"] not in AGGREGATION_METHODS:
-            raise InputError(f"aggregation: expected one of {', '.join(AGGREGATION_METHODS)}, got {c['aggregation']!r}")
-        if c["imputation"] not in IMPUTATION_METHODS:
-            raise InputError(f"imputation: expected one of {', '.join(IMPUTATION_METHODS)}, got {c['imputation']!r}")
-        if c["outliers"] not in ("none", "winsorise"):
-            raise InputError(f"outliers: expected 'none' or 'winsorise', got {c['outliers']!r}")
-        if c["outlier_fallback"] not in ("log", "none"):
-            raise InputError(f"outlier_fallback: expected 'log' or 'none', got {c['outlier_fallback']!r}")
-        if c["percentile"] not in PERCENTILE_CONVENTIONS:
-            raise InputError(f"percentile: expected one of {', '.join(PERCENTILE_CONVENTIONS)}, got {c['percentile']!r}")
-        if c["ties"] not in TIE_RULES or c["rank_ties"] not in TIE_RULES:
-            raise InputError(f"ties / rank_ties: expected one of {', '.join(TIE_RULES)}")
-        if c["indicators"] not in ("all", "common"):
-            raise InputError(f"indicators: expected 'all' or 'common', got {c['indicators']!r}")
+        for name, allowed in (("normalisation", METHODS), ("aggregation", AGGREGATION_METHODS),
+                              ("imputation", IMPUTATION_METHODS), ("outliers", ("none", "winsorise")),
+                              ("outlier_fallback", ("log", "none")), ("percentile", PERCENTILE_CONVENTIONS),
+                              ("ties", TIE_RULES), ("rank_ties", TIE_RULES), ("indicators", ("all", "common"))):
+            one_of(c[name], allowed, name)
         for key in ("ddof", "max_winsorised", "max_carry", "n_strengths", "coverage_threshold", "screening_threshold",
                     "p", "epsilon", "skew_limit", "kurtosis_limit"):
             whole = key in ("ddof", "max_winsorised", "max_carry", "n_strengths")
@@ -586,8 +575,7 @@ class CompositeIndex:
 
     def table(self, stage: str, long: bool = False) -> pd.DataFrame:
         """The wide table of one stage (``raw`` ... ``aggregated``), or its long form ``unit, period, code, value``."""
-        if stage not in self.stages:
-            raise InputError(f"stage: expected one of {', '.join(self.stages)}, got {stage!r}")
+        one_of(stage, tuple(self.stages), "stage")
         t = self.stages[stage]
         if not long:
             return t.copy()

@@ -42,7 +42,7 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 
-from ..errors import InputError
+from ..errors import InputError, one_of
 
 __all__ = ["METHODS", "TIE_RULES", "min_max", "z_score", "goalposts", "distance_to_target",
            "distance_to_reference", "rank_score", "percentile_rank", "fraction_of_max", "ampi", "ratio_to_statistic",
@@ -254,8 +254,7 @@ def distance_to_reference(x, direction=1, *, reference_rows, groups=None) -> np.
 
 
 def _ranks(a: np.ndarray, groups, ties: str) -> tuple[np.ndarray, np.ndarray]:
-    if ties not in TIE_RULES:
-        raise InputError(f"ties: expected one of {', '.join(TIE_RULES)}, got {ties!r}")
+    one_of(ties, TIE_RULES, "ties")
     frame = pd.DataFrame(a)
     if groups is None:
         r = frame.rank(method=ties, ascending=True).to_numpy(float)

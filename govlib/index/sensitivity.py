@@ -35,7 +35,7 @@ from typing import Any, Sequence
 import numpy as np
 import pandas as pd
 
-from govlib.errors import InputError
+from govlib.errors import InputError, one_of
 
 __all__ = ["SaltelliDesign", "SobolResult", "saltelli_sample", "sobol_indices"]
 
@@ -123,8 +123,7 @@ def saltelli_sample(factors: Any, n: int, seed: Any = None, sampling: str = "sob
             raise InputError(f"factors[{i}]: {lv!r} is neither None (continuous) nor a number of levels >= 1")
     if not isinstance(n, (int, np.integer)) or n < 2:
         raise InputError(f"n: base sample size must be an integer >= 2, got {n!r}")
-    if sampling not in ("sobol", "random"):
-        raise InputError(f"sampling: {sampling!r} is not known; expected 'sobol' or 'random'")
+    one_of(sampling, ("sobol", "random"), "sampling")
     k = len(levels)
     rng = np.random.default_rng(seed)
     if sampling == "sobol":

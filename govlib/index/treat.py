@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from ..errors import InputError
+from ..errors import InputError, one_of
 from ..periods import frequency_of
 
 __all__ = ["IMPUTATION_METHODS", "annualise", "denominate", "impute", "screen_units", "skew_kurtosis",
@@ -184,8 +184,7 @@ def impute(wide: pd.DataFrame, method: str = "none", *, peer_group: pd.Series | 
     >>> filled["x"].tolist(), log["method"].tolist()
     ([1.0, 2.0, 3.0], ['mean'])
     """
-    if method not in IMPUTATION_METHODS:
-        raise InputError(f"imputation: expected one of {', '.join(IMPUTATION_METHODS)}, got {method!r}")
+    one_of(method, IMPUTATION_METHODS, "imputation")
     if method == "none":
         return wide.copy(), _empty_log()
     units = wide.index.get_level_values(0)

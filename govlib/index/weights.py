@@ -54,7 +54,7 @@ from typing import Any, Iterable, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from govlib.errors import InputError
+from govlib.errors import InputError, one_of
 
 __all__ = [
     "RI_TABLES", "WeightSet", "AHPResult", "EntropyResult", "CRITICResult", "PCAResult",
@@ -325,9 +325,7 @@ def random_index(n: int, ri_table: str = "saaty1980") -> float:
     >>> random_index(7), random_index(7, "saaty2005"), random_index(15, "chinese_textbook")
     (1.32, 1.35, 1.59)
     """
-    if ri_table not in RI_TABLES:
-        raise InputError(f"ri_table: {ri_table!r} is not a known random-index table; expected one of "
-                         f"{sorted(RI_TABLES)}")
+    one_of(ri_table, sorted(RI_TABLES), "ri_table (random-index table)")
     table = RI_TABLES[ri_table]
     if n < 1 or n > len(table):
         longest = max(RI_TABLES, key=lambda k: len(RI_TABLES[k]))
@@ -411,8 +409,7 @@ def ahp_weights(matrix: Any, labels: Sequence[str] | None = None, method: str = 
     >>> r.weights.round(2).to_dict(), r.cr
     ({'safety': 0.75, 'service': 0.25}, 0.0)
     """
-    if method not in ("eigenvector", "geometric_mean"):
-        raise InputError(f"method: {method!r} is not an AHP method; expected 'eigenvector' or 'geometric_mean'")
+    one_of(method, ("eigenvector", "geometric_mean"), "method (AHP)")
     a, labels = _ahp_matrix(matrix, labels, reciprocal_tol)
     n = a.shape[0]
     ri = random_index(n, ri_table)
@@ -530,8 +527,7 @@ def entropy_weights(data: Any, form: str = "raw", directions: Any = None) -> Ent
     >>> entropy_weights(x).weights.round(4).tolist()
     [0.463, 0.3992, 0.1378, 0.0]
     """
-    if form not in ("raw", "minmax"):
-        raise InputError(f"form: {form!r} is not an entropy form; expected 'raw' or 'minmax'")
+    one_of(form, ("raw", "minmax"), "form (entropy)")
     df = _wide(data, "entropy_weights")
     x = df.to_numpy()
     m = x.shape[0]

@@ -22,12 +22,12 @@ from typing import Callable
 import pandas as pd
 
 from .. import __version__
-from ..errors import GovlibError
+from ..errors import GovlibError, ValidationError
 from ..data.schema import Dataset, load_raw
 from ..settings import Settings, load_settings
 from ..data.store import begin_build, commit_build, file_sha256, write_json, write_table
 
-__all__ = ["STAGES", "BuildResult", "build", "run_stages", "validate"]
+__all__ = ["STAGES", "BuildResult", "build", "run_stages", "validate", "check_stage_settings"]
 
 #: Build stages in order: (name, module). Each module has ``run(tables, settings) -> dict[str, DataFrame]``.
 STAGES: list[tuple[str, str]] = [
@@ -53,13 +53,30 @@ class BuildResult:
 
 
 def validate(settings: Settings | None = None, progress: Callable[[str], None] | None = None) -> Dataset:
-    """Read and validate every raw table; raises :class:`~govlib.errors.ValidationError` listing all problems."""
+    """Check every stage's settings, then read and validate every raw table; raises
+    :class:`~govlib.errors.ValidationError` listing all problems."""
     from .stages.doorstep import read_settings as doorstep_settings
 
     settings = settings or load_settings()
+    check_stage_settings(settings)
     cfg = doorstep_settings(settings)
     return load_raw(settings.raw_dir, settings.framework_path, progress=progress,
                     doorstep_options={"categories": cfg["categories"], "check_records": cfg["check_records"]})
+
+
+def check_stage_settings(settings: Settings) -> None:
+    """Read every stage's settings as the stage will (``read_settings``), before any data is read, so that a
+    wrong choice surfaces in ``govlib validate`` and at the start of ``govlib build``, all at once."""
+    problems = []
+    for _, module_name in STAGES:
+        reader = getattr(importlib.import_module(module_name), "read_settings", None)
+        try:
+            if reader is not None:
+                reader(settings)
+        except ValidationError as exc:
+            problems += exc.problems
+    if problems:
+        raise ValidationError(problems)
 
 
 def run_stages(dataset: Dataset, settings: Settings, only: list[str] | None = None,

@@ -46,7 +46,7 @@ import pandas as pd
 from scipy import stats
 
 from ..errors import InputError
-from ..data.rules import MEETINGS, RESULTS, derive_results
+from ..data.rules import MEETINGS, derive_results
 
 __all__ = ["RESULT_POINTS", "CHAIN_RULES", "settings_defaults", "date_periods", "inspection_results",
            "meeting_chains", "chain_completeness", "station_conformity", "jiezhen_conformity", "open_issues",
@@ -68,9 +68,9 @@ def settings_defaults() -> dict[str, Any]:
     >>> settings_defaults()["grace_days"]
     90
     """
-    return {"frequency": "A", "grace_days": 90, "min_attendance": 10, "partial_points": 0.5,
-            "visit_threshold": 80.0, "visit_n": 10, "conf_level": 0.95, "correlation": "pearson",
-            "indicators": {}}
+    from ..settings import section_defaults
+
+    return section_defaults("conformity")
 
 
 def date_periods(dates, frequency: str = "A") -> np.ndarray:

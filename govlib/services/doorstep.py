@@ -37,7 +37,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from ..errors import InputError
+from ..errors import InputError, one_of
 from .inequality import inequality_by_group
 from ..data.rules import (CATEGORIES, MEETINGS, TIERS, month_code_from_dates,
                           month_code_from_text, month_text, validate_doorstep)
@@ -88,8 +88,7 @@ def period_months(first_month: int, last_month: int, frequency: str) -> pd.DataF
     >>> period_months(2024 * 12, 2024 * 12 + 7, "Q")[["period", "end_month"]].values.tolist()
     [['2024Q1', 24290], ['2024Q2', 24293], ['2024Q3', 24295]]
     """
-    if frequency not in ("A", "Q", "M"):
-        raise InputError(f"frequency must be 'A', 'Q' or 'M'; got {frequency!r}")
+    one_of(frequency, ("A", "Q", "M"), "frequency")
     months = np.arange(int(first_month), int(last_month) + 1)
     year, m = months // 12, months % 12 + 1
     if frequency == "A":
@@ -414,8 +413,7 @@ def usage_table(records: pd.DataFrame, catalogue: pd.DataFrame, units: pd.DataFr
     >>> u[(u.level == "subdistrict") & (u.tier == "all") & (u.category == "all")][["period", "per_1000"]].values.tolist()
     [['2024Q3', 15.0]]
     """
-    if frequency not in ("A", "Q", "M"):
-        raise InputError(f"usage_table: frequency must be 'A', 'Q' or 'M'; got {frequency!r}")
+    one_of(frequency, ("A", "Q", "M"), "usage_table: frequency")
     communities = _communities(units)
     comm_index = pd.Index(communities["community"])
     items, tier_code, categories, cat_code = _catalogue_codes(catalogue)
@@ -761,8 +759,7 @@ def station_indicators(stations: pd.DataFrame, units: pd.DataFrame,
     >>> station_indicators(st, units)[["D5.1", "D5.3", "D3.5"]].values.tolist()
     [[50.0, 75.0, 50.0]]
     """
-    if floor_share not in ("ratio_of_sums", "mean_of_ratios"):
-        raise InputError(f"floor_share must be 'ratio_of_sums' or 'mean_of_ratios'; got {floor_share!r}")
+    one_of(floor_share, ("ratio_of_sums", "mean_of_ratios"), "floor_share")
     parent_of = _communities(units).set_index("community")["parent"]
     st = stations.copy()
     st["community"] = st["community"].astype(str)
@@ -959,14 +956,13 @@ def street_doorstep_section(processed_tables: dict[str, pd.DataFrame], unit: str
 
 
 def settings_defaults() -> dict[str, Any]:
-    """The ``doorstep`` settings keys and their defaults (see :mod:`govlib.pipeline.stages.doorstep`).
+    """The ``doorstep`` settings keys and their defaults (declared in :data:`govlib.settings.SCHEMA`).
 
     Examples
     --------
     >>> settings_defaults()["coverage_floor_items"]
     100.0
     """
-    return {"coverage_frequency": "Q", "gaps_frequency": "A", "usage_frequency": "Q",
-            "require_station": True, "coverage_floor_items": 100.0, "usage_floor_fraction": 0.5,
-            "population_weights": True, "conf_level": 0.95, "evaluation_grace_months": 12,
-            "floor_share": "ratio_of_sums", "categories": None, "check_records": True, "usage_trends": True}
+    from ..settings import section_defaults
+
+    return section_defaults("doorstep")

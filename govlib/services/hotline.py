@@ -33,7 +33,7 @@ from typing import Iterable
 import numpy as np
 import pandas as pd
 
-from ..errors import InputError, Problem, ValidationError
+from ..errors import InputError, Problem, ValidationError, one_of
 from ..data.tabular import category_codes
 
 __all__ = ["CATEGORIES", "COUNT_COLUMNS", "reduce_tickets", "combine_counts", "finalise_monthly",
@@ -329,8 +329,7 @@ def finalise_monthly(counts: pd.DataFrame, units: pd.DataFrame, population: pd.D
     >>> m.loc[(m.level == "subdistrict") & (m.period == "2024-07"), "requests_per_10k_year"].round(1).tolist()
     [100.0]
     """
-    if repeat_base not in ("complaint", "all"):
-        raise InputError(f"finalise_monthly: repeat_base must be 'complaint' or 'all'; got {repeat_base!r}")
+    one_of(repeat_base, ("complaint", "all"), "repeat_base")
     for col in ("code", "level", "parent"):
         if col not in units.columns:
             raise InputError(f"finalise_monthly: the unit registry lacks column '{col}'")
@@ -403,8 +402,7 @@ def hotline_observations(monthly: pd.DataFrame, levels=("subdistrict",), min_den
     >>> obs[["unit", "period", "indicator", "value"]].to_dict("records")[0]
     {'unit': 'S', 'period': '2024-07', 'indicator': 'D3.3', 'value': 100.0}
     """
-    if periods not in ("month", "year", "both"):
-        raise InputError(f"hotline_observations: periods must be 'month', 'year' or 'both'; got {periods!r}")
+    one_of(periods, ("month", "year", "both"), "periods")
     m = monthly[monthly["level"].isin(list(levels))]
     is_year = m["period"].str.len() == 4
     if periods == "month":

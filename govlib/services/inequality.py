@@ -18,7 +18,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ..errors import InputError
+from ..errors import InputError, one_of
 
 __all__ = ["gini", "theil", "inequality_by_group"]
 
@@ -104,8 +104,7 @@ def theil(values, weights=None, index: str = "T") -> float:
     >>> round(theil([1, 2, 3, 4], index="L"), 6)
     0.121777
     """
-    if index not in ("T", "L"):
-        raise InputError(f"theil: index must be 'T' or 'L'; got {index!r}")
+    one_of(index, ("T", "L"), "theil: index")
     x, w = _clean(values, weights, "theil")
     if x.size == 0 or w.sum() == 0:
         return float("nan")

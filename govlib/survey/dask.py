@@ -14,7 +14,7 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 
-from ..errors import InputError
+from ..errors import InputError, one_of
 from ..parallel import COMBINE_FAN_IN, tree_combine
 from . import estimate as _survey
 from .design import column_list
@@ -316,10 +316,8 @@ def estimate_on_dask(ddf, variables: str | Sequence[str], *, weight: str | None 
     """
     import dask
 
-    if stat not in _survey.STATS:
-        raise InputError(f"stat={stat!r}: expected one of {', '.join(_survey.STATS)}")
-    if empty not in ("error", "nan"):
-        raise InputError(f"empty={empty!r}: expected 'error' or 'nan'")
+    one_of(stat, _survey.STATS, "stat")
+    one_of(empty, ("error", "nan"), "empty")
     if composite and stat != "mean":
         raise InputError("composite scores are defined for stat='mean'")
     plan, names, offsets = survey_plan(ddf, variables, weight=weight, strata=strata, clusters=clusters, fpc=fpc,

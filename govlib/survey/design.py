@@ -12,7 +12,7 @@ from typing import Any, Iterable, Sequence
 import numpy as np
 import pandas as pd
 
-from ..errors import InputError, format_value
+from ..errors import InputError, format_value, one_of
 
 __all__ = ["SurveyDesign", "make_design", "domain_codes", "design_column", "design_columns", "design_fingerprint", "column_list", "show_values",
            "LONELY_PSU_OPTIONS", "FPC_KINDS"]
@@ -180,10 +180,8 @@ def make_design(data: pd.DataFrame, *, weight: str | None = None, strata: str | 
     >>> d.n_strata, d.degf
     (2, 2)
     """
-    if fpc_kind not in FPC_KINDS:
-        raise InputError(f"fpc_kind={fpc_kind!r}: expected one of {', '.join(FPC_KINDS)}")
-    if lonely_psu not in LONELY_PSU_OPTIONS:
-        raise InputError(f"lonely_psu={lonely_psu!r}: expected one of {', '.join(LONELY_PSU_OPTIONS)}")
+    one_of(fpc_kind, FPC_KINDS, "fpc_kind")
+    one_of(lonely_psu, LONELY_PSU_OPTIONS, "lonely_psu")
     n = len(data)
     if n == 0:
         raise InputError("the survey data have no rows")

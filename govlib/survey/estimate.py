@@ -41,7 +41,7 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 
-from ..errors import InputError, format_value
+from ..errors import InputError, format_value, one_of
 # The design and the variance live in their own modules; estimate() is the entry point and re-exports them.
 from .design import (FPC_KINDS, LONELY_PSU_OPTIONS, SurveyDesign, column_list, design_column, domain_codes,
                      make_design, show_values)
@@ -127,10 +127,8 @@ def estimate(design: SurveyDesign, data: pd.DataFrame, variables: str | Sequence
     >>> float(r["estimate"].iloc[0])
     2.6
     """
-    if stat not in STATS:
-        raise InputError(f"stat={stat!r}: expected one of {', '.join(STATS)}")
-    if empty not in ("error", "nan"):
-        raise InputError(f"empty={empty!r}: expected 'error' or 'nan'")
+    one_of(stat, STATS, "stat")
+    one_of(empty, ("error", "nan"), "empty")
     design.check_data(data)
     variables = column_list(variables)
     if not variables:
@@ -267,8 +265,7 @@ def score_items(responses: pd.DataFrame, items: pd.DataFrame, *, measure: str = 
     >>> score_items(r, it, measure="top2")["q1"].tolist()
     [0.0, 100.0, nan, 0.0]
     """
-    if measure not in MEASURES:
-        raise InputError(f"measure={measure!r}: expected one of {', '.join(MEASURES)}")
+    one_of(measure, MEASURES, "measure")
     for col in ("item", "scale_min", "scale_max"):
         design_column(items, col, "survey_items")
     out = {}

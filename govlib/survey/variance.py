@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 from scipy import sparse, stats
 
-from ..errors import InputError
+from ..errors import InputError, one_of
 from .design import SurveyDesign
 
 __all__ = ["STATS", "SUM_FIELDS", "reduce_domain_sums", "combine_domain_sums", "finalize_domain_sums",
@@ -232,10 +232,8 @@ def finalize_domain_sums(sums: pd.DataFrame, design: SurveyDesign, *, stat: str 
     >>> float(r["estimate"][0, 0]), round(float(r["se"][0, 0]), 6)
     (2.5, 0.707107)
     """
-    if stat not in ("mean", "total", "ratio"):
-        raise InputError(f"stat={stat!r}: expected 'mean', 'total' or 'ratio'")
-    if ci not in ("t", "normal"):
-        raise InputError(f"ci={ci!r}: expected 't' or 'normal'")
+    one_of(stat, ("mean", "total", "ratio"), "stat")
+    one_of(ci, ("t", "normal"), "ci")
     if not 0 < level < 1:
         raise InputError(f"level={level}: expected a confidence level between 0 and 1")
     k = _n_variables(sums)

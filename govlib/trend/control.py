@@ -26,7 +26,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ..errors import InputError
+from ..errors import InputError, one_of
 
 __all__ = ["robust_standardise", "cusum", "ewma", "shewhart", "run_length_monte_carlo", "arl_cusum", "arl_ewma",
            "cusum_limit", "ewma_limit", "arl_shewhart", "ChartResult"]
@@ -169,8 +169,7 @@ def ewma(z, *, lam: float = 0.2, L: float = 2.86, limits: str = "fixed") -> dict
     """
     if not 0 < lam <= 1:
         raise InputError(f"lam: expected 0 < lambda <= 1, got {lam}")
-    if limits not in ("fixed", "exact"):
-        raise InputError(f"limits: expected 'fixed' or 'exact', got {limits!r}")
+    one_of(limits, ("fixed", "exact"), "limits")
     z = _as_2d(z)
     m, length = z.shape
     e = np.zeros(m)

@@ -38,14 +38,14 @@ from __future__ import annotations
 
 import pandas as pd
 
-from ...errors import Problem, ValidationError
 from ...services import conformity as cf
+from ...settings import read_section
 
 __all__ = ["run", "read_settings"]
 
 
 def read_settings(settings) -> dict:
-    """The ``conformity`` section merged over the defaults; unknown keys and bad values are errors.
+    """The ``conformity`` section merged over its defaults and checked (:func:`govlib.settings.read_section`).
 
     Examples
     --------
@@ -53,28 +53,7 @@ def read_settings(settings) -> dict:
     >>> read_settings(load_settings())["grace_days"]
     90
     """
-    defaults = cf.settings_defaults()
-    section = settings.section("conformity") if settings is not None else {}
-    problems = [Problem("govlib.yaml", None, f"conformity.{k}", None,
-                        f"unknown setting; expected one of {', '.join(defaults)}") for k in section if k not in defaults]
-    out = dict(defaults)
-    out.update({k: v for k, v in section.items() if k in defaults})
-    checks = [("frequency", out["frequency"] in ("A", "Q", "M"), "one of A, Q, M"),
-              ("correlation", out["correlation"] in ("pearson", "spearman"), "pearson or spearman"),
-              ("indicators", isinstance(out["indicators"], dict), "a mapping such as {score: D5.9}")]
-    for key in ("grace_days", "min_attendance", "visit_threshold", "visit_n"):
-        v = out[key]
-        checks.append((key, isinstance(v, (int, float)) and not isinstance(v, bool) and v >= 0, "a number >= 0"))
-    p = out["partial_points"]
-    checks.append(("partial_points", isinstance(p, (int, float)) and not isinstance(p, bool) and 0 <= p <= 1,
-                   "a number from 0 to 1"))
-    c = out["conf_level"]
-    checks.append(("conf_level", isinstance(c, float) and 0 < c < 1, "a number between 0 and 1"))
-    problems += [Problem("govlib.yaml", None, f"conformity.{k}", out[k], "expected " + why)
-                 for k, ok, why in checks if not ok]
-    if problems:
-        raise ValidationError(problems)
-    return out
+    return read_section(settings, "conformity")
 
 
 def _as_of(tables: dict[str, pd.DataFrame]) -> pd.Timestamp | None:

@@ -16,7 +16,7 @@ Outputs:
   :func:`govlib.trend.mannkendall.trend_table`), ``doorstep_meetings`` (quarterly and annual rows),
   ``doorstep_evaluations_summary`` and ``doorstep_unevaluated`` (:func:`~govlib.services.doorstep.evaluation_summary`).
 
-Settings (section ``doorstep``; defaults in :func:`govlib.services.doorstep.settings_defaults`):
+Settings (section ``doorstep``; declared in :data:`govlib.settings.SCHEMA`):
 
 ====================== =============== ===========================================================================
 key                    default         meaning
@@ -42,13 +42,13 @@ import numpy as np
 import pandas as pd
 
 from ...services import doorstep as ds
-from ...errors import Problem, ValidationError
+from ...settings import read_section
 
 __all__ = ["run", "read_settings"]
 
 
 def read_settings(settings) -> dict:
-    """The ``doorstep`` section merged over the defaults; unknown keys are an error (a typo must not pass).
+    """The ``doorstep`` section merged over its defaults and checked (:func:`govlib.settings.read_section`).
 
     Examples
     --------
@@ -56,18 +56,7 @@ def read_settings(settings) -> dict:
     >>> read_settings(load_settings())["coverage_frequency"]
     'Q'
     """
-    defaults = ds.settings_defaults()
-    section = settings.section("doorstep") if settings is not None else {}
-    unknown = [k for k in section if k not in defaults]
-    if unknown:
-        raise ValidationError([Problem("govlib.yaml", None, f"doorstep.{k}", None,
-                                       f"unknown setting; expected one of {', '.join(defaults)}") for k in unknown])
-    out = dict(defaults)
-    out.update(section)
-    for key in ("coverage_frequency", "gaps_frequency", "usage_frequency"):
-        if out[key] not in ("A", "Q", "M"):
-            raise ValidationError([Problem("govlib.yaml", None, f"doorstep.{key}", out[key], "one of A, Q, M")])
-    return out
+    return read_section(settings, "doorstep")
 
 
 def _last_month(tables: dict[str, pd.DataFrame]) -> int | None:

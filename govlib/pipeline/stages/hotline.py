@@ -29,16 +29,16 @@ from __future__ import annotations
 import pandas as pd
 
 from ...services import hotline as hl
-from ...errors import Problem, ValidationError
+from ...settings import read_section, section_defaults
 
 __all__ = ["run", "DEFAULTS", "read_settings"]
 
-DEFAULTS = {"as_of": None, "satisfied_min": 4, "repeat_base": "complaint", "min_denominator": 30,
-            "periods": "both", "chunk_rows": 2_000_000}
+#: The ``hotline`` section's defaults (declared in :data:`govlib.settings.SCHEMA`).
+DEFAULTS = section_defaults("hotline")
 
 
 def read_settings(settings) -> dict:
-    """The ``hotline`` section merged over :data:`DEFAULTS`; unknown keys and bad values are errors.
+    """The ``hotline`` section merged over :data:`DEFAULTS` and checked (:func:`govlib.settings.read_section`).
 
     Examples
     --------
@@ -46,25 +46,9 @@ def read_settings(settings) -> dict:
     >>> read_settings(load_settings())["repeat_base"]
     'complaint'
     """
-    section = settings.section("hotline") if settings is not None else {}
-    problems = [Problem("govlib.yaml", None, f"hotline.{k}", None,
-                        f"unknown setting; expected one of {', '.join(DEFAULTS)}") for k in section if k not in DEFAULTS]
-    cfg = {**DEFAULTS, **{k: v for k, v in section.items() if k in DEFAULTS}}
-    if cfg["repeat_base"] not in ("complaint", "all"):
-        problems.append(Problem("govlib.yaml", None, "hotline.repeat_base", cfg["repeat_base"], "complaint or all"))
-    if cfg["periods"] not in ("month", "year", "both"):
-        problems.append(Problem("govlib.yaml", None, "hotline.periods", cfg["periods"], "month, year or both"))
-    if cfg["satisfied_min"] not in (1, 2, 3, 4, 5):
-        problems.append(Problem("govlib.yaml", None, "hotline.satisfied_min", cfg["satisfied_min"], "1-5"))
-    if not (isinstance(cfg["chunk_rows"], int) and cfg["chunk_rows"] > 0):
-        problems.append(Problem("govlib.yaml", None, "hotline.chunk_rows", cfg["chunk_rows"], "a positive integer"))
+    cfg = read_section(settings, "hotline")
     if cfg["as_of"] is not None:
-        try:
-            cfg["as_of"] = pd.Timestamp(cfg["as_of"])
-        except (ValueError, TypeError):
-            problems.append(Problem("govlib.yaml", None, "hotline.as_of", cfg["as_of"], "a date such as 2026-01-01"))
-    if problems:
-        raise ValidationError(problems)
+        cfg["as_of"] = pd.Timestamp(cfg["as_of"])  # checked as a date by the schema
     return cfg
 
 

@@ -55,36 +55,27 @@ import numpy as np
 import pandas as pd
 
 from ...errors import InputError
-from ...index.composite import DEFAULT_CHOICES, CompositeIndex
+from ...index.composite import CompositeIndex
+from ...settings import read_section, section_defaults
 
-__all__ = ["run", "DEFAULTS"]
+__all__ = ["run", "DEFAULTS", "read_settings"]
 
-DEFAULTS: dict[str, Any] = {
-    **{k: v for k, v in DEFAULT_CHOICES.items()},
-    "audit": {"enabled": True, "method": "pearson", "level": None, "by": None},
-    "uncertainty": {"enabled": True, "replications": 1000, "seed": 0,
-                    "normalisations": ["minmax", "zscore", "percentile_rank"],
-                    "aggregations": ["arithmetic", "geometric"], "imputations": None, "leave_one_out": True,
-                    "weight_noise": 0.25, "survey_error": True, "n_bootstrap": 200},
-}
+#: The ``index`` section's defaults (declared in :data:`govlib.settings.SCHEMA`).
+DEFAULTS: dict[str, Any] = section_defaults("index")
 
 
-def _section(settings) -> dict[str, Any]:
-    user = settings.section("index") if settings is not None else {}
-    user = user or {}
-    unknown = sorted(set(user) - set(DEFAULTS))
-    if unknown:
-        raise InputError(f"settings index: unknown key(s) {unknown}; expected some of {', '.join(DEFAULTS)}")
-    out = {k: (dict(v) if isinstance(v, dict) else v) for k, v in DEFAULTS.items()}
-    for key in ("audit", "uncertainty"):
-        given = user.pop(key, None) or {}
-        bad = sorted(set(given) - set(DEFAULTS[key]))
-        if bad:
-            raise InputError(f"settings index.{key}: unknown key(s) {bad}; expected some of "
-                             f"{', '.join(DEFAULTS[key])}")
-        out[key].update(given)
-    out.update(user)
-    return out
+def read_settings(settings) -> dict[str, Any]:
+    """The ``index`` section merged over its defaults and checked (:func:`govlib.settings.read_section`).
+
+    Examples
+    --------
+    >>> read_settings(None)["audit"]["method"]
+    'pearson'
+    """
+    cfg = read_section(settings, "index")
+    if cfg["base_period"] is not None:
+        cfg["base_period"] = str(cfg["base_period"])  # YAML reads an unquoted 2018 as a number
+    return cfg
 
 
 def run(tables: dict[str, pd.DataFrame], settings) -> dict[str, pd.DataFrame]:
@@ -102,7 +93,7 @@ def run(tables: dict[str, pd.DataFrame], settings) -> dict[str, pd.DataFrame]:
     for name in ("observations", "framework"):
         if tables.get(name) is None:
             raise InputError(f"index stage: table '{name}' is missing")
-    cfg = _section(settings)
+    cfg = read_settings(settings)
     audit_cfg, unc_cfg = cfg.pop("audit"), cfg.pop("uncertainty")
     framework = tables["framework"]
     if cfg["scale"] is None:

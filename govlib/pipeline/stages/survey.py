@@ -58,33 +58,28 @@ import pandas as pd
 
 from ...survey.calibrate import poststratify, rake, trim_weights
 from ...errors import InputError
+from ...settings import read_section, section_defaults
 from ...survey.smallarea import fay_herriot
 from ...survey.estimate import estimate, make_design, reliability_flags, score_items
 
-__all__ = ["run", "DEFAULTS", "REQUIRES"]
+__all__ = ["run", "DEFAULTS", "REQUIRES", "read_settings"]
 
 #: The pipeline skips the stage when these tables are absent (no survey microdata).
 REQUIRES = ("survey_responses", "survey_items")
 
-DEFAULTS: dict[str, Any] = {
-    "strata": "stratum", "psu": "psu", "ssu": "respondent_id", "weight": "weight", "fpc": ["fpc1", "fpc2"],
-    "fpc_kind": "population", "lonely_psu": "fail", "calibration": "rake", "trim_lower": None,
-    "trim_upper": None, "confidence_level": 0.95, "ci": "t", "cv_release": 0.165, "cv_suppress": 0.333,
-    "min_n": 30, "min_n_eff": 30, "measures": ["score", "top2", "net"], "composite_weights": {},
-    "community_level": True, "sae": True,
-}
+#: The ``survey`` section's defaults (declared in :data:`govlib.settings.SCHEMA`).
+DEFAULTS: dict[str, Any] = section_defaults("survey")
 
 
-def _config(settings) -> dict[str, Any]:
-    section = settings.section("survey") if settings is not None else {}
-    unknown = sorted(set(section) - set(DEFAULTS))
-    if unknown:
-        raise InputError(f"settings section 'survey': unknown key(s) {unknown}; expected {sorted(DEFAULTS)}")
-    cfg = dict(DEFAULTS)
-    cfg.update(section)
-    if cfg["calibration"] not in ("rake", "poststratify", "none"):
-        raise InputError(f"settings survey.calibration={cfg['calibration']!r}: expected rake, poststratify or none")
-    return cfg
+def read_settings(settings) -> dict[str, Any]:
+    """The ``survey`` section merged over :data:`DEFAULTS` and checked (:func:`govlib.settings.read_section`).
+
+    Examples
+    --------
+    >>> read_settings(None)["lonely_psu"]
+    'fail'
+    """
+    return read_section(settings, "survey")
 
 
 def _year(wave: pd.Series) -> pd.Series:
@@ -139,7 +134,7 @@ def run(tables: dict[str, pd.DataFrame], settings) -> dict[str, pd.DataFrame]:
     >>> out["observations_survey"][["unit", "period", "indicator"]].values.tolist()
     [['310115004000', '2024', 'D6.1']]
     """
-    cfg = _config(settings)
+    cfg = read_settings(settings)
     for name in ("survey_responses", "survey_items"):
         if name not in tables:
             raise InputError(f"survey stage needs the table '{name}'")

@@ -76,41 +76,41 @@ import pandas as pd
 from ...trend.alerts import evaluate_rules, validate_rules
 from ...trend.changepoint import change_points, robust_sigma
 from ...trend.control import cusum, ewma, robust_standardise
-from ...errors import InputError
+from ...errors import InputError, ValidationError
 from ...periods import decimal_time
+from ...settings import SettingProblem, read_section, section_defaults
 from ...trend.progress import progress_to_target, trend_status
 from ...trend.mannkendall import benjamini_hochberg, make_panel, panel_trends
 
-__all__ = ["run", "TREND_DEFAULTS"]
+__all__ = ["run", "TREND_DEFAULTS", "read_settings"]
 
-TREND_DEFAULTS = {
-    "alpha": 0.05, "fdr": 0.05, "conf_level": 0.95, "min_n": 4, "exact_max_n": 10, "seasonal": True,
-    "changepoint_penalty": "bic", "changepoint_bic_factor": 3.0, "changepoint_min_size": 2,
-    "control_baseline": 4, "control_baseline_years": 2.0,
-    "cusum_k": 0.5, "cusum_h": 5.0, "ewma_lambda": 0.2, "ewma_L": 3.0, "ewma_limits": "fixed",
-    "base_period": None, "target_period": "2030",
-    "survey_series": True, "survey_measure": "score", "survey_include_suppressed": False,
-    "control_sources": ["index", "indicator"], "index_nodes": "aggregate", "seasonal_covariance": "none",
-}
+#: The ``trend`` section's defaults (declared in :data:`govlib.settings.SCHEMA`).
+TREND_DEFAULTS = section_defaults("trend")
 
 _KEYS = ["source", "unit", "node", "frequency"]
 
 
-def _config(settings) -> tuple[dict, list[dict]]:
-    user = settings.section("trend") or {}
-    unknown = set(user) - set(TREND_DEFAULTS)
-    if unknown:
-        raise InputError(f"settings trend: unknown keys {sorted(unknown)}; expected {', '.join(TREND_DEFAULTS)}")
-    cfg = {**TREND_DEFAULTS, **user}
+def read_settings(settings) -> tuple[dict, list[dict]]:
+    """The ``trend`` section merged over :data:`TREND_DEFAULTS` and the checked ``alerts`` rules
+    (:func:`govlib.settings.read_section`; the rules by :func:`govlib.trend.alerts.validate_rules`).
+
+    Examples
+    --------
+    >>> cfg, rules = read_settings(None)
+    >>> cfg["fdr"], rules[0]["kind"]
+    (0.05, 'level_below')
+    """
+    cfg = read_section(settings, "trend")
     if cfg["base_period"] is None:
-        cfg["base_period"] = str(settings.data.get("periods", {}).get("base_period", "2018"))
-    if not 0 < float(cfg["fdr"]) < 1:
-        raise InputError(f"settings trend.fdr: expected a rate between 0 and 1, got {cfg['fdr']!r}")
-    alerts_cfg = settings.section("alerts") or {}
-    unknown = set(alerts_cfg) - {"rules"}
-    if unknown:
-        raise InputError(f"settings alerts: unknown keys {sorted(unknown)}; expected rules")
-    return cfg, validate_rules(alerts_cfg.get("rules"))
+        cfg["base_period"] = (settings.data.get("periods", {}).get("base_period", "2018") if settings is not None
+                              else "2018")
+    cfg["base_period"], cfg["target_period"] = str(cfg["base_period"]), str(cfg["target_period"])
+    try:
+        rules = validate_rules(read_section(settings, "alerts")["rules"])
+    except InputError as exc:  # one error type for every settings mistake, naming the file
+        file = settings.source.name if settings is not None and settings.source is not None else "govlib.yaml"
+        raise ValidationError([SettingProblem(file, None, None, None, str(exc))]) from None
+    return cfg, rules
 
 
 def _frequency(periods: pd.Series) -> np.ndarray:
@@ -140,8 +140,6 @@ def _survey_scores(est: pd.DataFrame | None, cfg: dict) -> pd.DataFrame | None:
 def _series_long(tables, cfg, aggregate_nodes: set[str]) -> pd.DataFrame:
     parts = []
     scores = tables.get("index_scores")
-    if cfg["index_nodes"] not in ("aggregate", "all"):
-        raise InputError(f"settings trend.index_nodes: expected 'aggregate' or 'all', got {cfg['index_nodes']!r}")
     if scores is not None and len(scores) and cfg["index_nodes"] == "aggregate":
         # leaves' normalised scores repeat their observations (already series of their own) on a relative scale
         # where some unit is always 0: only the root and the dimensions are followed as index scores
@@ -223,7 +221,7 @@ def run(tables: dict[str, pd.DataFrame], settings) -> dict[str, pd.DataFrame]:
     >>> out["alerts"]["period"].tolist()[:1], "sharp_drop" in out["alerts"]["rules"].iloc[0]
     (['2023'], True)
     """
-    cfg, rules = _config(settings)
+    cfg, rules = read_settings(settings)
     fw, units = _names(tables)
     parents = set(tables["framework"]["parent"].dropna().astype(str)) if "parent" in tables["framework"].columns \
         else set(fw.index)
