@@ -32,8 +32,10 @@ def table_html(df: pd.DataFrame, digits: int = 1, index: bool = False) -> str:
     """
     from .views import integer_ranks
 
-    return integer_ranks(df).to_html(index=index, na_rep="–", float_format=lambda x: f"{x:.{digits}f}",
-                                     escape=True, classes="dataframe")
+    shown = integer_ranks(df)
+    for col in shown.columns[list(shown.dtypes.astype(str) == "Int64")]:
+        shown[col] = shown[col].astype(object).where(shown[col].notna(), "–")  # to_html's na_rep skips <NA>
+    return shown.to_html(index=index, na_rep="–", float_format=lambda x: f"{x:.{digits}f}", escape=True)
 
 
 @dataclass
