@@ -34,6 +34,8 @@ _JIEZHEN_LEVELS = ("jiezhen", "subdistrict")
 _HIDDEN_FLAGS = ("suppress", "suppressed")
 _REQUIRED = ("units", "framework", "index_scores")
 ARROWS = {"up": "↑", "down": "↓", "none": "→"}
+#: 街镇 kinds in English reports (Chinese reports show them as written)
+KIND_NAMES = {"en": {"街道": "subdistrict", "镇": "town"}}
 _CODE = re.compile(r"^\d{12}$")
 
 
@@ -158,7 +160,7 @@ def league_table(tables: Mapping[str, pd.DataFrame], period: str, lang: str = "z
     out = pd.DataFrame({
         "code": now["unit"].astype(str),
         "name": now["unit"].map(ranked[name_col].fillna(ranked["name_zh"])),
-        "kind": now["unit"].map(ranked["kind"]),
+        "kind": now["unit"].map(ranked["kind"]).map(lambda k: KIND_NAMES.get(lang, {}).get(k, k)),
         "peer_group": now["unit"].map(ranked["peer_group"]).map(lambda g: peer_names.get(g, g)),
         "score": now["score"].astype(float), "rank": now["rank"].astype(float),
         "peer_rank": now["peer_rank"].astype(float) if "peer_rank" in now else np.nan,
@@ -457,7 +459,7 @@ _HEADERS = {
            "rank_median": "蒙特卡洛中位排名"},
     "en": {"label": "Item", "item": "Code", "wave": "Wave", "estimate": "Estimate", "se": "SE", "ci_low": "95% low",
            "ci_high": "95% high", "n": "n", "district": "District", "flag": "Flag", "code": "Code",
-           "community": "Community", "method": "Method", "min_jiezhen": "Lowest 街镇", "max_jiezhen": "Highest 街镇",
+           "community": "Community", "method": "Method", "min_jiezhen": "Lowest unit", "max_jiezhen": "Highest unit",
            "name": "Unit", "score": "Score", "rank": "Rank", "rank_change": "Rank change", "rank_low": "Interval low",
            "rank_high": "Interval high", "rank_median": "Median Monte Carlo rank"},
 }
@@ -740,3 +742,73 @@ def alerts_status_table(tables: Mapping[str, pd.DataFrame], period: str, lang: s
                          cols[4]: a[msg].fillna("").to_numpy() if msg in a else "",
                          cols[5]: a["first_seen"].fillna("").astype(str).to_numpy(),
                          "code": a["unit"].astype(str).to_numpy()})
+
+
+#: Column headers of the processed tables the audit and district reports show (beyond :data:`_HEADERS`).
+TABLE_HEADERS = {
+    "zh": {"code": "代码", "parent": "上级", "name_zh": "名称", "unit": "单位", "direction": "方向", "type": "类型",
+           "scope": "适用范围", "frequency": "频率", "source": "来源", "weight": "权重", "normalisation": "标准化方法",
+           "aggregation": "汇总方法", "node": "节点", "period": "期间", "dimension": "维度", "indicator": "指标",
+           "n_indicators": "指标数", "n_obs": "观测数", "alpha": "克朗巴赫α", "alpha_standardized": "标准化α",
+           "indicator_a": "指标甲", "indicator_b": "指标乙", "dimension_a": "维度甲", "dimension_b": "维度乙",
+           "same_dimension": "同一维度", "method": "方法", "r": "相关系数r", "kind": "类别", "other": "另一指标",
+           "value": "数值", "threshold": "阈值", "eigenvalue_1": "第一特征值", "explained_1": "第一主成分解释比例",
+           "n_eigen_above_1": "特征值大于1的个数", "loading": "载荷", "rank_nominal": "名义排名",
+           "rank_p05": "排名5%分位", "rank_p95": "排名95%分位", "rank_mean": "平均排名", "rank_min": "最好排名",
+           "rank_max": "最差排名", "n_runs": "模拟次数", "nominal": "名义有效权重", "main_effect": "主效应",
+           "share": "份额", "score_prev": "上期得分", "change_prev": "较上期变化", "score_base": "基期得分",
+           "change_base": "较基期变化", "progress_rank": "进步排名", "base_period": "基期", "pooled": "合并标准化",
+           "unit_code": "街镇代码"},
+    "en": {"code": "Code", "parent": "Parent", "name_en": "Name", "unit": "Unit", "direction": "Direction",
+           "type": "Type", "scope": "Scope", "frequency": "Frequency", "source": "Source", "weight": "Weight",
+           "normalisation": "Normalisation", "aggregation": "Aggregation", "node": "Node", "period": "Period",
+           "dimension": "Dimension", "indicator": "Indicator", "n_indicators": "Indicators", "n_obs": "Observations",
+           "alpha": "Cronbach's alpha", "alpha_standardized": "Standardised alpha", "indicator_a": "Indicator A",
+           "indicator_b": "Indicator B", "dimension_a": "Dimension A", "dimension_b": "Dimension B",
+           "same_dimension": "Same dimension", "method": "Method", "kind": "Kind", "other": "Other indicator",
+           "value": "Value", "threshold": "Threshold", "message": "Note", "eigenvalue_1": "First eigenvalue",
+           "explained_1": "Explained by the first component", "n_eigen_above_1": "Eigenvalues above 1",
+           "loading": "Loading", "rank_nominal": "Nominal rank", "rank_p05": "Rank 5%", "rank_p95": "Rank 95%",
+           "rank_mean": "Mean rank", "rank_min": "Best rank", "rank_max": "Worst rank", "n_runs": "Runs",
+           "nominal": "Nominal effective weight", "main_effect": "Main effect", "share": "Share",
+           "score_prev": "Previous score", "change_prev": "Change since previous", "score_base": "Base-year score",
+           "change_base": "Change since base year", "progress_rank": "Progress rank", "base_period": "Base period",
+           "pooled": "Pooled normalisation", "unit_code": "Unit code"},
+}
+#: Code words in the cells of those tables.
+CELL_NAMES = {
+    "zh": {"objective": "客观", "subjective": "主观", "all": "全部", "admin": "行政数据", "survey": "调查",
+           "hotline": "热线", "service": "家门口服务", "pearson": "皮尔逊", "spearman": "斯皮尔曼",
+           "negative_correlation": "负相关", "redundant": "冗余（高度相关）", "redundant_pair": "冗余（高度相关）",
+           "low_alpha": "内部一致性低", "weak_loading": "载荷低", "arithmetic": "算术平均", "geometric": "几何平均",
+           "minmax": "最小-最大", "zscore": "标准分数", "goalposts": "固定阈值", "A": "年", "Q": "季", "M": "月"},
+    "en": {"街道": "subdistrict", "镇": "town", "全部": "all"},
+}
+
+
+def display_table(df: pd.DataFrame, lang: str = "zh") -> pd.DataFrame:
+    """A processed table for a reader: headers and code words in the report language, the other language's name
+    column and English-only engine notes (``message``) left out of Chinese reports, units translated, booleans as
+    是/否 or yes/no.
+
+    Examples
+    --------
+    >>> d = pd.DataFrame({"code": ["D1"], "name_zh": ["党建引领"], "name_en": ["Party"], "type": ["objective"],
+    ...                   "same_dimension": [True], "message": ["D1 and D2 correlate"]})
+    >>> display_table(d, "zh").to_dict("records")
+    [{'代码': 'D1', '名称': '党建引领', '类型': '客观', '同一维度': '是'}]
+    >>> list(display_table(d, "en").columns)
+    ['Code', 'Name', 'Type', 'Same dimension', 'Note']
+    """
+    zh = lang == "zh"
+    out = df.drop(columns=[c for c in (("name_en", "message") if zh else ("name_zh",)) if c in df.columns])
+    cells = {**VALUE_NAMES.get(lang, {}), **CELL_NAMES.get(lang, {})}
+    yes_no = ("是", "否") if zh else ("yes", "no")
+    for col in out.columns:
+        if col == "unit":
+            out[col] = out[col].map(lambda v: unit_text(v, lang) if isinstance(v, str) else v)
+        elif pd.api.types.is_bool_dtype(out[col]):
+            out[col] = np.where(out[col], *yes_no)
+        elif out[col].dtype == object or pd.api.types.is_string_dtype(out[col]):
+            out[col] = out[col].map(lambda v: cells.get(v, v) if isinstance(v, str) else v)
+    return localise(out.rename(columns=TABLE_HEADERS.get(lang, {})), lang)
