@@ -373,7 +373,7 @@ def waterfall(df: pd.DataFrame, ax=None, label: str = "label", value: str = "con
     --------
     >>> d = pd.DataFrame({"label": ["2024", "甲", "乙", "2025"], "kind": ["start", "dimension", "dimension", "end"],
     ...                   "contribution": [50.0, 2.0, -1.0, 51.0]})
-    >>> ax = waterfall(d); [round(p.get_height(), 1) for p in ax.patches]
+    >>> ax = waterfall(d); [round(float(p.get_height()), 1) for p in ax.patches]
     [50.0, 2.0, -1.0, 51.0]
     >>> plt.close("all")
     """
