@@ -127,6 +127,13 @@ class Chromium:
             pages = [t for t in json.load(resp) if t["type"] == "page"]
         return DevTools(pages[0]["webSocketDebuggerUrl"])
 
+    def new_page(self) -> DevTools:
+        """A new tab of the same browser (pages render in their own processes: tabs print in parallel)."""
+        req = urllib.request.Request(f"http://127.0.0.1:{self.port}/json/new?about:blank", method="PUT")
+        with urllib.request.urlopen(req, timeout=10) as resp:
+            target = json.load(resp)
+        return DevTools(target["webSocketDebuggerUrl"])
+
     def __exit__(self, *exc) -> None:
         if self.proc is not None:
             try:
