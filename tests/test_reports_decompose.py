@@ -107,3 +107,11 @@ def test_contributions_add_up_exactly_to_the_change(first, second, top_method, d
     assert d.loc[d["level"] == 1, "contribution"].sum() == pytest.approx(change, abs=1e-9)
     assert d.loc[d["level"] == 2, "contribution"].sum() == pytest.approx(change, abs=1e-9)
     assert not (d["kind"] == "coverage").any()
+
+
+def test_a_node_whose_children_have_no_scores_is_a_leaf():
+    # only the root and the dimensions were kept: the dimensions are the leaves, no coverage rows
+    tree = pd.DataFrame({"code": ["R", "D1", "a", "D2", "b"], "parent": [None, "R", "D1", "R", "D2"]})
+    d = decompose_change(_scores({"R": (50, 52), "D1": (40, 46), "D2": (60, 58)}), tree, "2025", "2024")
+    assert dict(zip(d["node"], d["kind"])) == {"R": "root", "D1": "leaf", "D2": "leaf"}
+    assert _by_node(d) == {"R": 2.0, "D1": 3.0, "D2": -1.0}

@@ -122,6 +122,11 @@ def decompose_change(scores: pd.DataFrame, tree: pd.DataFrame, period: str, peri
         units = units[:0]
     now, before = now.reindex(units), before.reindex(units)
 
+    scored = {n for n in set(now.columns) | set(before.columns)
+              if (n in now.columns and now[n].notna().any()) or (n in before.columns and before[n].notna().any())}
+    # a node none of whose children has a score (e.g. only the dimensions were kept) is a leaf here
+    children = {n: kids for n, kids in children.items() if any(k in scored for k in kids)}
+
     def col(frame, node):
         return frame[node].to_numpy(dtype=float) if node in frame.columns else np.full(len(units), np.nan)
 
