@@ -231,7 +231,7 @@ _EXPLORER_JS = r"""
       grid: {left: 6, right: 6, top: 30, bottom: 60},
       xAxis: {type: 'category', data: [0, 1, 2, 3, 4], show: false},
       yAxis: {type: 'category', data: [0, 1, 2, 3, 4, 5, 6, 7, 8, 9], inverse: true, show: false},
-      visualMap: {min: Math.floor(lo), max: Math.ceil(hi), calculable: false, orient: 'horizontal', left: 'center', bottom: 4,
+      visualMap: {min: Math.floor(lo), max: Math.ceil(hi), calculable: true, precision: 0, orient: 'horizontal', left: 'center', bottom: 4,
                   inRange: {color: ['#00204D', '#575C6D', '#A69D75', '#FFEA46']}, textStyle: {fontFamily: FONT}},
       series: [{type: 'heatmap', name: 'map', data: s.shown.filter(function (u) { return u.tile[0] >= 0; }).map(function (u) {
           var i = byCode[u.code];
