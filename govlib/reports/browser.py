@@ -27,6 +27,18 @@ FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-ne
          "--hide-scrollbars", "--mute-audio"]
 
 
+def _die_with_parent() -> None:
+    """In the child before exec: on Linux, be killed when the process that started us dies (even by SIGKILL), so
+    a killed ``govlib report`` leaves no browser behind."""
+    try:
+        import ctypes
+        import signal
+
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, int(signal.SIGKILL))  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):  # pragma: no cover - not Linux
+        pass
+
+
 def chromium_path() -> str | None:
     """The Chromium executable on PATH (``chromium`` or ``chromium-browser``), or None."""
     return shutil.which("chromium") or shutil.which("chromium-browser")
@@ -104,7 +116,7 @@ class Chromium:
         self.proc = subprocess.Popen([exe, *FLAGS, f"--window-size={self.window[0]},{self.window[1]}",
                                       f"--user-data-dir={self._profile.name}", "about:blank"],
                                      stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
-                                     start_new_session=True, env=env)
+                                     start_new_session=True, env=env, preexec_fn=_die_with_parent)
         deadline = time.monotonic() + 60
         while self.port is None and time.monotonic() < deadline:
             line = self.proc.stderr.readline()

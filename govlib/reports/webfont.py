@@ -54,7 +54,7 @@ def subset_woff2(characters: str, style: str = "Regular") -> bytes:
     from fontTools import subset
     from fontTools.ttLib import TTFont
 
-    font = TTFont(io.BytesIO(_font_bytes(style)), lazy=True)
+    font = TTFont(io.BytesIO(_font_bytes(style)), lazy=True, recalcTimestamp=False)  # same bytes every run
     options = subset.Options()
     options.flavor = "woff2"
     options.layout_features = ["kern", "liga", "locl", "palt", "vert"]
