@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import json
+import os
 import re
 import time
 import urllib.parse
@@ -18,6 +19,19 @@ import pytest
 
 from _fake_processed import build_fake_store
 from govlib.reports.browser import Chromium, chromium_path
+
+
+def _screenshot_targets(site: Path, name: str) -> list[Path]:
+    """Where a screenshot goes: the test's own project and, under `make test` (GOVLIB_ROOT = the test project),
+    that project's ``outputs/site/`` too, so a reviewer can look without a browser."""
+    targets = [site / name]
+    if os.environ.get("GOVLIB_ROOT"):
+        from govlib.settings import load_settings
+
+        targets.append(load_settings().outputs_dir / "site" / name)
+    for t in targets:
+        t.parent.mkdir(parents=True, exist_ok=True)
+    return targets
 
 
 @pytest.fixture()
@@ -120,9 +134,9 @@ def test_portal_offline_in_headless_chromium(browser, portal, tmp_path):
 
     shot = browser.send("Page.captureScreenshot", format="png", captureBeyondViewport=True)
     # written to the project's outputs/site/ so a reviewer can look without a browser
-    target = portal.parent / "portal.png"
-    target.write_bytes(base64.b64decode(shot["data"]))
-    assert target.stat().st_size > 10_000
+    for target in _screenshot_targets(portal.parent, "portal.png"):
+        target.write_bytes(base64.b64decode(shot["data"]))
+        assert target.stat().st_size > 10_000
 
     # Nothing went wrong and nothing went to the network.
     events = browser.events
