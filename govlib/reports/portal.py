@@ -228,7 +228,7 @@ _EXPLORER_JS = r"""
       textStyle: {fontFamily: FONT}, animation: false,
       title: {text: T.map, left: 'center', textStyle: {fontSize: 13, fontFamily: FONT}},
       tooltip: {formatter: function (p) { return p.data.name + '<br>' + T.score + ': ' + fmt(p.data.value[2]) + '<br>' + T.rank + ': ' + (p.data.rank || '–'); }},
-      grid: {left: 6, right: 6, top: 30, bottom: 60},
+      grid: {left: 6, right: 6, top: 44, bottom: 60},
       xAxis: {type: 'category', data: [0, 1, 2, 3, 4], show: false},
       yAxis: {type: 'category', data: [0, 1, 2, 3, 4, 5, 6, 7, 8, 9], inverse: true, show: false},
       visualMap: {min: Math.floor(lo), max: Math.ceil(hi), calculable: true, precision: 0, orient: 'horizontal', left: 'center', bottom: 4,
