@@ -58,8 +58,9 @@ lock:
 		--python-version $(LOCK_PYTHON) --python-platform linux --upgrade --quiet -o requirements/lock.txt
 	@echo "requirements/lock.txt regenerated: review the diff, run make test, and say why in the commit"
 
+# As root (most containers) JupyterLab needs --allow-root: scripts/lab.sh detects it and says so.
 lab: setup
-	$(BIN)/jupyter lab --notebook-dir=notebooks --MultiKernelManager.default_kernel_name=govlib
+	@BIN=$(BIN) bash scripts/lab.sh
 
 bench: setup
 	@for b in benchmarks/bench_*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done

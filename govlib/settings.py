@@ -149,7 +149,7 @@ _CHECKS = {
 # The allowed methods. They repeat the engines' constants (engines sit on a higher floor); tests/test_settings.py
 # checks that they agree, so a new engine method that is not added here fails a test.
 NORMALISATIONS = ("minmax", "zscore", "goalposts", "distance_to_target", "distance_to_reference", "rank",
-                  "percentile_rank", "fraction_of_max", "ampi")
+                  "percentile_rank", "fraction_of_max", "ampi", "ratio_to_mean", "ratio_to_median")
 AGGREGATIONS = ("arithmetic", "geometric", "harmonic", "generalised", "mpi")
 IMPUTATIONS = ("none", "mean", "median", "locf", "linear")
 TIE_RULES = ("average", "min", "max", "dense")

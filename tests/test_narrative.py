@@ -115,3 +115,23 @@ def test_property_summary_numbers_always_in_table(score, prev, base, rank, rank_
     text = narrative.render_street_summary(facts, lang)
     missing = narrative.unmatched_numbers(text, narrative.street_headline_table(facts, lang), facts)
     assert not missing, (text, missing)
+
+
+def test_street_summary_names_the_two_largest_contributions(tables):
+    from govlib.index.decompose import decompose_change
+
+    code = "310115005000"
+    facts = narrative.street_facts(tables, code, "2025", base_period="2018")
+    d = decompose_change(tables["index_scores"], tables["framework"], "2025", "2024")
+    leaves = d[(d["unit"] == code) & (d["kind"] == "leaf")]
+    top = leaves.reindex(leaves["contribution"].abs().sort_values(ascending=False).index).head(2)
+    assert [x["node"] for x in facts["drivers"]] == top["node"].tolist()
+    names = dict(zip(tables["framework"]["code"], tables["framework"]["name_zh"]))
+    text = narrative.render_street_summary(facts, "zh")
+    for node, c in zip(top["node"], top["contribution"]):
+        assert f"{names[node]}（{'+' if c > 0 else ''}{c:.1f}分）" in text
+    headline = narrative.street_headline_table(facts, "en")
+    assert headline.iloc[:, 0].str.startswith("Contribution to the change").sum() == 2, (facts["drivers"], headline)
+    # no previous period: no drivers and no sentence about them
+    first = narrative.street_facts(tables, code, "2018")
+    assert first["drivers"] == [] and "贡献" not in narrative.render_street_summary(first, "zh")

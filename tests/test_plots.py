@@ -87,16 +87,102 @@ def test_every_chart_draws_chinese_without_warnings():
     plt.close("all")
 
 
-def test_functions_draw_on_a_given_axes():
-    fig, ax = plt.subplots()
-    d = pd.DataFrame({"label": ["甲"], "rank": [1]})
-    assert plots.rank_dot_plot(d, ax=ax) is ax
-    plt.close(fig)
+def _tiny_inputs():
+    d = pd.DataFrame({"label": ["甲", "乙"], "rank": [1, 2], "rank_low": [1, 1], "rank_high": [2, 3],
+                      "score": [60.0, 70.0], "district_median": [62.0, 66.0], "estimate": [80.0, 82.0],
+                      "ci_low": [78.0, 80.0], "ci_high": [82.0, 84.0], "rank_median": [1.0, 2.0],
+                      "peer_group": ["城区", "远郊"]})
+    steps = pd.DataFrame({"label": ["2024", "党建", "2025"], "kind": ["start", "dimension", "end"],
+                          "contribution": [50.0, 1.5, 51.5]})
+    return {
+        "rank_dot_plot": (plots.rank_dot_plot, (d,), {}),
+        "profile_bars": (plots.profile_bars, (d,), {"references": {"district_median": "全区中位数"}}),
+        "heatmap": (plots.heatmap, (pd.DataFrame([[1.0, 2.0]], index=["甲"], columns=["a", "b"]),), {}),
+        "ci_bars": (plots.ci_bars, (d,), {}),
+        "tile_map": (plots.tile_map, ({"310115005000": 70.0},), {}),
+        "waterfall": (plots.waterfall, (steps,), {}),
+        "rank_comparison": (plots.rank_comparison, (d,), {}),
+        "group_strip": (plots.group_strip, (d,), {}),
+    }
 
 
-def test_palette_is_okabe_ito_and_colour_blind_safe():
-    assert plots.PALETTE[:7] == ["#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442"]
-    assert plots.SEQUENTIAL_CMAP == "cividis"
+#: every public drawing function of govlib.reports.plots (trend_small_multiples takes an array of axes, below)
+DRAWING = sorted(_tiny_inputs())
+
+
+def test_every_drawing_function_is_covered():
+    import inspect
+
+    public = {n for n, f in inspect.getmembers(plots, inspect.isfunction)
+              if f.__module__ == plots.__name__ and not n.startswith("_")
+              and ("ax" in inspect.signature(f).parameters)}
+    assert public == set(DRAWING)
+
+
+@pytest.mark.parametrize("name", DRAWING)
+def test_functions_draw_on_a_given_axes(name):
+    func, args, kwargs = _tiny_inputs()[name]
+    fig, (ax, other) = plt.subplots(1, 2)
+    assert func(*args, ax=ax, **kwargs) is ax
+    assert ax.has_data() or ax.patches or ax.collections or ax.images
+    assert not other.has_data() and not other.patches and not other.collections  # nothing drawn elsewhere
+    assert len(plt.get_fignums()) == 1  # no new figure was made
+    plt.close("all")
+
+
+def test_small_multiples_draw_on_given_axes():
+    fig, axes = plt.subplots(1, 3)
+    d = pd.DataFrame({"panel": ["A", "A", "B", "B"], "period": ["2024", "2025"] * 2, "score": [1, 2, 3, 4]})
+    out = plots.trend_small_multiples(d, axes=axes)
+    assert list(out) == list(axes) and [a.get_title() for a in axes[:2]] == ["A", "B"]
+    assert not axes[2].get_visible() and len(plt.get_fignums()) == 1
+    plt.close("all")
+
+
+# Colour-vision-deficiency simulation (Machado, Oliveira & Fernandes 2009, severity 1, linear RGB) and CIE76
+# distances in CIELAB: every pair of palette colours must stay distinguishable for protan, deutan and tritan
+# viewers. matplotlib's default tab10 fails this (a pair falls to about 5 under protanopia).
+_CVD = {"protan": [[0.152286, 1.052583, -0.204868], [0.114503, 0.786281, 0.099216], [-0.003882, -0.048116, 1.051998]],
+        "deutan": [[0.367322, 0.860646, -0.227968], [0.280085, 0.672501, 0.047413], [-0.011820, 0.042940, 0.968881]],
+        "tritan": [[1.255528, -0.076749, -0.178779], [-0.078411, 0.930809, 0.147602], [0.004733, 0.691367, 0.303900]]}
+
+
+def _lab(linear_rgb):
+    xyz = np.array([[0.4124, 0.3576, 0.1805], [0.2126, 0.7152, 0.0722], [0.0193, 0.1192, 0.9505]]) @ np.clip(
+        linear_rgb, 0, 1) / np.array([0.95047, 1.0, 1.08883])
+    f = np.where(xyz > 0.008856, np.cbrt(xyz), 7.787 * xyz + 16 / 116)
+    return np.array([116 * f[1] - 16, 500 * (f[0] - f[1]), 200 * (f[1] - f[2])])
+
+
+def _min_distance(colours, matrix=None):
+    import itertools
+
+    rgb = [np.array(matplotlib.colors.to_rgb(c)) for c in colours]
+    lin = [np.where(c <= 0.04045, c / 12.92, ((c + 0.055) / 1.055) ** 2.4) for c in rgb]
+    labs = [_lab(np.array(matrix) @ c if matrix is not None else c) for c in lin]
+    return min(np.linalg.norm(a - b) for a, b in itertools.combinations(labs, 2))
+
+
+def test_palette_is_colour_blind_safe():
+    for name, matrix in _CVD.items():
+        assert _min_distance(plots.PALETTE[:7], matrix) > 12, name
+        assert _min_distance(list(plots.LEVEL_COLOURS.values()), matrix) > 12, name
+    # the check can fail: matplotlib's default cycle is not safe for protanopes
+    assert _min_distance(["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2"],
+                         _CVD["protan"]) < 12
+    # the palette is the colour cycle the report style installs
+    plots.style()
+    assert matplotlib.rcParams["axes.prop_cycle"].by_key()["color"] == plots.PALETTE
+
+
+def test_sequential_map_gets_lighter_monotonically():
+    """A sequential map must read in grey scale too: lightness rises steadily from low to high."""
+    cmap = matplotlib.colormaps[plots.SEQUENTIAL_CMAP]
+    lightness = [_lab(np.where(np.array(c[:3]) <= 0.04045, np.array(c[:3]) / 12.92,
+                               ((np.array(c[:3]) + 0.055) / 1.055) ** 2.4))[0] for c in cmap(np.linspace(0, 1, 32))]
+    assert np.all(np.diff(lightness) > 0)
+    assert not np.all(np.diff([_lab(np.array(c[:3]))[0] for c in matplotlib.colormaps["jet"](
+        np.linspace(0, 1, 32))]) > 0)  # a rainbow map fails
 
 
 def test_tile_grid_covers_the_36_jiezhen_once_and_keeps_geography():

@@ -1,8 +1,9 @@
 """The portal in headless Chromium (Debian's ``chromium``): loads offline with no console errors and no network
-requests, shows Chinese text, every link resolves, the league table sorts; a screenshot is saved in tmp_path.
+requests, shows Chinese text, every link resolves, the league table sorts, the indicator explorer reacts to the node
+picker, the peer-group filter and the search; a screenshot is written to the project's ``outputs/site/``.
 
-The browser is driven through the DevTools protocol over a websocket (``websocket-client``): console messages,
-exceptions and every network request are events, so "nothing went to the network" is observed, not assumed.
+The browser is driven through the DevTools protocol (``govlib.reports.browser``): console messages, exceptions and
+every network request are events, so "nothing went to the network" is observed, not assumed.
 """
 from __future__ import annotations
 
@@ -10,83 +11,36 @@ import base64
 import json
 import os
 import re
-import shutil
-import subprocess
 import time
 import urllib.parse
-import urllib.request
 from pathlib import Path
 
 import pytest
-import websocket
 
 from _fake_processed import build_fake_store
-
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-         "--disable-component-update", "--disable-sync", "--no-first-run", "--no-default-browser-check",
-         "--remote-debugging-port=0", "--window-size=1280,2000"]
+from govlib.reports.browser import Chromium, chromium_path
 
 
-class DevTools:
-    """A minimal DevTools-protocol client for one page: commands by id, events collected in order."""
+def _screenshot_targets(site: Path, name: str) -> list[Path]:
+    """Where a screenshot goes: the test's own project and, under `make test` (GOVLIB_ROOT = the test project),
+    that project's ``outputs/site/`` too, so a reviewer can look without a browser."""
+    targets = [site / name]
+    if os.environ.get("GOVLIB_ROOT"):
+        from govlib.settings import load_settings
 
-    def __init__(self, ws_url: str):
-        self.ws = websocket.create_connection(ws_url, timeout=30, suppress_origin=True)
-        self.next_id = 0
-        self.events: list[dict] = []
-
-    def send(self, method: str, **params):
-        self.next_id += 1
-        self.ws.send(json.dumps({"id": self.next_id, "method": method, "params": params}))
-        while True:
-            msg = json.loads(self.ws.recv())
-            if msg.get("id") == self.next_id:
-                if "error" in msg:
-                    raise RuntimeError(f"{method}: {msg['error']}")
-                return msg.get("result", {})
-            self.events.append(msg)
-
-    def wait_for(self, method: str, timeout: float = 30):
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if any(e.get("method") == method for e in self.events):
-                return
-            self.events.append(json.loads(self.ws.recv()))
-        raise TimeoutError(f"no {method} within {timeout} s")
-
-    def evaluate(self, expression: str):
-        result = self.send("Runtime.evaluate", expression=expression, returnByValue=True, awaitPromise=True)
-        if "exceptionDetails" in result:
-            raise RuntimeError(result["exceptionDetails"])
-        return result["result"].get("value")
+        targets.append(load_settings().outputs_dir / "site" / name)
+    for t in targets:
+        t.parent.mkdir(parents=True, exist_ok=True)
+    return targets
 
 
 @pytest.fixture()
-def browser(tmp_path):
-    assert CHROMIUM, "Debian's chromium is needed for the portal test (apt-get install chromium)"
-    profile = tmp_path / "profile"
-    proc = subprocess.Popen([CHROMIUM, *FLAGS, f"--user-data-dir={profile}", "about:blank"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, start_new_session=True)
-    try:
-        port = None
-        deadline = time.monotonic() + 60
-        while port is None and time.monotonic() < deadline:
-            line = proc.stderr.readline()
-            m = re.search(r"DevTools listening on ws://[^:]+:(\d+)/", line)
-            if m:
-                port = int(m.group(1))
-            elif not line and proc.poll() is not None:
-                break
-        assert port, "chromium did not start its DevTools endpoint"
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/json/list", timeout=10) as resp:
-            pages = [t for t in json.load(resp) if t["type"] == "page"]
-        client = DevTools(pages[0]["webSocketDebuggerUrl"])
+def browser():
+    assert chromium_path(), "Debian's chromium is needed for the portal test (apt-get install chromium)"
+    with Chromium(window=(1280, 2000)) as chromium:
+        client = chromium.page()
         yield client
-        client.ws.close()
-    finally:
-        os.killpg(proc.pid, 9)
-        proc.wait()
+        client.close()
 
 
 @pytest.fixture(scope="module")
@@ -122,15 +76,16 @@ def test_portal_offline_in_headless_chromium(browser, portal, tmp_path):
     browser.send("Runtime.enable")
     browser.send("Log.enable")
     browser.send("Network.enable")
-    browser.send("Page.navigate", url=portal.as_uri())
-    browser.wait_for("Page.loadEventFired")
-    time.sleep(0.3)  # let late console messages arrive
+    browser.load(portal.as_uri())
+    time.sleep(0.5)  # let late console messages arrive
 
     # Chinese text is there, and the escaped name shows as text, not as a script.
     text = browser.evaluate("document.body.innerText")
     assert "浦东新区社会治理指数" in text and "陆家嘴街道" in text and "合成" in text
     assert "花木<script>alert(1)</script>街道" in text
-    assert browser.evaluate("document.scripts.length") == 1  # only the inline sorter
+    # scripts: the bundled ECharts and the exported data beside the page, the inline sorter and explorer
+    sources = browser.evaluate("Array.from(document.scripts).map(s => s.getAttribute('src') || '')")
+    assert sorted(sources) == ["", "", "echarts.min.js", "explorer-data.js"]
 
     # The league table sorts: click "得分" (score) twice -> ascending then descending.
     first_rank = "document.querySelector('#league tbody tr').cells[0].innerText"
@@ -146,9 +101,42 @@ def test_portal_offline_in_headless_chromium(browser, portal, tmp_path):
         assert href.startswith("file://"), href
         assert Path(urllib.parse.unquote(urllib.parse.urlparse(href).path)).is_file(), href
 
+    # The explorer: the index first; picking a dimension changes the title, the map and the ranking.
+    def state():
+        return browser.evaluate("""(() => { const c = window.GOVLIB_CHARTS;
+            const m = c.map.getOption().series[0].data, r = c.ranking.getOption();
+            return {node: document.body.dataset.node, title: document.getElementById('explorer-title').innerText,
+                    tiles: m.length, first_tile: m[0].value[2], first_ranked: r.yAxis[0].data[0],
+                    ranked: r.yAxis[0].data.length, intervals: r.series[0].data.length,
+                    lines: c.series.getOption().series.length}; })()""")
+
+    before = state()
+    assert before["node"] == "SGI" and before["tiles"] == 36 and before["ranked"] == 36
+    assert before["intervals"] == 36 and before["lines"] == 36  # rank intervals for the index
+    browser.evaluate("(() => { const s = document.getElementById('node'); s.value = 'D3';"
+                     " s.dispatchEvent(new Event('change')); })()")
+    after = state()
+    assert after["node"] == "D3" and "平安法治" in after["title"]
+    assert after["first_tile"] != before["first_tile"] and after["first_ranked"] != before["first_ranked"]
+    assert after["intervals"] == 0  # no Monte Carlo interval below the index: none drawn
+    # a peer-group filter keeps only that group; the search marks units by name or code
+    browser.evaluate("(() => { const boxes = document.querySelectorAll('input.peer'); boxes.forEach((b, i) => "
+                     "{ b.checked = i === 0; }); document.getElementById('peers').dispatchEvent(new Event('change',"
+                     " {bubbles: true})); })()")
+    filtered = state()
+    assert 0 < filtered["tiles"] < 36 and filtered["ranked"] == filtered["tiles"] == filtered["lines"]
+    browser.evaluate("(() => { document.querySelectorAll('input.peer').forEach(b => { b.checked = true; });"
+                     " const q = document.getElementById('search'); q.value = '310115005000';"
+                     " q.dispatchEvent(new Event('input')); })()")
+    marked = browser.evaluate("window.GOVLIB_CHARTS.map.getOption().series[0].data"
+                              ".filter(d => d.itemStyle.borderWidth === 3).map(d => d.code)")
+    assert marked == ["310115005000"]
+
     shot = browser.send("Page.captureScreenshot", format="png", captureBeyondViewport=True)
-    (tmp_path / "portal.png").write_bytes(base64.b64decode(shot["data"]))
-    assert (tmp_path / "portal.png").stat().st_size > 10_000
+    # written to the project's outputs/site/ so a reviewer can look without a browser
+    for target in _screenshot_targets(portal.parent, "portal.png"):
+        target.write_bytes(base64.b64decode(shot["data"]))
+        assert target.stat().st_size > 10_000
 
     # Nothing went wrong and nothing went to the network.
     events = browser.events
@@ -166,7 +154,20 @@ def test_portal_offline_in_headless_chromium(browser, portal, tmp_path):
 def test_portal_html_has_no_network_references(portal):
     from govlib.reports.html import network_references
 
+    from govlib.reports.portal import SIZE_BUDGET
+
     page = portal.read_text(encoding="utf-8")
     assert network_references(page) == []
-    assert "<script src" not in page and "<link" not in page
+    assert "<link" not in page
+    # only the two local scripts beside the page
+    assert re.findall(r'<script src="([^"]+)"', page) == ["echarts.min.js", "explorer-data.js"]
+    # the size budget: the page (with its font subset) and the data script; ECharts
+    page_bytes = portal.stat().st_size + (portal.parent / "explorer-data.js").stat().st_size
+    assert page_bytes <= SIZE_BUDGET["page"], page_bytes
+    assert (portal.parent / "echarts.min.js").stat().st_size <= SIZE_BUDGET["echarts"]
+    # the explorer's data: every node of the framework, scores of 36 units in every period
+    data = json.loads((portal.parent / "explorer-data.js").read_text(encoding="utf-8")
+                      .split("window.GOVLIB_DATA = ", 1)[1].split(";\nwindow.GOVLIB_TEXT", 1)[0])
+    assert {n["code"] for n in data["nodes"]} >= {"SGI", "D1", "D6"}
+    assert all(len(v["score"]) == 36 for node in data["values"].values() for v in node.values())
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page

@@ -111,6 +111,9 @@ def _run_locked(args, settings, lang) -> int:
     else:
         results = run_reports(jobs, settings, workers=args.workers, timeout=args.timeout, force=args.force,
                               progress=not args.no_progress)
+    from ..reports.publish import finish_reports
+
+    finish_reports(results, settings)  # font subset into the HTML, then the PDFs (one browser)
     ok = [r for r in results if r.status == "ok"]
     skipped = [r for r in results if r.status == "skipped"]
     failed = [r for r in results if r.status == "failed"]

@@ -15,6 +15,7 @@ from typing import Any, Mapping
 from ..paths import PACKAGE_DIR
 
 __all__ = ["TEMPLATE_DIR", "export_html", "network_references", "banner_html", "summary_html", "footer_html",
+           "linked_table_html", "visible_text",
            "escape"]
 
 TEMPLATE_DIR = PACKAGE_DIR / "reports" / "templates"
@@ -66,9 +67,10 @@ def banner_html(synthetic: bool, lang: str = "zh") -> str:
     """
     if not synthetic:
         return ""
-    text = ("演示数据：本报告中的所有数据均为合成（虚构）数据，不代表任何真实街镇的情况。 SYNTHETIC DEMO DATA."
+    # one language per report: the notice is in the report's language only
+    text = ("演示数据：本报告中的所有数据均为合成（虚构）数据，不代表任何真实街镇的情况。"
             if lang == "zh" else
-            "SYNTHETIC DEMO DATA: every number in this report is synthetic and describes no real place. 合成示例数据。")
+            "SYNTHETIC DEMO DATA: every number in this report is synthetic and describes no real place.")
     return f'<div class="govlib-banner" role="note" style="background:#fff3cd;border:1px solid #E69F00;' \
            f'padding:8px 12px;font-weight:bold">{escape(text)}</div>'
 
@@ -89,7 +91,7 @@ def footer_html(prov: Mapping[str, Any], lang: str = "zh") -> str:
     True
     """
     zh = lang == "zh"
-    items = [("数据版本（manifest）" if zh else "Data (manifest hash)", prov.get("manifest_hash", "")),
+    items = [("数据版本（清单哈希）" if zh else "Data (manifest hash)", prov.get("manifest_hash", "")),
              ("指标体系版本" if zh else "Framework version", prov.get("framework_version", "")),
              ("设置哈希" if zh else "Settings hash", prov.get("settings_hash", "")),
              ("govlib 版本" if zh else "govlib version", prov.get("govlib_version", "")),
@@ -138,3 +140,57 @@ def export_html(notebook: str | Path | Any, target: str | Path, title: str | Non
         raise RuntimeError(f"HTML export would load network resources: {leaks[:5]}")
     atomic_write_text(target, body)
     return Path(target)
+
+
+def linked_table_html(df, link_column: int, hrefs, classes: str = "dataframe") -> str:
+    """A table whose ``link_column``-th cells link to ``hrefs`` (one per row; empty = no link); all text escaped.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> linked_table_html(pd.DataFrame({"街镇": ["陆家嘴街道"]}), 0, ["street_x.html#alerts"]).split("<tbody>")[1]
+    '<tr><td><a href="street_x.html#alerts">陆家嘴街道</a></td></tr></tbody></table>'
+    """
+    head = "".join(f"<th>{escape(c)}</th>" for c in df.columns)
+    rows = []
+    for values, href in zip(df.itertuples(index=False), hrefs):
+        cells = []
+        for i, v in enumerate(values):
+            text = "–" if v is None or (isinstance(v, float) and v != v) else escape(v)
+            cells.append(f'<td><a href="{escape(href)}">{text}</a></td>' if i == link_column and href
+                         else f"<td>{text}</td>")
+        rows.append("<tr>" + "".join(cells) + "</tr>")
+    return f'<table class="{classes}"><thead><tr>{head}</tr></thead><tbody>' + "".join(rows) + "</tbody></table>"
+
+
+def visible_text(page: str) -> str:
+    """The text a reader sees in an HTML page: no tags, styles, scripts, comments or attribute values.
+
+    Examples
+    --------
+    >>> visible_text('<style>p{x:1}</style><p title="no">得分 <b>71.2</b></p><script>var a;</script>')
+    '得分 71.2'
+    """
+    from html.parser import HTMLParser
+
+    class _Text(HTMLParser):
+        def __init__(self):
+            super().__init__(convert_charrefs=True)
+            self.parts: list[str] = []
+            self.skip = 0
+
+        def handle_starttag(self, tag, attrs):
+            if tag in ("style", "script", "title", "template"):
+                self.skip += 1
+
+        def handle_endtag(self, tag):
+            if tag in ("style", "script", "title", "template") and self.skip:
+                self.skip -= 1
+
+        def handle_data(self, data):
+            if not self.skip and data.strip():
+                self.parts.append(data.strip())
+
+    parser = _Text()
+    parser.feed(page)
+    return " ".join(parser.parts)

@@ -201,7 +201,26 @@ def street_facts(tables: Mapping[str, pd.DataFrame], unit: str, period: str, bas
                 "direction": "up" if slope > 0 else "down", "sen_slope": slope,
                 "change_point": None if cp is None or (isinstance(cp, float) and math.isnan(cp)) else str(cp)})
     facts["alerts"] = _alerts(tables.get("alerts"), period, unit, node_names)
+    facts["drivers"] = _drivers(tables, unit, period, prev, node_names)
     return facts
+
+
+def _drivers(tables, unit, period, prev, node_names, n: int = 2) -> list[dict[str, Any]]:
+    """The ``n`` indicators that contributed most to the score change since ``prev`` (index.decompose)."""
+    from ..index.decompose import decompose_change, largest_contributions
+
+    if prev is None or _periods.frequency_of(prev) != _periods.frequency_of(period):
+        return []
+    scores = tables["index_scores"]
+    d = decompose_change(scores[scores["unit"] == unit], tables["framework"], period, prev)
+    out = []
+    for row in largest_contributions(d, unit, n, kind=("leaf",)).itertuples(index=False):
+        if abs(row.contribution) < 0.05:  # rounds to 0.0: not worth naming
+            continue
+        names = node_names.get(str(row.node), {})
+        out.append({"node": str(row.node), "name_zh": names.get("zh", str(row.node)),
+                    "name_en": names.get("en", str(row.node)), "contribution": float(row.contribution)})
+    return out
 
 
 def rank_intervals(uncertainty: pd.DataFrame | None, root: str | None = None) -> pd.DataFrame:
@@ -299,6 +318,14 @@ def render_street_summary(facts: Mapping[str, Any], lang: str = "zh") -> str:
                         else f"{abs(rc)} place{'s' if abs(rc) != 1 else ''} {'higher' if rc > 0 else 'lower'}")
             parts.append(f"Against {f['prev_period']} the score is {move}"
                          + (f" {fmt(abs(ch))} points" if ch else "") + (f", {rank_txt}" if rank_txt else "") + ".")
+    drivers = f.get("drivers") or []
+    if drivers and f.get("change_prev"):
+        if zh:
+            parts.append("变化贡献最大的指标是" + "和".join(f"{d['name_zh']}（{_signed(d['contribution'])}分）"
+                                                  for d in drivers) + "。")
+        else:
+            parts.append("The largest contributions to the change came from " + " and ".join(
+                f"{d['name_en']} ({_signed(d['contribution'])} points)" for d in drivers) + ".")
     if f.get("change_base") is not None:
         cb = f["change_base"]
         parts.append(f"较基期{f['base_period']}年{'提高' if cb > 0 else '降低'}{fmt(abs(cb))}分。" if zh else
@@ -398,6 +425,9 @@ def street_headline_table(facts: Mapping[str, Any], lang: str = "zh") -> pd.Data
         rows += [("基期得分" if zh else "Base-year score", f["base_period"], fmt(f.get("score_base"))),
                  ("较基期变化" if zh else "Change since base year", f"{f['base_period']}→{f['period']}",
                   _signed(f["change_base"]) if f.get("change_base") is not None else "–")]
+    for i, d in enumerate(f.get("drivers") or [], 1):
+        rows.append((f"得分变化的第{i}大贡献（分）" if zh else f"Contribution to the change, #{i} (points)",
+                     d["name_zh"] if zh else d["name_en"], _signed(d["contribution"])))
     for key, label_zh, label_en in (("strongest", "最强维度（与全区中位数之差）", "Strongest dimension (gap to median)"),
                                     ("weakest", "最弱维度（与全区中位数之差）", "Weakest dimension (gap to median)")):
         if f.get(key):
@@ -584,7 +614,7 @@ def _names_in(facts: Mapping[str, Any]) -> list[str]:
     """Every name a summary may quote (units, dimensions, nodes of trends and alerts): digits in names such as
     "12345工单按时办结率" are part of the name, not numbers of the report."""
     names = [facts.get("name_zh"), facts.get("name_en")]
-    for key in ("dimensions", "trends", "top", "bottom", "risers", "fallers"):
+    for key in ("dimensions", "trends", "top", "bottom", "risers", "fallers", "drivers"):
         for d in facts.get(key) or []:
             names += [d.get("name_zh"), d.get("name_en")]
     for a in facts.get("alerts") or []:

@@ -28,6 +28,8 @@ SEQUENTIAL_CMAP = "cividis"
 #: Alert levels: vermillion, orange, sky blue (distinct also in grey scale by lightness).
 LEVEL_COLOURS = {"red": "#D55E00", "amber": "#E69F00", "info": "#56B4E9"}
 _GREY = "#BBBBBB"
+#: flag values (codes and their zh/en display words) drawn grey: too uncertain to publish
+SUPPRESSED_FLAGS = ("suppressed", "suppress", "不发布", "not published")
 
 #: A hand-made tile grid of the 36 街镇, ``code -> (row, col)``, north at the top and the Huangpu on the left:
 #: the northern towns (高桥 高东 高行 曹路), the inner-city 街道 along the river (沪东新村 ... 东明路), the central
@@ -264,7 +266,7 @@ def ci_bars(df: pd.DataFrame, ax=None, label: str = "label", estimate: str = "es
     est = df[estimate].to_numpy(float)
     lo = df[low].to_numpy(float)
     hi = df[high].to_numpy(float)
-    grey = df[flag].fillna("").astype(str).isin(["suppressed", "suppress"]).to_numpy() if flag and flag in df.columns else \
+    grey = df[flag].fillna("").astype(str).isin(SUPPRESSED_FLAGS).to_numpy() if flag and flag in df.columns else \
         np.zeros(len(df), bool)
     colours = np.where(grey, _GREY, PALETTE[0])
     ax.hlines(y, lo, hi, colors=colours, linewidth=2)
@@ -360,3 +362,84 @@ def show(fig, dpi: int = 110) -> None:
         display(Image(data=figure_png(fig, dpi=dpi)))
     finally:
         plt.close(fig)
+
+
+def waterfall(df: pd.DataFrame, ax=None, label: str = "label", value: str = "contribution", kind: str = "kind",
+              ylabel: str = "得分"):
+    """Waterfall of a score change: a start bar, one floating bar per contribution (up blue, down vermillion),
+    an end bar. ``df`` as from :func:`govlib.reports.views.change_table` (kind ``start``/``end`` are totals).
+
+    Examples
+    --------
+    >>> d = pd.DataFrame({"label": ["2024", "甲", "乙", "2025"], "kind": ["start", "dimension", "dimension", "end"],
+    ...                   "contribution": [50.0, 2.0, -1.0, 51.0]})
+    >>> ax = waterfall(d); [round(float(p.get_height()), 1) for p in ax.patches]
+    [50.0, 2.0, -1.0, 51.0]
+    >>> plt.close("all")
+    """
+    ax = _axes(ax, figsize=(7.5, 3.6))
+    level = 0.0
+    bottoms, heights, colours = [], [], []
+    for k, v in zip(df[kind], df[value].astype(float)):
+        if k in ("start", "end"):
+            bottoms.append(0.0), heights.append(v), colours.append(_GREY)
+            level = v
+        else:
+            bottoms.append(level), heights.append(v), colours.append(PALETTE[0] if v >= 0 else PALETTE[3])
+            level += v
+    x = np.arange(len(df))
+    ax.bar(x, heights, bottom=bottoms, color=colours, width=0.6)
+    # zoom onto the changes: the totals are tall, the contributions small
+    pts = [p for b, h, k in zip(bottoms, heights, df[kind]) for p in ((h,) if k in ("start", "end") else (b, b + h))]
+    if pts:
+        lo, hi = min(pts), max(pts)
+        span = max(hi - lo, 0.5)
+        ax.set_ylim(max(0.0, lo - 0.5 * span), hi + 0.3 * span)
+    for xi, b, h, k in zip(x, bottoms, heights, df[kind]):
+        text = f"{h:.1f}" if k in ("start", "end") else f"{h:+.2f}"
+        ax.text(xi, b + h if h >= 0 else b, text, ha="center", va="bottom", fontsize=7.5)
+    ax.set_xticks(x, [short_name(str(v)) for v in df[label]], rotation=25, ha="right")
+    ax.set_ylabel(ylabel)
+    ax.grid(axis="x", visible=False)
+    return ax
+
+
+def rank_comparison(df: pd.DataFrame, ax=None, x: str = "rank", y: str = "rank_median",
+                    xlabel: str = "点估计排名", ylabel: str = "蒙特卡洛中位排名"):
+    """Scatter of two rankings of the same units against the diagonal (e.g. point-estimate vs Monte Carlo median).
+
+    Examples
+    --------
+    >>> ax = rank_comparison(pd.DataFrame({"rank": [1, 2, 3], "rank_median": [1, 3, 2]})); len(ax.lines)
+    1
+    >>> plt.close("all")
+    """
+    ax = _axes(ax, figsize=(5, 5))
+    ax.scatter(df[x].astype(float), df[y].astype(float), color=PALETTE[0])
+    n = max(len(df), 1)
+    ax.plot([1, n], [1, n], color=PALETTE[7], linewidth=0.8)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    return ax
+
+
+def group_strip(df: pd.DataFrame, ax=None, group: str = "peer_group", value: str = "score",
+                xlabel: str = "得分（竖线为中位数）"):
+    """One row of dots per group with its median as a bar (e.g. scores by peer group).
+
+    Examples
+    --------
+    >>> ax = group_strip(pd.DataFrame({"peer_group": ["城区", "城区", "远郊"], "score": [60.0, 70.0, 50.0]}))
+    >>> [t.get_text() for t in ax.get_yticklabels()]
+    ['城区', '远郊']
+    >>> plt.close("all")
+    """
+    ax = _axes(ax, figsize=(7, 2.8))
+    groups = sorted(df[group].dropna().astype(str).unique())
+    for i, g in enumerate(groups):
+        part = df[df[group].astype(str) == g][value].astype(float)
+        ax.scatter(part, [i] * len(part), color=PALETTE[i % 8], alpha=0.8)
+        ax.scatter([part.median()], [i], marker="|", s=400, color="black")
+    ax.set_yticks(range(len(groups)), groups)
+    ax.set_xlabel(xlabel)
+    return ax

@@ -27,12 +27,15 @@ __all__ = ["REPORT_TABLES", "load_report_tables", "resolve_period", "check_unit"
 
 #: Processed tables the reports read (the first four are required; the rest are shown when the build has them).
 REPORT_TABLES = ("units", "framework", "index_scores", "observations", "uncertainty", "progress", "trends", "alerts",
-                 "survey_estimates", "survey_sae", "survey_items", "weights_effective")
+                 "survey_estimates", "survey_sae", "survey_items", "weights_effective", "sensitivity",
+                 "sensitivity_indices")
 #: survey levels: the engine writes ``jiezhen`` for the 街镇 level (``subdistrict`` accepted too)
 _JIEZHEN_LEVELS = ("jiezhen", "subdistrict")
 _HIDDEN_FLAGS = ("suppress", "suppressed")
 _REQUIRED = ("units", "framework", "index_scores")
 ARROWS = {"up": "↑", "down": "↓", "none": "→"}
+#: 街镇 kinds in English reports (Chinese reports show them as written)
+KIND_NAMES = {"en": {"街道": "subdistrict", "镇": "town"}}
 _CODE = re.compile(r"^\d{12}$")
 
 
@@ -157,7 +160,7 @@ def league_table(tables: Mapping[str, pd.DataFrame], period: str, lang: str = "z
     out = pd.DataFrame({
         "code": now["unit"].astype(str),
         "name": now["unit"].map(ranked[name_col].fillna(ranked["name_zh"])),
-        "kind": now["unit"].map(ranked["kind"]),
+        "kind": now["unit"].map(ranked["kind"]).map(lambda k: KIND_NAMES.get(lang, {}).get(k, k)),
         "peer_group": now["unit"].map(ranked["peer_group"]).map(lambda g: peer_names.get(g, g)),
         "score": now["score"].astype(float), "rank": now["rank"].astype(float),
         "peer_rank": now["peer_rank"].astype(float) if "peer_rank" in now else np.nan,
@@ -294,12 +297,12 @@ def survey_table(tables: Mapping[str, pd.DataFrame], unit: str, period: str, lan
     else:
         district = pd.Series(dtype=float)
     out = pd.DataFrame({
-        "label": mine["item"].astype(str).map(lambda i: item_labels.get(i, node_labels.get(i, i))),
+        "label": mine["item"].astype(str).map(lambda i: item_labels.get(i, node_labels.get(i, VALUE_NAMES[lang].get(i, i)))),
         "item": mine["item"].astype(str), "wave": mine["period"].astype(str),
         "estimate": mine["estimate"].astype(float), "se": mine["se"].astype(float),
         "ci_low": mine["ci_low"].astype(float), "ci_high": mine["ci_high"].astype(float),
         "n": mine["n"] if "n" in mine else np.nan, "district": mine["item"].map(district).astype(float),
-        "flag": mine["flag"].fillna("").astype(str) if "flag" in mine else ""})
+        "flag": value_text(mine["flag"].fillna("").astype(str), lang) if "flag" in mine else ""})
     return out.sort_values("item").reset_index(drop=True)
 
 
@@ -341,7 +344,9 @@ def community_table(tables: Mapping[str, pd.DataFrame], unit: str, period: str, 
                         "method": c["method"].astype(str),
                         "estimate": np.where(hide, np.nan, c["estimate"].astype(float)),
                         "ci_low": np.where(hide, np.nan, c["ci_low"].astype(float)),
-                        "ci_high": np.where(hide, np.nan, c["ci_high"].astype(float)), "flag": flag})
+                        "ci_high": np.where(hide, np.nan, c["ci_high"].astype(float)),
+                        "flag": value_text(flag, lang)})
+    out["method"] = value_text(out["method"], lang)
     return out.sort_values("code").reset_index(drop=True)
 
 
@@ -376,12 +381,32 @@ def source_table(tables: Mapping[str, pd.DataFrame], unit: str, period: str, sou
         return pd.DataFrame()
     labels = node_label(tables, lang)
     unit_of = dict(zip(fw["code"].astype(str), fw["unit"].fillna("").astype(str))) if "unit" in fw else {}
+    zh = lang == "zh"
     table = o.pivot_table(index="indicator", columns="period", values="value", aggfunc="first")
     table = table.reindex(columns=list(_periods.period_index(table.columns)))
-    table.index = [f"{labels.get(i, i)} ({unit_of.get(i, '')})" if unit_of.get(i) else labels.get(i, i)
-                   for i in table.index]
-    table.index.name = "指标" if lang == "zh" else "Indicator"
-    return table
+    # Values are shown as text so that a provisional (partial) period says so next to its number.
+    flags = (o.pivot_table(index="indicator", columns="period", values="flag", aggfunc="first")
+             .reindex(index=table.index, columns=table.columns) if "flag" in o.columns else None)
+    mark = "（初步）" if zh else " (provisional)"
+    shown = table.apply(lambda col: col.map(lambda v: "–" if pd.isna(v) else f"{v:.1f}"))
+    if flags is not None:
+        shown = shown.where(flags.astype(object).ne("provisional"), shown + mark)
+    sub_annual = {i: _periods.frequency_of(str(table.columns[-1])) != "A" for i in table.index}
+    freq_word = {"Q": ("按季年化", "annualised from the quarter"), "M": ("按月年化", "annualised from the month")}
+
+    def label(code):
+        unit = unit_of.get(code, "")
+        text = unit_text(unit, lang)
+        if unit.endswith("per year") and sub_annual.get(code):
+            word = freq_word.get(_periods.frequency_of(str(table.columns[-1])), ("年化", "annualised"))
+            text += "，" + word[0] if zh else ", " + word[1]
+        return f"{labels.get(code, code)}（{text}）" if zh and text else \
+            f"{labels.get(code, code)} ({text})" if text else labels.get(code, code)
+
+    shown.index = [label(i) for i in table.index]
+    shown.columns = [str(c) for c in shown.columns]
+    shown.index.name = "指标" if zh else "Indicator"
+    return shown
 
 
 def quality_table(tables: Mapping[str, pd.DataFrame], unit: str, period: str, lang: str = "zh") -> pd.DataFrame:
@@ -419,7 +444,7 @@ def survey_overview(tables: Mapping[str, pd.DataFrame], period: str, lang: str =
     item_labels, node_labels = item_labels_of(tables, lang)
     d = rows[rows["level"].astype(str) == "district"].sort_values("item")
     sub = rows[rows["level"].astype(str).isin(_JIEZHEN_LEVELS)].groupby("item")["estimate"].agg(["min", "max"])
-    return pd.DataFrame({"label": d["item"].astype(str).map(lambda i: item_labels.get(i, node_labels.get(i, i))),
+    return pd.DataFrame({"label": d["item"].astype(str).map(lambda i: item_labels.get(i, node_labels.get(i, VALUE_NAMES[lang].get(i, i)))),
                          "item": d["item"].astype(str), "estimate": d["estimate"].astype(float),
                          "ci_low": d["ci_low"].astype(float), "ci_high": d["ci_high"].astype(float),
                          "min_jiezhen": d["item"].map(sub["min"]).astype(float),
@@ -434,7 +459,7 @@ _HEADERS = {
            "rank_median": "蒙特卡洛中位排名"},
     "en": {"label": "Item", "item": "Code", "wave": "Wave", "estimate": "Estimate", "se": "SE", "ci_low": "95% low",
            "ci_high": "95% high", "n": "n", "district": "District", "flag": "Flag", "code": "Code",
-           "community": "Community", "method": "Method", "min_jiezhen": "Lowest 街镇", "max_jiezhen": "Highest 街镇",
+           "community": "Community", "method": "Method", "min_jiezhen": "Lowest unit", "max_jiezhen": "Highest unit",
            "name": "Unit", "score": "Score", "rank": "Rank", "rank_change": "Rank change", "rank_low": "Interval low",
            "rank_high": "Interval high", "rank_median": "Median Monte Carlo rank"},
 }
@@ -449,3 +474,341 @@ def localise(df: pd.DataFrame, lang: str = "zh") -> pd.DataFrame:
     ['估计值', '95%下限', 'x']
     """
     return df.rename(columns=_HEADERS.get(lang, {}))
+
+
+# --- display helpers added for issue #17 (one language per report, integer ranks, change, alerts status) ---------
+
+#: The framework's ``unit`` texts in the report language (unknown units are shown as written).
+UNIT_NAMES = {"zh": {"score 0-100": "分（0-100）", "%": "%", "per 10k": "每万人", "per 1k": "每千人",
+                     "per 10k per year": "每万人每年", "projects per year": "项/年", "accidents per year": "起/年",
+                     "items": "项", "meetings per year": "次/年", "yuan": "元"},
+              "en": {"score 0-100": "score 0-100"}}
+#: Survey flags and estimation methods as words of the report language.
+VALUE_NAMES = {"zh": {"release": "发布", "suppress": "不发布", "suppressed": "不发布", "caution": "慎用",
+                      "eblup": "小区域估计", "direct": "直接估计", "composite": "综合满意度", "": ""},
+               "en": {"release": "published", "suppress": "not published", "suppressed": "not published",
+                      "caution": "use with care", "eblup": "small-area", "direct": "direct", "composite": "overall",
+                      "": ""}}
+#: Columns (by key or by their zh/en header) that hold ranks or counts: shown as integers.
+RANK_COLUMNS = {"rank", "rank_low", "rank_high", "rank_change", "peer_rank", "rank_prev", "n", "count",
+                "排名", "区间下限", "区间上限", "排名变化", "样本量", "条数", "Rank", "Interval low", "Interval high",
+                "Rank change", "Rank in district", "Previous rank", "Median Monte Carlo rank", "蒙特卡洛中位排名",
+                "rank_median"}
+
+
+def unit_text(unit: str, lang: str = "zh") -> str:
+    """An indicator's unit in the report language.
+
+    Examples
+    --------
+    >>> unit_text("per 10k per year", "zh"), unit_text("per 10k per year", "en"), unit_text("吨", "zh")
+    ('每万人每年', 'per 10k per year', '吨')
+    """
+    return UNIT_NAMES.get(lang, {}).get(str(unit), str(unit))
+
+
+def value_text(values: pd.Series, lang: str = "zh") -> pd.Series:
+    """Code words in a column (flags, methods) in the report language; other values unchanged.
+
+    Examples
+    --------
+    >>> value_text(pd.Series(["release", "suppress", "x"]), "zh").tolist()
+    ['发布', '不发布', 'x']
+    """
+    names = VALUE_NAMES.get(lang, {})
+    s = values.astype(object)
+    return s.map(lambda v: names.get(v, v) if isinstance(v, str) else v)
+
+
+def integer_ranks(df: pd.DataFrame) -> pd.DataFrame:
+    """Rank and count columns (see :data:`RANK_COLUMNS`) holding whole numbers as nullable integers.
+
+    Examples
+    --------
+    >>> integer_ranks(pd.DataFrame({"rank": [1.0, None], "score": [1.5, 2.0]})).dtypes.astype(str).tolist()
+    ['Int64', 'float64']
+    """
+    out = df.copy()
+    for col in out.columns:
+        if str(col) in RANK_COLUMNS and pd.api.types.is_float_dtype(out[col]):
+            v = out[col].to_numpy(dtype=float)
+            ok = np.isfinite(v)
+            if np.all(np.round(v[ok]) == v[ok]):
+                out[col] = out[col].round().astype("Int64")
+    return out
+
+
+def previous_period(tables: Mapping[str, pd.DataFrame], period: str) -> str | None:
+    """The period before ``period`` of the same frequency in ``index_scores`` (None for the first)."""
+    same = [p for p in _periods.period_index(tables["index_scores"]["period"].astype(str).unique())
+            if _periods.frequency_of(p) == _periods.frequency_of(period)]
+    return same[same.index(period) - 1] if period in same and same.index(period) > 0 else None
+
+
+def decomposition(tables: Mapping[str, pd.DataFrame], period: str, default_method: str = "arithmetic") -> pd.DataFrame:
+    """The change of every ranked 街镇's score since the previous period, decomposed over the tree
+    (:func:`govlib.index.decompose.decompose_change`); empty without a previous period."""
+    from ..index.decompose import decompose_change
+
+    prev = previous_period(tables, period)
+    if prev is None:
+        return pd.DataFrame(columns=["unit", "node", "kind", "level", "contribution"])
+    fw = tables["framework"]
+    method = default_method if default_method in ("arithmetic", "geometric") else "arithmetic"
+    return decompose_change(tables["index_scores"], fw, period, prev, default_method=method)
+
+
+def change_table(decomp: pd.DataFrame, tables: Mapping[str, pd.DataFrame], unit: str, lang: str = "zh",
+                 n: int = 8) -> pd.DataFrame:
+    """One 街镇's score change as a waterfall table: the previous score, the dimension contributions, the ``n``
+    largest indicator contributions (the rest summed), the score now. Columns ``label, kind, contribution,
+    cumulative`` (kind: start, dimension, indicator, other, end)."""
+    zh = lang == "zh"
+    d = decomp[decomp["unit"] == unit]
+    if d.empty:
+        return pd.DataFrame(columns=["label", "kind", "contribution", "cumulative"])
+    labels = node_label(tables, lang)
+
+    def name(code):
+        if code.endswith(":coverage"):
+            base = labels.get(code.split(":")[0], code.split(":")[0])
+            return f"{base}：指标覆盖变化" if zh else f"{base}: change of coverage"
+        return labels.get(code, code)
+
+    root = d[d["kind"] == "root"].iloc[0]
+    rows = [(f"{root['period_prev']}{'年得分' if zh else ' score'}", "start", float(root["value_prev"]))]
+    dims = d[d["level"] == 1]
+    rows += [(name(r.node), "dimension", float(r.contribution)) for r in dims.itertuples(index=False)]
+    rows.append((f"{root['period']}{'年得分' if zh else ' score'}", "end", float(root["value"])))
+    out = pd.DataFrame(rows, columns=["label", "kind", "contribution"])
+    out["cumulative"] = out["contribution"].where(out["kind"] != "end", 0).cumsum()
+    out.loc[out["kind"] == "end", "cumulative"] = float(root["value"])
+    return out
+
+
+def indicator_contributions(decomp: pd.DataFrame, tables: Mapping[str, pd.DataFrame], unit: str | None = None,
+                            lang: str = "zh", n: int = 10) -> pd.DataFrame:
+    """The indicators that moved a 街镇's score most (``unit``) or, with ``unit=None``, the district's mean score
+    most (the mean of the ranked 街镇's contributions): ``indicator, name, dimension, change, contribution``."""
+    zh = lang == "zh"
+    d = decomp[decomp["kind"].isin(["leaf", "coverage"])]
+    if unit is not None:
+        d = d[d["unit"] == unit]
+    if d.empty:
+        return pd.DataFrame(columns=["indicator", "name", "dimension", "change", "contribution"])
+    g = d.groupby("node", sort=False).agg(parent=("parent", "first"), change=("change", "mean"),
+                                          contribution=("contribution", "sum" if unit else "mean"))
+    labels = node_label(tables, lang)
+    g = g.reindex(g["contribution"].abs().sort_values(ascending=False, kind="stable").index).head(n)
+    names = [labels.get(c, c) if not c.endswith(":coverage") else
+             (f"{labels.get(c.split(':')[0], '')}：指标覆盖变化" if zh else
+              f"{labels.get(c.split(':')[0], '')}: change of coverage") for c in g.index]
+    return pd.DataFrame({"indicator": g.index.astype(str), "name": names,
+                         "dimension": g["parent"].map(labels).fillna(g["parent"]).to_numpy(),
+                         "change": g["change"].to_numpy(float), "contribution": g["contribution"].to_numpy(float)})
+
+
+def trend_annotations(tables: Mapping[str, pd.DataFrame], unit: str | None = None, node: str | None = None,
+                      lang: str = "zh", panel_names: Mapping[str, str] | None = None):
+    """Notes (``Sen slope/yr, p``) and change points for small multiples, keyed by panel label: one unit's
+    root and dimensions (``unit``), or one node across units (``node``; panels named by ``panel_names``)."""
+    zh = lang == "zh"
+    trends = tables.get("trends")
+    notes, cps = {}, {}
+    if trends is None or not len(trends):
+        return notes, cps
+    if unit is not None:
+        nodes = [root_node(tables)] + dimension_nodes(tables)
+        t = trends[(trends["unit"] == unit) & trends["node"].astype(str).isin(nodes)]
+        labels = node_label(tables, lang)
+        keys = t["node"].astype(str).map(labels)
+    else:
+        t = trends[trends["node"].astype(str) == str(node)]
+        t = t[t["unit"].isin(set(panel_names or {}))]
+        keys = t["unit"].map(panel_names or {})
+    sig = significant_trends(t, 0.05).to_numpy()
+    for key, row, s in zip(keys, t.itertuples(index=False), sig):
+        slope = float(row.sen_slope)
+        arrow = ARROWS["none"] if not s or slope == 0 else ARROWS["up"] if slope > 0 else ARROWS["down"]
+        notes[key] = f"{arrow} {slope:+.2f}/{'年' if zh else 'yr'}, p={float(row.p):.3f}"
+        cp = getattr(row, "change_point", None)
+        cps[key] = None if cp is None or (isinstance(cp, float) and math.isnan(cp)) else str(cp)
+    return notes, cps
+
+
+def node_series(tables: Mapping[str, pd.DataFrame], node: str, units, names: Mapping[str, str],
+                first: str = "", last: str = "") -> pd.DataFrame:
+    """One node's values over time for some units (``unit, period, score, panel``): scores for index nodes,
+    observations for indicators outside the scores."""
+    scores = tables["index_scores"]
+    if node in set(scores["node"]):
+        d = scores[(scores["node"] == node) & scores["unit"].isin(units)][["unit", "period", "score"]]
+    else:
+        obs = tables.get("observations", pd.DataFrame(columns=["unit", "period", "indicator", "value"]))
+        d = obs[(obs["indicator"] == node) & obs["unit"].isin(units)].rename(columns={"value": "score"})
+        d = d[["unit", "period", "score"]]
+    per = d["period"].astype(str)
+    d = d[(per >= (first or "0")) & (per <= (last or "9999"))]
+    return d.assign(panel=d["unit"].map(names)).sort_values(["unit", "period"]).reset_index(drop=True)
+
+
+ALERT_STATUS = ("new", "continuing", "resolved")
+STATUS_NAMES = {"zh": {"new": "新增", "continuing": "持续", "resolved": "已解除"},
+                "en": {"new": "new", "continuing": "continuing", "resolved": "resolved"}}
+
+
+def alerts_with_status(tables: Mapping[str, pd.DataFrame], period: str) -> pd.DataFrame:
+    """The period's alerts with ``status`` (new / continuing) and ``first_seen``, new first, red first.
+
+    Uses the alerts table's own ``status``/``first_seen`` columns when the build wrote them; otherwise an alert
+    (same unit, node and level) is *continuing* when the previous period of the same frequency had it, else *new*.
+    """
+    alerts = tables.get("alerts")
+    if alerts is None or not len(alerts):
+        return pd.DataFrame(columns=["unit", "period", "node", "level", "status", "first_seen"])
+    per = alerts["period"].astype(str)
+    a = alerts[per == period].copy()
+    if "status" not in a.columns:
+        prev = None
+        same = [p for p in _periods.period_index(per.unique()) if _periods.frequency_of(p) ==
+                _periods.frequency_of(period)]
+        if period in same and same.index(period) > 0:
+            prev = same[same.index(period) - 1]
+        before = alerts[per == prev] if prev else alerts.iloc[0:0]
+        keys = set(zip(before["unit"], before["node"].astype(str), before["level"]))
+        seen = [(u, str(n), lv) in keys for u, n, lv in zip(a["unit"], a["node"], a["level"])]
+        a["status"] = np.where(seen, "continuing", "new")
+    if "first_seen" not in a.columns:
+        a["first_seen"] = np.where(a["status"] == "new", period, "")
+    order = {"red": 0, "amber": 1, "info": 2}
+    a = a[a["status"].astype(str) != "resolved"]
+    a = a.assign(_s=a["status"].map({"new": 0, "continuing": 1}).fillna(2), _l=a["level"].map(order).fillna(3))
+    return a.sort_values(["_s", "_l", "unit", "node"]).drop(columns=["_s", "_l"]).reset_index(drop=True)
+
+
+def sensitivity_table(tables: Mapping[str, pd.DataFrame], period: str, lang: str = "zh",
+                      name: str = "sensitivity_indices") -> pd.DataFrame:
+    """Sobol indices of the ranks (``sensitivity_indices``: period, output, factor, S1, ST) for the period, with
+    the factor names in the report language; empty when the build did not write the table."""
+    zh = lang == "zh"
+    s = tables.get(name)
+    if s is None or not len(s) or not {"output", "factor", "S1", "ST"} <= set(s.columns):
+        return pd.DataFrame()
+    if "period" in s.columns and (s["period"].astype(str) == period).any():
+        s = s[s["period"].astype(str) == period]
+    factors = {"weights": "权重", "normalisation": "标准化方法", "aggregation": "汇总方法", "imputation": "插补方法",
+               "survey_sampling": "调查抽样误差", "survey": "调查抽样误差", "leave_one_out": "剔除单项指标"}
+    outputs = {"mean_abs_rank_shift": "平均排名变动（位）", "rank": "排名"}
+    out = pd.DataFrame({
+        ("输出" if zh else "Output"): s["output"].astype(str).map(lambda v: outputs.get(v, v) if zh else
+                                                               v.replace("_", " ")).to_numpy(),
+        ("因素" if zh else "Factor"): s["factor"].astype(str).map(lambda v: factors.get(v, v) if zh else
+                                                               v.replace("_", " ")).to_numpy(),
+        ("一阶指数 S1" if zh else "First-order S1"): s["S1"].astype(float).to_numpy(),
+        ("总效应指数 ST" if zh else "Total-order ST"): s["ST"].astype(float).to_numpy()})
+    return out.sort_values(out.columns[3], ascending=False).reset_index(drop=True)
+
+
+def report_name(unit: str, period: str, lang: str) -> str:
+    """The file name of a 街镇 profile (as the runner names it: ``street_<unit>_<period>_<lang>.html``).
+
+    Examples
+    --------
+    >>> report_name("310115005000", "2025", "zh")
+    'street_310115005000_2025_zh.html'
+    """
+    return f"street_{unit}_{period}_{lang}.html"
+
+
+def alerts_status_table(tables: Mapping[str, pd.DataFrame], period: str, lang: str = "zh",
+                        unit: str | None = None) -> pd.DataFrame:
+    """The period's alerts for display, new ones first: status, level, 街镇, node, reason, first seen (and the
+    unit code in ``code`` for links)."""
+    zh = lang == "zh"
+    cols = ["状态", "级别", "街镇", "节点", "原因", "首次出现"] if zh else \
+        ["Status", "Level", "Unit", "Node", "Reason", "First seen"]
+    a = alerts_with_status(tables, period)
+    if unit is not None:
+        a = a[a["unit"] == unit]
+    if a.empty:
+        return pd.DataFrame(columns=cols + ["code"])
+    labels = node_label(tables, lang)
+    names = _unit_names(tables, lang)
+    msg = "message_zh" if zh else "message_en"
+    return pd.DataFrame({cols[0]: a["status"].map(STATUS_NAMES[lang]).fillna(a["status"]).to_numpy(),
+                         cols[1]: a["level"].map(LEVEL_NAMES[lang]).fillna(a["level"]).to_numpy(),
+                         cols[2]: a["unit"].map(names).fillna(a["unit"]).to_numpy(),
+                         cols[3]: a["node"].astype(str).map(labels).fillna(a["node"]).to_numpy(),
+                         cols[4]: a[msg].fillna("").to_numpy() if msg in a else "",
+                         cols[5]: a["first_seen"].fillna("").astype(str).to_numpy(),
+                         "code": a["unit"].astype(str).to_numpy()})
+
+
+#: Column headers of the processed tables the audit and district reports show (beyond :data:`_HEADERS`).
+TABLE_HEADERS = {
+    "zh": {"code": "代码", "parent": "上级", "name_zh": "名称", "unit": "单位", "direction": "方向", "type": "类型",
+           "scope": "适用范围", "frequency": "频率", "source": "来源", "weight": "权重", "normalisation": "标准化方法",
+           "aggregation": "汇总方法", "node": "节点", "period": "期间", "dimension": "维度", "indicator": "指标",
+           "n_indicators": "指标数", "n_obs": "观测数", "alpha": "克朗巴赫α", "alpha_standardized": "标准化α",
+           "indicator_a": "指标甲", "indicator_b": "指标乙", "dimension_a": "维度甲", "dimension_b": "维度乙",
+           "same_dimension": "同一维度", "method": "方法", "r": "相关系数r", "kind": "类别", "other": "另一指标",
+           "value": "数值", "threshold": "阈值", "eigenvalue_1": "第一特征值", "explained_1": "第一主成分解释比例",
+           "n_eigen_above_1": "特征值大于1的个数", "loading": "载荷", "rank_nominal": "名义排名",
+           "rank_p05": "排名5%分位", "rank_p95": "排名95%分位", "rank_mean": "平均排名", "rank_min": "最好排名",
+           "rank_max": "最差排名", "n_runs": "模拟次数", "nominal": "名义有效权重", "main_effect": "主效应",
+           "share": "份额", "score_prev": "上期得分", "change_prev": "较上期变化", "score_base": "基期得分",
+           "change_base": "较基期变化", "progress_rank": "进步排名", "base_period": "基期", "pooled": "合并标准化",
+           "unit_code": "街镇代码"},
+    "en": {"code": "Code", "parent": "Parent", "name_en": "Name", "unit": "Unit", "direction": "Direction",
+           "type": "Type", "scope": "Scope", "frequency": "Frequency", "source": "Source", "weight": "Weight",
+           "normalisation": "Normalisation", "aggregation": "Aggregation", "node": "Node", "period": "Period",
+           "dimension": "Dimension", "indicator": "Indicator", "n_indicators": "Indicators", "n_obs": "Observations",
+           "alpha": "Cronbach's alpha", "alpha_standardized": "Standardised alpha", "indicator_a": "Indicator A",
+           "indicator_b": "Indicator B", "dimension_a": "Dimension A", "dimension_b": "Dimension B",
+           "same_dimension": "Same dimension", "method": "Method", "kind": "Kind", "other": "Other indicator",
+           "value": "Value", "threshold": "Threshold", "message": "Note", "eigenvalue_1": "First eigenvalue",
+           "explained_1": "Explained by the first component", "n_eigen_above_1": "Eigenvalues above 1",
+           "loading": "Loading", "rank_nominal": "Nominal rank", "rank_p05": "Rank 5%", "rank_p95": "Rank 95%",
+           "rank_mean": "Mean rank", "rank_min": "Best rank", "rank_max": "Worst rank", "n_runs": "Runs",
+           "nominal": "Nominal effective weight", "main_effect": "Main effect", "share": "Share",
+           "score_prev": "Previous score", "change_prev": "Change since previous", "score_base": "Base-year score",
+           "change_base": "Change since base year", "progress_rank": "Progress rank", "base_period": "Base period",
+           "pooled": "Pooled normalisation", "unit_code": "Unit code"},
+}
+#: Code words in the cells of those tables.
+CELL_NAMES = {
+    "zh": {"objective": "客观", "subjective": "主观", "all": "全部", "admin": "行政数据", "survey": "调查",
+           "hotline": "热线", "service": "家门口服务", "pearson": "皮尔逊", "spearman": "斯皮尔曼",
+           "negative_correlation": "负相关", "redundant": "冗余（高度相关）", "redundant_pair": "冗余（高度相关）",
+           "low_alpha": "内部一致性低", "weak_loading": "载荷低", "arithmetic": "算术平均", "geometric": "几何平均",
+           "minmax": "最小-最大", "zscore": "标准分数", "goalposts": "固定阈值", "A": "年", "Q": "季", "M": "月"},
+    "en": {"街道": "subdistrict", "镇": "town", "全部": "all"},
+}
+
+
+def display_table(df: pd.DataFrame, lang: str = "zh") -> pd.DataFrame:
+    """A processed table for a reader: headers and code words in the report language, the other language's name
+    column and English-only engine notes (``message``) left out of Chinese reports, units translated, booleans as
+    是/否 or yes/no.
+
+    Examples
+    --------
+    >>> d = pd.DataFrame({"code": ["D1"], "name_zh": ["党建引领"], "name_en": ["Party"], "type": ["objective"],
+    ...                   "same_dimension": [True], "message": ["D1 and D2 correlate"]})
+    >>> display_table(d, "zh").to_dict("records")
+    [{'代码': 'D1', '名称': '党建引领', '类型': '客观', '同一维度': '是'}]
+    >>> list(display_table(d, "en").columns)
+    ['Code', 'Name', 'Type', 'Same dimension', 'Note']
+    """
+    zh = lang == "zh"
+    out = df.drop(columns=[c for c in (("name_en", "message") if zh else ("name_zh",)) if c in df.columns])
+    cells = {**VALUE_NAMES.get(lang, {}), **CELL_NAMES.get(lang, {})}
+    yes_no = ("是", "否") if zh else ("yes", "no")
+    for col in out.columns:
+        if col == "unit":
+            out[col] = out[col].map(lambda v: unit_text(v, lang) if isinstance(v, str) else v)
+        elif pd.api.types.is_bool_dtype(out[col]):
+            out[col] = np.where(out[col], *yes_no)
+        elif out[col].dtype == object or pd.api.types.is_string_dtype(out[col]):
+            out[col] = out[col].map(lambda v: cells.get(v, v) if isinstance(v, str) else v)
+    return localise(out.rename(columns=TABLE_HEADERS.get(lang, {})), lang)
