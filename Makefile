@@ -14,7 +14,7 @@ TEST_ROOT := $(CURDIR)/.test-project
 PERIOD ?= latest
 WORKERS ?= 2
 
-.PHONY: setup demo test test-fast lab clean bench chromium help lock
+.PHONY: setup demo test test-fast lab clean bench chromium help lock lock-refresh
 
 help:
 	@echo "make demo   - set up, generate the synthetic demo data, build, render all reports and the portal"
@@ -52,11 +52,17 @@ test: setup chromium
 	GOVLIB_ROOT=$(TEST_ROOT) MPLBACKEND=Agg $(BIN)/python -m pytest -q -p no:cacheprovider \
 		--doctest-modules govlib tests --nbval-lax --nbval-current-env notebooks
 
+# `make lock`: resolve pyproject.toml's ranges again, keeping every pin that still satisfies them (a new dependency
+# is added at its newest version; nothing else moves). `make lock-refresh`: move every package to its newest allowed
+# version. Either way: review the diff, run make test, and say why in the commit.
 lock:
 	@test -x $(UV_VENV)/bin/uv || { $(PYTHON) -m venv $(UV_VENV) && $(UV_VENV)/bin/python -m pip install --quiet uv==$(UV_VERSION); }
 	$(UV_VENV)/bin/uv pip compile pyproject.toml requirements/build.in --extra dev --generate-hashes \
-		--python-version $(LOCK_PYTHON) --python-platform linux --upgrade --quiet -o requirements/lock.txt
-	@echo "requirements/lock.txt regenerated: review the diff, run make test, and say why in the commit"
+		--python-version $(LOCK_PYTHON) --python-platform linux $(LOCK_FLAGS) --quiet -o requirements/lock.txt
+	@echo "requirements/lock.txt regenerated: review the diff, update environment.yml, run make test, say why in the commit"
+
+lock-refresh:
+	@$(MAKE) --no-print-directory lock LOCK_FLAGS=--upgrade
 
 # As root (most containers) JupyterLab needs --allow-root: scripts/lab.sh detects it and says so.
 lab: setup
