@@ -1,4 +1,7 @@
-"""Display tables for the report notebooks, the workbook and the portal (pure: processed tables in, tables out).
+"""Display tables for the report notebooks, the workbook and the portal: processed tables in, tables out.
+
+Every function is pure except :func:`load_report_tables`, the one that reads the processed store (the notebooks'
+single read; everything after it works on the tables it returns).
 
 The notebooks stay thin: they call these functions and show the result. Column headers follow the report
 language (``lang='zh'`` or ``'en'``); numbers stay numeric here (formatting is the renderer's job) except where a
