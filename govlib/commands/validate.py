@@ -19,6 +19,11 @@ def run(args) -> int:
         settings = settings.with_raw_dir(raw)
     dataset = validate(settings)
     rows = sum(len(t) for t in dataset.tables.values())
+    for name, files in sorted(dataset.sources.items()):  # say which tables were found where
+        shown = files if len(files) <= 3 else files[:2] + [f"... {len(files)} files"]
+        print(f"  {name:<22} {len(dataset.tables[name]):>10,} rows  {', '.join(shown)}")
+    if not dataset.meta.get("synthetic") and dataset.meta.get("provenance"):
+        print(f"  provenance: {dataset.meta['provenance']}")
     print(f"{raw}: {len(dataset.tables)} tables, {rows:,} rows, framework "
           f"{dataset.framework.meta.get('name_en', '')} ({len(dataset.framework.leaves)} indicators): OK"
           + (" [synthetic demo data]" if dataset.synthetic else ""))
