@@ -165,7 +165,9 @@ def _xlsx_sheet(path: Path) -> tuple[str | int, list[Problem]]:
             return 0, problems
         ws = sheets[0]
         header = [c.value for c in next(ws.iter_rows(min_row=1, max_row=1), [])]
-        for rng in sorted(ws.merged_cells.ranges, key=lambda r: (r.min_row, r.min_col))[:50]:
+        # Merged header cells (a title row) are left to the header check, which gives the better hint.
+        merged = [r for r in ws.merged_cells.ranges if r.min_row > 1]
+        for rng in sorted(merged, key=lambda r: (r.min_row, r.min_col))[:50]:
             col = header[rng.min_col - 1] if rng.min_col - 1 < len(header) else None
             problems.append(Problem(path.name, rng.min_row, None if col is None else str(col).strip(), None,
                                     f"merged cells {rng.coord}: only the first cell keeps the value, the others read "

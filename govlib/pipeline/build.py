@@ -141,11 +141,11 @@ def build(settings: Settings | None = None, only: list[str] | None = None, lock_
     try:
         processed.mkdir(parents=True, exist_ok=True)
         lock.acquire(timeout=lock_timeout)
-    except OSError as exc:  # read-only or full disk, a file where the folder should be
-        raise _write_error(processed, exc) from None
-    except Timeout:
+    except Timeout:  # (a TimeoutError, hence an OSError: caught first)
         raise GovlibError(f"another `govlib build` is running (lock {processed / '.build.lock'}); "
                           f"waited {lock_timeout:.0f} s — try again when it has finished")
+    except OSError as exc:  # read-only or full disk, a file where the folder should be
+        raise _write_error(processed, exc) from None
     try:
         return _build_locked(settings, only, progress)
     except OSError as exc:  # disk full or read-only while writing: the previous build stays current
