@@ -53,6 +53,18 @@ def project(template, tmp_path, monkeypatch):
     return root
 
 
+@pytest.fixture
+def quick_stages(monkeypatch):
+    """Builds that skip the stages (the store's behaviour does not depend on them): seconds, not a minute."""
+    import govlib.pipeline.build as build_module
+
+    def no_stages(dataset, settings, only=None, on_stage=None):
+        tables = dict(dataset.tables)
+        tables["framework"] = dataset.framework.nodes.copy()
+        return tables, {}
+    monkeypatch.setattr(build_module, "run_stages", no_stages)
+
+
 def raw(root: Path) -> Path:
     return root / "data" / "raw"
 
@@ -387,7 +399,7 @@ def test_format_value_cuts_before_repr():
 
 
 # ----------------------------------------------------------------------------------------------- the processed store
-def test_a_rebuild_with_unchanged_inputs_switches_in_one_rename(project, capsys, monkeypatch):
+def test_a_rebuild_with_unchanged_inputs_switches_in_one_rename(project, quick_stages, capsys, monkeypatch):
     """A kill at any point of the switch leaves `current` at a complete build (here: at the one moment between
     moving the new folder into place and swapping the link)."""
     import govlib.data.store as store
@@ -398,11 +410,11 @@ def test_a_rebuild_with_unchanged_inputs_switches_in_one_rename(project, capsys,
 
     def killed(*args, **kwargs):
         raise SystemExit(137)
+    real_symlink = store.os.symlink
     monkeypatch.setattr(store.os, "symlink", killed)
     with pytest.raises(SystemExit):
         main(["build", "--quiet"])
-    monkeypatch.undo()
-    monkeypatch.setenv("GOVLIB_ROOT", str(project))
+    monkeypatch.setattr(store.os, "symlink", real_symlink)
     assert (project / "data/processed/current").resolve() == current and (current / "manifest.json").exists()
     assert all(v == before[k] for k, v in snapshot(project).items() if k in before)
     assert main(["provenance"]) == 0
@@ -413,7 +425,7 @@ def test_a_rebuild_with_unchanged_inputs_switches_in_one_rename(project, capsys,
     assert not list((project / "data/processed").glob(".current-*"))
 
 
-def test_a_dangling_current_link_is_recovered_by_readers(project, capsys):
+def test_a_dangling_current_link_is_recovered_by_readers(project, quick_stages, capsys):
     """What an older govlib left when killed between its two renames: `current` -> a missing folder."""
     count("crash runs survived")
     processed = project / "data/processed"
@@ -428,7 +440,7 @@ def test_a_dangling_current_link_is_recovered_by_readers(project, capsys):
     assert (processed / "current").resolve().is_dir()
 
 
-def test_current_as_a_plain_folder_is_adopted(project, capsys):
+def test_current_as_a_plain_folder_is_adopted(project, quick_stages, capsys):
     """A project copied through zip: `current` is a real folder holding the build."""
     count("adversarial inputs tried")
     processed = project / "data/processed"
@@ -461,7 +473,7 @@ def test_current_as_a_folder_of_other_files_is_explained(project, capsys):
 
 @pytest.mark.parametrize("err, words", [(errno.ENOSPC, "the disk is full"), (errno.EROFS, "read-only"),
                                         (errno.EACCES, "permission denied")])
-def test_disk_full_or_read_only_during_a_build(project, capsys, monkeypatch, err, words):
+def test_disk_full_or_read_only_during_a_build(project, quick_stages, capsys, monkeypatch, err, words):
     import govlib.pipeline.build as build_module
 
     count("adversarial inputs tried")
@@ -486,7 +498,7 @@ def test_disk_full_or_read_only_during_a_build(project, capsys, monkeypatch, err
 
 
 # ----------------------------------------------------------------------------------------------- provenance
-def test_demo_data_without_dataset_json_still_say_synthetic(project, capsys):
+def test_demo_data_without_dataset_json_still_say_synthetic(project, quick_stages, capsys):
     count("adversarial inputs tried")
     (raw(project) / "DATASET.json").unlink()
     assert main(["validate"]) == 0

@@ -18,7 +18,7 @@ from typing import Any, Iterator
 import pandas as pd
 
 __all__ = ["atomic_path", "atomic_write_bytes", "atomic_write_text", "write_table", "write_json", "file_sha256",
-           "current_dir", "has_build", "begin_build", "commit_build", "remove_staging"]
+           "current_dir", "has_build", "begin_build", "commit_build", "remove_staging", "check_current"]
 
 
 _UMASK = os.umask(0)
@@ -179,6 +179,14 @@ def _free_name(builds: Path, build_id: str) -> Path:
         final = builds / f"{build_id}.{k}"
         k += 1
     return final
+
+
+def check_current(processed_dir: str | Path) -> None:
+    """Before a build: a plain ``current`` folder that holds other files is explained now, not after the stages."""
+    processed_dir = Path(processed_dir)
+    link = processed_dir / CURRENT
+    if link.is_dir() and not link.is_symlink() and not _is_build(link) and any(link.iterdir()):
+        _adopt_plain_current(processed_dir, processed_dir / BUILDS)
 
 
 def _adopt_plain_current(processed_dir: Path, builds: Path) -> None:

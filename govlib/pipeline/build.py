@@ -25,7 +25,7 @@ from .. import __version__
 from ..errors import GovlibError
 from ..data.schema import Dataset, load_raw
 from ..settings import Settings, load_settings
-from ..data.store import begin_build, commit_build, file_sha256, remove_staging, write_json, write_table
+from ..data.store import begin_build, check_current, commit_build, file_sha256, remove_staging, write_json, write_table
 
 __all__ = ["STAGES", "BuildResult", "build", "run_stages", "validate"]
 
@@ -147,6 +147,7 @@ def build(settings: Settings | None = None, only: list[str] | None = None, lock_
     except OSError as exc:  # read-only or full disk, a file where the folder should be
         raise _write_error(processed, exc) from None
     try:
+        check_current(processed)  # a `current` folder that is not govlib's: say so before the stages run
         return _build_locked(settings, only, progress)
     except OSError as exc:  # disk full or read-only while writing: the previous build stays current
         raise _write_error(processed, exc) from None
