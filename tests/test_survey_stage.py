@@ -124,3 +124,19 @@ def test_one_stage_design_flags_psu_domains_and_routes_to_sae(demo):
     sae = out["survey_sae"]
     assert len(sae) == len(com[com["item"] != "composite"])
     assert (sae["eblup_se"] > 0).all() and (sae["recommended"] == "eblup").all()
+
+
+def test_an_all_missing_item_gives_missing_estimates_without_numpy_warnings(demo):
+    import warnings
+
+    d = dict(demo)
+    r = d["survey_responses"].copy()
+    r = r[r["wave"].astype(str) == sorted(r["wave"].astype(str).unique())[0]].reset_index(drop=True)
+    r["q3"] = pd.array([pd.NA] * len(r), dtype="Int8")
+    d["survey_responses"] = r
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a raw RuntimeWarning would be printed to the user
+        out = stage.run(d, load_settings().with_overrides(survey={"measures": ["score"], "sae": False}))
+    est = out["survey_estimates"]
+    assert est.loc[est["item"] == "q3", "estimate"].isna().all()
+    assert est.loc[est["item"] == "q1", "estimate"].notna().all()

@@ -214,7 +214,8 @@ def run(tables: dict[str, pd.DataFrame], settings) -> dict[str, pd.DataFrame]:
         # Communities get the 0-100 score only (what the profiles and small-area estimation use): top-2-box and
         # net shares of ~30 respondents are mostly suppressed anyway, and each measure costs a variance pass.
         wanted = [v for v in variables if level != "community" or v.startswith("_score__")]
-        e = estimate(design, data, wanted, by=by, stat="mean", composite=comp, **est_args)
+        with np.errstate(invalid="ignore", divide="ignore"):  # an all-missing item is NaN (empty="nan"), silently
+            e = estimate(design, data, wanted, by=by, stat="mean", composite=comp, **est_args)
         e = _composite_design_effect(e, by)
         e["level"] = level
         e["unit"] = e[col] if col else "district"
