@@ -320,12 +320,36 @@ def test_a_stratum_with_one_psu(project, capsys):
     assert "2020Q2" in text
 
 
+def test_a_psu_in_two_strata(project, capsys):
+    def change(df):
+        df["stratum"] = df["stratum"].astype(str)
+        rows = np.flatnonzero((df["wave"] == "2021Q1") & (df["psu"] == "310115004002"))
+        df.loc[rows[-1], "stratum"] = "310115005000"
+    _survey(project, change)
+    refused(project, capsys, "survey_responses.parquet, row", "column 'stratum'", "PSUs are nested in strata")
+
+
+def test_an_fpc_that_varies_within_a_stratum(project, capsys):
+    _survey(project, lambda df: df.__setitem__("fpc1", df["fpc1"].where(df.index != 40, 99)))
+    refused(project, capsys, "survey_responses.parquet, row 41, column 'fpc1'", "the same fpc1 for every row")
+
+
 def test_a_ticket_closed_before_it_was_created(project, capsys):
     path = raw(project) / "hotline_tickets/2025.parquet"
     df = pd.read_parquet(path)
     df.loc[16, "closed_at"] = df.loc[16, "created_at"] - pd.Timedelta(days=3)
     df.to_parquet(path, index=False)
     refused(project, capsys, "hotline_tickets/2025.parquet, row 17, column 'closed_at'", "not before created_at")
+
+
+def test_a_ticket_filed_against_the_district(project, capsys):
+    path = raw(project) / "hotline_tickets/2024.parquet"
+    df = pd.read_parquet(path)
+    df["unit"] = df["unit"].astype(str)
+    df.loc[4, "unit"] = "310115000000"
+    df.to_parquet(path, index=False)
+    refused(project, capsys, "hotline_tickets/2024.parquet, row 5, column 'unit'", "'310115000000'",
+            "a community or a 街镇")
 
 
 # ----------------------------------------------------------------------------------------------- rows as seen

@@ -491,11 +491,36 @@ def validate_survey(resp: pd.DataFrame, strata: str = "stratum", psu: str = "psu
         if len(lonely) > MAX_ROW_PROBLEMS:
             problems.append(Problem(str(where), None, psu, None,
                                     f"{len(lonely) - MAX_ROW_PROBLEMS} more strata with a single PSU"))
+    problems += _design_nesting(resp, where, wave, strata, psu, list(fpc or []))
     return problems
 
 
-def validate_hotline(tickets: pd.DataFrame) -> list[Problem]:
-    """A ticket is not closed (or due) before it was created.
+def _design_nesting(resp: pd.DataFrame, where: RowMap, wave: str, strata: str, psu: str,
+                    fpc: list[str]) -> list[Problem]:
+    """PSUs nested in strata (within a wave) and each fpc constant within its stage's group."""
+    problems: list[Problem] = []
+    waves = [wave] if wave in resp.columns else []
+    checks = []
+    if {strata, psu} <= set(resp.columns):
+        checks.append((waves + [psu], strata, f"one {strata} per {psu}" + (f" and {wave}" if waves else "")
+                       + f" (PSUs are nested in strata)"))
+    for col, group in zip(fpc, [strata, psu]):
+        if col in resp.columns and group in resp.columns:
+            checks.append((waves + [group], col, f"the same {col} for every row of a {group}"
+                           + (f" and {wave}" if waves else "") + f" ({col} is that stage's population size)"))
+    for keys, col, expected in checks:
+        frame = pd.DataFrame({k: resp[k].astype(str).to_numpy() for k in keys})
+        frame["_v"] = resp[col].astype(str).to_numpy()
+        varies = frame.groupby(keys, sort=False, observed=True)["_v"].transform("nunique").to_numpy() > 1
+        if varies.any():
+            first_of = frame[varies].drop_duplicates(keys + ["_v"]).index.to_numpy()
+            rows = first_of[frame.loc[first_of].duplicated(keys).to_numpy()]  # each group's second value
+            problems += row_problems(where, rows, col, resp[col], expected)
+    return problems
+
+
+def validate_hotline(tickets: pd.DataFrame, units: pd.DataFrame | None = None) -> list[Problem]:
+    """A ticket is not closed (or due) before it was created, and is filed against a community or a 街镇.
 
     Examples
     --------
@@ -520,4 +545,12 @@ def validate_hotline(tickets: pd.DataFrame) -> list[Problem]:
         if len(bad) > MAX_ROW_PROBLEMS:
             problems.append(Problem(str(where), None, col, None,
                                     f"{len(bad) - MAX_ROW_PROBLEMS} more tickets with {col} before created_at"))
+    if units is not None and {"code", "level"} <= set(units.columns) and "unit" in tickets.columns:
+        # counts roll up community -> 街镇 -> district: a ticket of the district or a benchmark has no 街镇
+        lv = units["level"].astype(str)
+        other = pd.Index(units.loc[~lv.isin(["community", "subdistrict"]).to_numpy(), "code"].astype(str))
+        bad = np.flatnonzero(category_codes(tickets["unit"], other) >= 0)
+        problems += row_problems(where, bad, "unit", tickets["unit"],
+                                 "the code of a community or a 街镇 (level community or subdistrict in units): "
+                                 "tickets are counted per community and rolled up to 街镇")
     return problems

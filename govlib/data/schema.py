@@ -646,7 +646,7 @@ def load_raw(raw_dir: str | Path, framework_path: str | Path | None = None,
     if not problems and "survey_responses" in loaded:
         problems.extend(validate_survey(loaded["survey_responses"], **(survey_options or {})))
     if not problems and "hotline_tickets" in loaded:
-        problems.extend(validate_hotline(loaded["hotline_tickets"]))
+        problems.extend(validate_hotline(loaded["hotline_tickets"], loaded.get("units")))
     if not problems and "doorstep_catalogue" in loaded:
         # Rules between the doorstep tables (a record dated before its item was ordered, ...).
         try:
