@@ -320,6 +320,16 @@ def test_a_stratum_with_one_psu(project, capsys):
     assert "2020Q2" in text
 
 
+def test_a_ticket_created_in_the_year_9999(project, capsys):
+    path = raw(project) / "hotline_tickets/2025.parquet"
+    df = pd.read_parquet(path)
+    df["created_at"] = df["created_at"].astype("datetime64[s]")
+    df.loc[7, "created_at"] = pd.Timestamp("9999-01-01")
+    df.to_parquet(path, index=False)
+    refused(project, capsys, "hotline_tickets/2025.parquet, row 8, column 'created_at'", "9999",
+            "years 1900-2100")
+
+
 def test_a_psu_in_two_strata(project, capsys):
     def change(df):
         df["stratum"] = df["stratum"].astype(str)

@@ -241,8 +241,8 @@ def _check_text_like(col: Column, s: pd.Series) -> tuple[Any, np.ndarray, Any, n
         t = t.str.replace(r"(\d{4})年(\d{1,2})月(\d{1,2})日", r"\1-\2-\3", regex=True)
         t = t.str.replace(r"^(\d{4})[/.](\d{1,2})[/.](\d{1,2})", r"\1-\2-\3", regex=True)
         values = pd.to_datetime(t.where(~missing, None), errors="coerce", format="mixed")
-        bad = values.isna().to_numpy() & ~missing
-        reasons = "a date or time such as 2024-07-01 or 2024-07-01 09:30"
+        bad = (values.isna().to_numpy() | _outside_years(values)) & ~missing
+        reasons = f"a date or time such as 2024-07-01 or 2024-07-01 09:30, years {YEAR_RANGE[0]}-{YEAR_RANGE[1]}"
     else:  # text
         values = pd.Series(s.astype(str).str.strip().to_numpy(dtype=object), index=s.index, dtype=object)
         values[missing] = None
@@ -254,10 +254,19 @@ def _check_text_like(col: Column, s: pd.Series) -> tuple[Any, np.ndarray, Any, n
     return values, bad, reasons, missing
 
 
+def _outside_years(values: pd.Series) -> np.ndarray:
+    """Dates outside :data:`YEAR_RANGE` (a ticket "created" in 9999 is a typing slip); NaT is not outside."""
+    lo, hi = pd.Timestamp(f"{YEAR_RANGE[0]}-01-01"), pd.Timestamp(f"{YEAR_RANGE[1] + 1}-01-01")
+    v = pd.Series(values)
+    if getattr(v.dt, "tz", None) is not None:
+        v = v.dt.tz_localize(None)
+    return ((v < lo) | (v >= hi)).fillna(False).to_numpy(dtype=bool)
+
+
 def _check_column(col: Column, s: pd.Series) -> tuple[Any, np.ndarray, Any, np.ndarray]:
     """Like :func:`_check_text_like`, on the distinct values only when the column repeats (codes, periods)."""
     if col.kind == "datetime" and pd.api.types.is_datetime64_any_dtype(s):
-        return s, np.zeros(len(s), bool), "", s.isna().to_numpy()
+        return s, _outside_years(s), f"a date or time in the years {YEAR_RANGE[0]}-{YEAR_RANGE[1]}", s.isna().to_numpy()
     if col.kind == "bool" and pd.api.types.is_bool_dtype(s):
         return s.astype("boolean"), np.zeros(len(s), bool), "", s.isna().to_numpy()
     if col.kind in ("text", "code") and len(s) > 10_000 and col.allowed is None and col.kind == "text" \
