@@ -64,3 +64,16 @@ def test_a_plain_current_folder_of_user_files_is_explained_not_removed(tmp_path)
     assert (tmp_path / "current" / "mine.xlsx").read_text() == "mine"
     assert not list(tmp_path.glob(".current-*"))
     assert remove_staging(tmp_path) == 1 and not list((tmp_path / "builds").glob(".staging-*"))
+
+
+def test_tidying_removes_only_builds(tmp_path):
+    count("adversarial inputs tried")
+    _build(tmp_path, "a", "1")
+    (tmp_path / "builds" / "my backup").mkdir()
+    (tmp_path / "builds" / "my backup" / "scores.xlsx").write_text("mine")
+    (tmp_path / "builds" / "notes.txt").write_text("mine")
+    for k in range(3):
+        _build(tmp_path, f"b{k}", str(k))
+    assert (tmp_path / "builds" / "my backup" / "scores.xlsx").read_text() == "mine"
+    assert (tmp_path / "builds" / "notes.txt").read_text() == "mine"
+    assert len([p for p in (tmp_path / "builds").iterdir() if (p / "manifest.json").exists()]) == 2

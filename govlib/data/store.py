@@ -245,7 +245,9 @@ def commit_build(processed_dir: str | Path, staging: Path, build_id: str, keep: 
     for p in builds.iterdir():
         if p.name.startswith((".staging-", ".old-")) and p != final:
             shutil.rmtree(p, ignore_errors=True)
-    complete = sorted((p for p in builds.iterdir() if not p.name.startswith(".") and p != final),
+    # only folders that are builds (manifest.json): a file someone put in builds/ is not govlib's to delete
+    complete = sorted((p for p in builds.iterdir() if not p.name.startswith(".") and p != final and p.is_dir()
+                       and not p.is_symlink() and _is_build(p)),
                       key=lambda p: p.stat().st_mtime, reverse=True)
     for p in complete[max(keep - 1, 0):]:
         shutil.rmtree(p, ignore_errors=True)
