@@ -531,6 +531,18 @@ def test_disk_full_or_read_only_during_a_build(project, quick_stages, capsys, mo
     assert not list((project / "data/processed/builds").glob(".staging-*"))
 
 
+def test_a_file_where_the_processed_folder_should_be(project, capsys):
+    count("adversarial inputs tried")
+    text = (project / "govlib.yaml").read_text(encoding="utf-8")
+    (project / "govlib.yaml").write_text(text.replace("processed: data/processed", "processed: data/out.parquet"),
+                                         encoding="utf-8")
+    (project / "data/out.parquet").write_bytes(b"PAR1 mine")
+    assert main(["build", "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert "cannot write the processed data" in err and "data/out.parquet" in err and "Traceback" not in err
+    assert (project / "data/out.parquet").read_bytes() == b"PAR1 mine"
+
+
 # ----------------------------------------------------------------------------------------------- provenance
 def test_demo_data_without_dataset_json_still_say_synthetic(project, quick_stages, capsys):
     count("adversarial inputs tried")
