@@ -150,6 +150,11 @@ def build(settings: Settings | None = None, only: list[str] | None = None, lock_
         check_current(processed)  # a `current` folder that is not govlib's: say so before the stages run
         return _build_locked(settings, only, progress)
     except OSError as exc:  # disk full or read-only while writing: the previous build stays current
+        import errno
+
+        inside = str(exc.filename or "").startswith(str(processed))
+        if not (inside or exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EROFS)):
+            raise  # not the store's (a broken pipe, a stage's own file): not ours to explain here
         raise _write_error(processed, exc) from None
     finally:
         remove_staging(processed)  # this build's unfinished folder, if any (we hold the lock: no other writer)
