@@ -428,8 +428,10 @@ def read_table(raw_dir: Path, name: str) -> tuple[pd.DataFrame | None, list[Prob
         except ValidationError as exc:
             problems.extend(_named(p, path, raw_dir) for p in exc.problems)
             continue
-        rows.append(np.asarray(df.index, dtype=np.int64) + df.attrs.get("row_offset", 2)
-                    if df.index.dtype.kind == "i" else np.arange(len(df)) + df.attrs.get("row_offset", 2))
+        offset = df.attrs.get("row_offset", 2)
+        plain = isinstance(df.index, pd.RangeIndex) and df.index.start == 0 and df.index.step == 1
+        rows.append((len(df), offset) if plain or df.index.dtype.kind != "i"
+                    else np.asarray(df.index, dtype=np.int64) + offset)
         typed, found = validate_table(df, spec, file=_display(path, raw_dir))
         problems.extend(found)
         parts.append(typed)
@@ -440,8 +442,7 @@ def read_table(raw_dir: Path, name: str) -> tuple[pd.DataFrame | None, list[Prob
         _align_key_types(parts, spec.key)
     table = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
     table.attrs["files"] = shown
-    file_of = np.repeat(np.arange(len(parts), dtype=np.int32), [len(p) for p in parts]) if len(parts) > 1 else None
-    rowmap = RowMap(name, shown, file_of, np.concatenate(rows) if rows else np.zeros(0, np.int64))
+    rowmap = RowMap(name, shown, rows)
     table.attrs["rowmap"] = rowmap
     if len(parts) > 1 and spec.key and not problems:
         dup = _duplicated(table, spec.key)
