@@ -445,7 +445,7 @@ def read_table(raw_dir: Path, name: str) -> tuple[pd.DataFrame | None, list[Prob
     rowmap = RowMap(name, shown, rows)
     table.attrs["rowmap"] = rowmap
     if len(parts) > 1 and spec.key and not problems:
-        dup = _duplicated(table, spec.key)
+        dup = table.duplicated(list(spec.key)).to_numpy()  # pandas' hash table: less memory than sorting 10^7 keys
         if dup.any():
             keys = table[list(spec.key)].astype(str)
             first_seen = ~keys.duplicated(keep="first").to_numpy()
