@@ -13,10 +13,23 @@ __all__ = ["GovlibError", "InputError", "Problem", "ValidationError", "format_va
 
 
 def format_value(value: Any, limit: int = 60) -> str:
-    """Show a cell value the way a person would recognise it in the file."""
+    """Show a cell value the way a person would recognise it in the file, cut to about ``limit`` characters.
+
+    Examples
+    --------
+    >>> format_value("abc"), format_value(None), format_value(float("nan"))
+    ("'abc'", '(empty)', '(empty)')
+    >>> format_value("\\x00" * 10**9)[-28:]
+    '… (1,000,000,000 characters)'
+    """
     if value is None:
         return "(empty)"
+    if isinstance(value, (str, bytes)) and len(value) > limit:
+        # cut before repr(): a cell of a damaged file can be a gigabyte long
+        return repr(value[: limit - 1])[: limit - 1] + f"… ({len(value):,} characters)"
     text = repr(value) if isinstance(value, str) else str(value)
+    if len(text) > 10 * limit:
+        text = text[: 10 * limit]
     if text in ("nan", "NaN", "None", "<NA>", "NaT"):
         return "(empty)"
     return text if len(text) <= limit else text[: limit - 1] + "…"

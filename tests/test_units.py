@@ -129,3 +129,38 @@ def test_parent_of_a_community_is_its_jiezhen(prefix, serial):
     assert parent_code(code) == prefix + "000"
     assert is_jiezhen_code(parent_code(code))
     assert parent_code(parent_code(code)) == DISTRICT_CODE
+
+
+# ----------------------------------------------------------------------------------------------- hierarchy rules
+from govlib.data.rules import validate_units  # noqa: E402
+
+
+def _registry(n_jz: int, per_jz: list[int]) -> pd.DataFrame:
+    rows = [("310115000000", "district", "区", "")]
+    for j in range(n_jz):
+        jz = f"310115{100 + j:03d}000"
+        rows.append((jz, "subdistrict", "街道" if j % 2 else "镇", "310115000000"))
+        for k in range(per_jz[j]):
+            rows.append((f"{jz[:9]}{k + 1:03d}", "community", "居委", jz))
+    return pd.DataFrame(rows, columns=["code", "level", "kind", "parent"])
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(1, 6).flatmap(lambda n: st.tuples(st.just(n), st.lists(st.integers(0, 5), min_size=n, max_size=n))),
+       st.data())
+def test_valid_hierarchies_pass_and_any_loop_is_found(shape, data):
+    from conftest import count
+
+    count("adversarial inputs tried")
+    units = _registry(*shape)
+    assert validate_units(units) == []
+    # Point a unit's parent at itself or at one of its descendants (or the district at anyone): a loop.
+    i = data.draw(st.integers(0, len(units) - 1))
+    code = units.loc[i, "code"]
+    below = units.index[(units["code"] == code) | (units["parent"] == code)
+                        | units["parent"].isin(units.loc[units["parent"] == code, "code"])]
+    j = data.draw(st.sampled_from(list(below)))
+    bad = units.copy()
+    bad.loc[i, "parent"] = units.loc[j, "code"]
+    found = validate_units(bad)
+    assert any(p.row == i + 2 and p.column == "parent" for p in found), [str(p) for p in found]

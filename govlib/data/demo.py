@@ -491,6 +491,11 @@ def _observations(ctx: _Context, population: pd.DataFrame, framework: dict) -> t
     chosen = erng.choice(candidates, size=n_outlier, replace=False)
     factors = np.where(erng.random(n_outlier) < 0.6, 10.0, 0.1)
     true_vals = obs["value"].to_numpy()[chosen]
+    # A ×10 slip that would leave its unit's range (a % above 100) is made a ÷10 slip: validation rejects
+    # impossible values (govlib.data.rules.UNIT_RANGES), and the demo data must pass validation.
+    bounded = np.isin(obs["indicator"].to_numpy()[chosen],
+                      [n["code"] for n in leaves if n.get("unit") in ("%", "score 0-100")])
+    factors = np.where(bounded & (true_vals * factors > 100), 0.1, factors)
     obs.loc[chosen, "value"] = np.round(true_vals * factors, 4)
     for r, f, tv in zip(chosen, factors, true_vals):
         code = obs.at[r, "indicator"]

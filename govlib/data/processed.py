@@ -38,7 +38,7 @@ def processed_dir(settings: Settings | None = None) -> Path:
     from .store import has_build, current_dir
 
     base = _settings(settings).processed_dir
-    if (base / "current").exists() and has_build(base):
+    if has_build(base):  # recovers from a dangling or copied `current` (see current_dir)
         return current_dir(base)
     return base
 

@@ -11,10 +11,13 @@ import numpy as np
 import pandas as pd
 
 from ..errors import Problem, ValidationError
+from .rows import RowMap, locate, rowmap_of
 from .tabular import category_codes
 
 __all__ = ["TIERS", "MEETINGS", "CATEGORIES", "MAX_ROW_PROBLEMS", "validate_doorstep", "file_name_of",
-           "row_problems", "require_columns", "month_code_from_text", "month_code_from_dates", "month_text"]
+           "row_problems", "require_columns", "month_code_from_text", "month_code_from_dates", "month_text",
+           "KIND_LEVEL", "UNIT_RANGES", "validate_units", "validate_observations", "validate_survey",
+           "validate_hotline"]
 __all__ += ["RESULTS", "CHECKS", "derive_results", "validate_conformity"]
 
 
@@ -40,13 +43,16 @@ MAX_ROW_PROBLEMS = 50
 
 
 # ----------------------------------------------------------------------------------------------- helpers
-def file_name_of(df: pd.DataFrame, table: str) -> str:
-    files = df.attrs.get("files") if hasattr(df, "attrs") else None
-    return files[0] if isinstance(files, list) and len(files) == 1 else table
+def file_name_of(df: pd.DataFrame, table: str) -> RowMap:
+    """Where the rows of ``df`` came from (a :class:`~govlib.data.rows.RowMap`; ``str()`` gives the file name)."""
+    return rowmap_of(df, table)
 
 
 def row_problems(file: str, positions, column: str, values, expected: str) -> list[Problem]:
-    """One Problem per offending 0-based position (row = position + 2), at most ``MAX_ROW_PROBLEMS`` and a summary.
+    """One Problem per offending 0-based position, at most ``MAX_ROW_PROBLEMS`` and a summary.
+
+    ``file`` is a :class:`~govlib.data.rows.RowMap` (each position is named by its file and row as seen there) or
+    a file name (row = position + 2).
 
     ``values`` is the whole column (a Series, indexed here by position) or the offending values already picked.
     """
@@ -58,9 +64,9 @@ def row_problems(file: str, positions, column: str, values, expected: str) -> li
         picked = values.iloc[shown].to_numpy(dtype=object)
     else:
         picked = np.asarray(values, dtype=object)[: len(shown)]
-    out = [Problem(file, int(p) + 2, column, picked[k], expected) for k, p in enumerate(shown)]
+    out = [Problem(*locate(file, p), column, picked[k], expected) for k, p in enumerate(shown)]
     if len(positions) > MAX_ROW_PROBLEMS:
-        out.append(Problem(file, None, column, None,
+        out.append(Problem(str(file), None, column, None,
                            f"{len(positions) - MAX_ROW_PROBLEMS} more rows with the same problem ({expected})"))
     return out
 
@@ -68,7 +74,7 @@ def row_problems(file: str, positions, column: str, values, expected: str) -> li
 def require_columns(df: pd.DataFrame | None, table: str, columns: list[str]) -> list[Problem]:
     if df is None:
         return [Problem(table, None, None, None, "table is missing")]
-    return [Problem(file_name_of(df, table), 1, c, None, f"required column '{c}' is missing")
+    return [Problem(str(file_name_of(df, table)), 1, c, None, f"required column '{c}' is missing")
             for c in columns if c not in df.columns]
 
 
@@ -157,7 +163,7 @@ def validate_doorstep(tables: dict[str, pd.DataFrame], categories: list[str] | N
                           "one of the 7 service categories (" + ", ".join(v[0] for v in CATEGORIES.values()) + ")")
     n_cat = cats.dropna().nunique()
     if n_cat > n_categories:
-        problems.append(Problem(f, None, "category", None,
+        problems.append(Problem(str(f), None, "category", None,
                                 f"{n_cat} distinct categories; the standard has {n_categories}"))
     for col in ("department", "name_zh"):
         v = catalogue[col].astype("string").str.strip()
@@ -207,10 +213,11 @@ def validate_doorstep(tables: dict[str, pd.DataFrame], categories: list[str] | N
                 firsts = first_row.reindex(pd.MultiIndex.from_frame(key.iloc[pos])).to_numpy() + 2
                 vals = (key["c"] + " / " + key["i"] + " / " + key["f"]).to_numpy()[pos]
                 for k, (p, v) in enumerate(zip(pos[:MAX_ROW_PROBLEMS], vals)):
-                    problems.append(Problem(f, int(p) + 2, "community, item_id, from_period", v,
-                                            f"a menu row given once (duplicate of row {int(firsts[k])})"))
+                    problems.append(Problem(*locate(f, p), "community, item_id, from_period", v,
+                                            f"a menu row given once (duplicate of row "
+                                            f"{locate(f, int(firsts[k]) - 2)[1]})"))
                 if len(pos) > MAX_ROW_PROBLEMS:
-                    problems.append(Problem(f, None, "community, item_id, from_period", None,
+                    problems.append(Problem(str(f), None, "community, item_id, from_period", None,
                                             f"{len(pos) - MAX_ROW_PROBLEMS} more duplicated menu rows"))
             ok = ~np.isnan(fm)
             first_from = (pd.DataFrame({"c": key["c"][ok], "i": key["i"][ok], "m": fm[ok]})
@@ -255,11 +262,11 @@ def validate_doorstep(tables: dict[str, pd.DataFrame], categories: list[str] | N
                     ordered = month_text(first[early].astype(np.int64))
                     dates = records["date"].to_numpy()[early]
                     for k, p in enumerate(early[:MAX_ROW_PROBLEMS]):
-                        problems.append(Problem(f, int(p) + 2, "date", dates[k],
+                        problems.append(Problem(*locate(f, p), "date", dates[k],
                                                 f"a date on or after the month the item was ordered "
                                                 f"({ordered[k]}, doorstep_menus)"))
                     if early.size > MAX_ROW_PROBLEMS:
-                        problems.append(Problem(f, None, "date", None, f"{early.size - MAX_ROW_PROBLEMS} more "
+                        problems.append(Problem(str(f), None, "date", None, f"{early.size - MAX_ROW_PROBLEMS} more "
                                                 "records dated before the item was ordered"))
 
     stations = tables.get("doorstep_stations")
@@ -293,6 +300,270 @@ def validate_doorstep(tables: dict[str, pd.DataFrame], categories: list[str] | N
                 problems += row_problems(f, bad, "rating", evaluations["rating"], "a rating 0-100")
     if problems:
         raise ValidationError(problems)
+
+
+# ----------------------------------------------------------------------------------------------- units, observations
+#: The level each kind of unit sits at; the hierarchy runs district > subdistrict (街镇) > community (居村委).
+KIND_LEVEL = {"区": "district", "街道": "subdistrict", "镇": "subdistrict", "开发区": "subdistrict",
+              "农场": "subdistrict", "居委": "community", "村委": "community", "benchmark": "benchmark"}
+LEVEL_RANK = {"district": 0, "subdistrict": 1, "community": 2}
+
+
+def validate_units(units: pd.DataFrame) -> list[Problem]:
+    """The unit hierarchy is a tree of the right shape; returns the problems (row by row).
+
+    Checks: no unit is its own parent; no parent chain loops; ``kind`` matches ``level`` (:data:`KIND_LEVEL`);
+    a community has a parent (an XLSX with merged ``parent`` cells leaves them empty) and every parent sits one
+    level up (a community's parent is a 街镇, a 街镇's the district).
+
+    Examples
+    --------
+    >>> u = pd.DataFrame({"code": ["310115000000", "310115004000", "310115004001"],
+    ...                   "level": ["district", "subdistrict", "community"], "kind": ["区", "街道", "街道"],
+    ...                   "parent": [None, "310115000000", "310115004001"]})
+    >>> for p in validate_units(u): print(p)
+    units, row 4, column 'parent': value '310115004001': a parent other than the unit itself
+    units, row 4, column 'kind': value '街道': a kind of level community (居委, 村委); 街道 is a kind of level subdistrict
+    """
+    if not {"code", "parent", "level"} <= set(units.columns) or len(units) == 0:
+        return []
+    where = rowmap_of(units, "units")
+    def text(s: pd.Series) -> np.ndarray:
+        return s.astype("string").str.strip().fillna("").to_numpy(dtype=object)
+
+    code, parent, level = text(units["code"]), text(units["parent"]), text(units["level"])
+    parent_raw = units["parent"]
+    has_parent = parent != ""
+    problems: list[Problem] = []
+    own = np.flatnonzero(has_parent & (parent == code))
+    problems += row_problems(where, own, "parent", parent_raw, "a parent other than the unit itself")
+    if "kind" in units.columns:
+        kind = text(units["kind"])
+        expected = np.array([KIND_LEVEL.get(k) for k in kind], dtype=object)
+        bad = np.flatnonzero((expected != None) & (expected != level))  # noqa: E711 (elementwise)
+        for p in bad[:MAX_ROW_PROBLEMS]:
+            kinds_here = ", ".join(k for k, lv in KIND_LEVEL.items() if lv == level[p])
+            problems.append(Problem(*locate(where, p), "kind", kind[p],
+                                    f"a kind of level {level[p]} ({kinds_here or 'none'}); {kind[p]} is a kind of "
+                                    f"level {expected[p]}"))
+    pos = pd.Index(code).get_indexer(pd.Index(parent))
+    pos = np.where(has_parent, pos, -1)
+    level = level.astype(str)
+    rank = np.array([LEVEL_RANK.get(v, -9) for v in level])
+    needs = np.flatnonzero((rank == 2) & ~has_parent)
+    problems += row_problems(where, needs, "parent", parent_raw,
+                             "the code of the community's 街镇 (empty: merged cells in a spreadsheet leave every "
+                             "cell but the first empty — unmerge and fill them)")
+    known = (pos >= 0) & (parent != code)
+    prank = np.where(known, rank[np.where(pos >= 0, pos, 0)], -9)
+    wrong = np.flatnonzero(known & (rank > 0) & (prank > -9) & (prank != rank - 1))
+    for p in wrong[:MAX_ROW_PROBLEMS]:
+        want = {1: "the district", 2: "a 街镇 (level subdistrict)"}.get(int(rank[p]), "one level up")
+        problems.append(Problem(*locate(where, p), "parent", parent[p],
+                                f"{want}: unit {parent[p]} is of level {level[pos[p]]}"))
+    # Loops of any length: after 2^k >= n steps up, a unit that still has an ancestor is on or under a cycle.
+    anc = np.where(known, pos, -1)
+    for _ in range(int(np.ceil(np.log2(max(len(anc), 2)))) + 1):
+        anc = np.where(anc >= 0, anc[np.where(anc >= 0, anc, 0)], -1)
+    loops = np.flatnonzero(anc >= 0)
+    problems += row_problems(where, loops, "parent", parent_raw,
+                             "a parent chain that ends at the top of the hierarchy; this one loops back on itself")
+    return problems
+
+
+#: Units of measurement in the framework and the values they allow.
+UNIT_RANGES = {"%": (0.0, 100.0), "score 0-100": (0.0, 100.0)}
+
+
+def validate_observations(obs: pd.DataFrame, nodes: pd.DataFrame) -> list[Problem]:
+    """Observations are for the framework's indicators (leaves) and within the range their unit implies.
+
+    Values of an indicator measured in ``%`` (or ``score 0-100``) lie in [0, 100]; rates (``per 10k``) and counts
+    are not negative. A ``%`` indicator whose values all lie in [0, 1] is a problem with a hint: Excel cells
+    formatted as percent store 0.883 for what they show as 88.3%.
+
+    Examples
+    --------
+    >>> nodes = pd.DataFrame({"code": ["SGI", "D1", "D1.1"], "parent": [None, "SGI", "D1"], "unit": ["", "", "%"]})
+    >>> obs = pd.DataFrame({"unit": ["310115004000"] * 3, "period": ["2024"] * 3, "indicator": ["D1", "D1.1", "D1.1"],
+    ...                     "value": [50.0, 885.0, 30.0]})
+    >>> for p in validate_observations(obs, nodes): print(p)
+    observations, row 2, column 'indicator': value 'D1': an indicator (a leaf of the framework); D1 is computed from its indicators
+    observations, row 3, column 'value': value 885.0: a value from 0 to 100 (indicator D1.1 is measured in %)
+    """
+    if not {"indicator", "value"} <= set(obs.columns) or "code" not in nodes.columns:
+        return []
+    where = rowmap_of(obs, "observations")
+    parents = set(nodes["parent"].dropna().astype(str)) if "parent" in nodes.columns else set()
+    inner = pd.Index(sorted(set(nodes["code"].astype(str)) & parents))
+    ind = obs["indicator"]
+    problems = row_problems(where, np.flatnonzero(category_codes(ind, inner) >= 0), "indicator", ind, "")
+    problems = [Problem(p.file, p.row, p.column, p.value,
+                        f"an indicator (a leaf of the framework); {p.value} is computed from its indicators")
+                if p.row is not None else p for p in problems]
+    if "unit" not in nodes.columns:
+        return problems
+    value = pd.to_numeric(obs["value"], errors="coerce").to_numpy(dtype=float)
+    unit_of = nodes.set_index(nodes["code"].astype(str))["unit"].astype(str)
+    codes = pd.Index(unit_of.index)
+    which = category_codes(ind, codes)
+    units = np.append(unit_of.to_numpy(dtype=object), "")[which]
+    had_pct = obs["_value_percent"].to_numpy(dtype=bool) if "_value_percent" in obs.columns \
+        else np.zeros(len(obs), bool)
+    for unit in sorted(set(units[which >= 0])):
+        rows = units == unit
+        lo, hi = UNIT_RANGES.get(unit, (0.0 if unit.startswith(("per ", "items", "meetings", "projects",
+                                                                      "accidents")) else -np.inf, np.inf))
+        with np.errstate(invalid="ignore"):
+            off = np.flatnonzero(rows & ((value < lo) | (value > hi)))
+        expected = f"a value from {lo:g} to {hi:g}" if np.isfinite(hi) else f"a value of at least {lo:g}"
+        for p in off[:MAX_ROW_PROBLEMS]:
+            problems.append(Problem(*locate(where, p), "value", value[p],
+                                    f"{expected} (indicator {ind.iloc[p]} is measured in {unit})"))
+        if len(off) > MAX_ROW_PROBLEMS:
+            problems.append(Problem(str(where), None, "value", None,
+                                    f"{len(off) - MAX_ROW_PROBLEMS} more values outside the range of their unit"))
+    # Fractions where percent points are expected, per % indicator.
+    pct = (units == "%") & ~np.isnan(value)
+    if pct.any():
+        frame = pd.DataFrame({"i": ind.astype(str).to_numpy()[pct], "v": value[pct], "pos": np.flatnonzero(pct),
+                              "sign": had_pct[pct]})
+        g = frame.groupby("i", sort=True)
+        summary = pd.DataFrame({"lo": g["v"].min(), "hi": g["v"].max(), "n": g["v"].size(), "sign": g["sign"].any(),
+                                "first": g["pos"].min()})
+        flagged = summary[(summary["lo"] >= 0) & (summary["hi"] <= 1) & (summary["hi"] > 0) & ~summary["sign"]]
+        for code, r in flagged.iterrows():
+            problems.append(Problem(*locate(where, r["first"]), "value", float(value[int(r["first"])]),
+                                    f"percent points: all {int(r['n'])} values of indicator {code} (measured in %) "
+                                    f"lie between 0 and 1 — fractions, not percents? Excel cells formatted as percent "
+                                    f"store 0.883 for 88.3%; enter 88.3 (or 88.3%). If they really are below 1%, "
+                                    f"write them with a % sign"))
+    return problems
+
+
+# ----------------------------------------------------------------------------------------------- survey, hotline
+def _int_codes(s: pd.Series) -> tuple[np.ndarray, int]:
+    """Integer codes of a column's values (NA = -1) and how many distinct values: categoricals for free."""
+    if isinstance(s.dtype, pd.CategoricalDtype):
+        return s.cat.codes.to_numpy().astype(np.int64), len(s.cat.categories)
+    codes, uniques = pd.factorize(s, use_na_sentinel=True)
+    return codes.astype(np.int64), len(uniques)
+
+
+def _group_codes(resp: pd.DataFrame, keys: list[str]) -> np.ndarray:
+    g = np.zeros(len(resp), np.int64)
+    for k in keys:
+        c, n = _int_codes(resp[k])
+        g = pd.factorize(g * (n + 1) + (c + 1))[0].astype(np.int64)  # compact: no overflow however many keys
+    return g
+
+
+def _distinct_per_group(g: np.ndarray, v: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per distinct (group, value) pair: its group and first row; and per row of that list, the group's count."""
+    pair = g * (int(v.max(initial=0)) + 2) + (v + 1)  # g is compact (see _group_codes): fits in int64
+    _, first = np.unique(pair, return_index=True)
+    first = np.sort(first)  # in file order
+    grp = g[first]
+    _, inverse, counts = np.unique(grp, return_inverse=True, return_counts=True)
+    return grp, first, counts[inverse]
+
+
+def validate_survey(resp: pd.DataFrame, strata: str = "stratum", psu: str = "psu", weight: str = "weight",
+                    wave: str = "wave", lonely_psu: str = "fail", fpc: list | tuple | None = ("fpc1",),
+                    fpc_kind: str = "population") -> list[Problem]:
+    """Rules the survey design applies, checked before the build (so that validate finds what build would).
+
+    Positive finite weights; PSUs nested in strata (within a wave); ``fpc`` constant within its stage's group; no
+    stratum with a single PSU when ``lonely_psu`` is ``"fail"`` (unless its fpc says every PSU was taken).
+    Vectorised on integer codes (hundreds of thousands of respondents).
+
+    Examples
+    --------
+    >>> r = pd.DataFrame({"wave": ["2024"] * 3, "stratum": ["a", "a", "b"], "psu": ["1", "2", "3"],
+    ...                   "weight": [1.0, float("inf"), 0.0]})
+    >>> for p in validate_survey(r, fpc=None): print(p)
+    survey_responses, row 3, column 'weight': value inf: a weight above 0 and finite (the survey design needs every weight > 0)
+    survey_responses, row 4, column 'weight': value 0.0: a weight above 0 and finite (the survey design needs every weight > 0)
+    survey_responses, row 4, column 'psu': value '3': more than one PSU in stratum b of wave 2024 (its variance cannot be estimated with survey.lonely_psu: fail); add PSUs, merge strata, or set survey.lonely_psu to remove, certainty, adjust or average in govlib.yaml
+    """
+    where = rowmap_of(resp, "survey_responses")
+    problems: list[Problem] = []
+    if weight in resp.columns:
+        w = pd.to_numeric(resp[weight], errors="coerce").to_numpy(dtype=float)
+        bad = np.flatnonzero(~(w > 0) | ~np.isfinite(w))
+        bad = bad[~np.isnan(w[bad])]  # empty weights are reported by the table's own rules
+        problems += row_problems(where, bad, weight, pd.Series(w),
+                                 "a weight above 0 and finite (the survey design needs every weight > 0)")
+    waves = [wave] if wave in resp.columns else []
+    fpc = [c for c in (fpc or []) if c in resp.columns]
+    if {strata, psu} <= set(resp.columns):
+        in_wave = f" and {wave}" if waves else ""
+        checks = [(waves + [psu], strata, f"one {strata} per {psu}{in_wave} (PSUs are nested in strata)")]
+        checks += [(waves + [grp], col, f"the same {col} for every row of a {grp}{in_wave} ({col} is that stage's "
+                                        f"population size)") for col, grp in zip(fpc, [strata, psu])]
+        for keys, col, expected in checks:
+            grp, first, n = _distinct_per_group(_group_codes(resp, keys), _int_codes(resp[col])[0])
+            seen = np.zeros(len(grp), bool)
+            if (n > 1).any():
+                _, lead = np.unique(grp, return_index=True)  # the first value of each group is not the problem
+                seen[lead] = True
+                problems += row_problems(where, first[(n > 1) & ~seen], col, resp[col], expected)
+        if lonely_psu == "fail":
+            g = _group_codes(resp, waves + [strata])
+            grp, first, n = _distinct_per_group(g, _int_codes(resp[psu])[0])
+            single = first[n == 1]
+            if fpc:  # every PSU of the stratum was taken: no variance to estimate, nothing to fail
+                f = pd.to_numeric(resp[fpc[0]], errors="coerce").to_numpy(dtype=float)[single]
+                taken = f <= 1 if fpc_kind == "population" else f >= 1 - 1e-7
+                single = single[~taken]
+            w_text = resp[wave].astype(str).to_numpy()[single] if waves else None
+            s_text = resp[strata].astype(str).to_numpy()[single]
+            for k, p in enumerate(single[:MAX_ROW_PROBLEMS]):
+                label = f"stratum {s_text[k]}" + (f" of {wave} {w_text[k]}" if waves else "")
+                problems.append(Problem(*locate(where, p), psu, str(resp[psu].iloc[p]),
+                                        f"more than one PSU in {label} (its variance cannot be estimated with "
+                                        f"survey.lonely_psu: fail); add PSUs, merge strata, or set survey.lonely_psu "
+                                        f"to remove, certainty, adjust or average in govlib.yaml"))
+            if len(single) > MAX_ROW_PROBLEMS:
+                problems.append(Problem(str(where), None, psu, None,
+                                        f"{len(single) - MAX_ROW_PROBLEMS} more strata with a single PSU"))
+    return problems
+
+
+def validate_hotline(tickets: pd.DataFrame, units: pd.DataFrame | None = None) -> list[Problem]:
+    """A ticket is not closed (or due) before it was created, and is filed against a community or a 街镇.
+
+    Examples
+    --------
+    >>> t = pd.DataFrame({"created_at": pd.to_datetime(["2024-01-02", "2024-01-02"]),
+    ...                   "closed_at": pd.to_datetime(["2024-01-03", "2024-01-01"])})
+    >>> for p in validate_hotline(t): print(p)
+    hotline_tickets, row 3, column 'closed_at': value 2024-01-01 00:00:00: a time not before created_at (2024-01-02 00:00:00)
+    """
+    if "created_at" not in tickets.columns:
+        return []
+    where = rowmap_of(tickets, "hotline_tickets")
+    created = pd.to_datetime(tickets["created_at"], errors="coerce")
+    problems: list[Problem] = []
+    for col in ("closed_at", "due_at"):
+        if col not in tickets.columns:
+            continue
+        other = pd.to_datetime(tickets[col], errors="coerce")
+        bad = np.flatnonzero((other < created).fillna(False).to_numpy(dtype=bool))
+        for p in bad[:MAX_ROW_PROBLEMS]:
+            problems.append(Problem(*locate(where, p), col, other.iloc[p],
+                                    f"a time not before created_at ({created.iloc[p]})"))
+        if len(bad) > MAX_ROW_PROBLEMS:
+            problems.append(Problem(str(where), None, col, None,
+                                    f"{len(bad) - MAX_ROW_PROBLEMS} more tickets with {col} before created_at"))
+    if units is not None and {"code", "level"} <= set(units.columns) and "unit" in tickets.columns:
+        # counts roll up community -> 街镇 -> district: a ticket of the district or a benchmark has no 街镇
+        lv = units["level"].astype(str)
+        other = pd.Index(units.loc[~lv.isin(["community", "subdistrict"]).to_numpy(), "code"].astype(str))
+        bad = np.flatnonzero(category_codes(tickets["unit"], other) >= 0)
+        problems += row_problems(where, bad, "unit", tickets["unit"],
+                                 "the code of a community or a 街镇 (level community or subdistrict in units): "
+                                 "tickets are counted per community and rolled up to 街镇")
 
 
 # ----------------------------------------------------------------------------------------------- conformity (#18)

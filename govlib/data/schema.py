@@ -21,8 +21,9 @@ import pandas as pd
 
 from ..errors import Problem, ValidationError
 from .framework import Framework, load_framework
-from .readers import FULLWIDTH_DIGITS, find_table, is_missing_text, parse_numbers, read_table_file
-from .rules import validate_doorstep
+from .readers import FULLWIDTH_DIGITS, find_table, is_missing_text, locate_table, parse_numbers, read_table_file
+from .rows import RowMap, rowmap_of
+from .rules import validate_doorstep, validate_hotline, validate_observations, validate_survey, validate_units
 from ..periods import PERIOD_PATTERNS
 
 __all__ = [
@@ -31,6 +32,9 @@ __all__ = [
 ]
 
 CODE_PATTERN = re.compile(r"^\d{12}$")
+
+#: Years a period, year or month may name (a sane range: 0000 and 9999 are typing slips).
+YEAR_RANGE = (1900, 2100)
 
 
 @dataclass(frozen=True)
@@ -253,18 +257,21 @@ def _check_text_like(col: Column, s: pd.Series) -> tuple[Any, np.ndarray, Any, n
         pattern = {"period": "|".join(f"(?:{p.pattern[1:-1]})" for p in PERIOD_PATTERNS.values()),
                    "year": PERIOD_PATTERNS["A"].pattern[1:-1], "month": PERIOD_PATTERNS["M"].pattern[1:-1]}[col.kind]
         ok = t.str.fullmatch(pattern).fillna(False).to_numpy(dtype=bool)
+        year = pd.to_numeric(t.str.slice(0, 4), errors="coerce").to_numpy(dtype=float)
+        ok = ok & (year >= YEAR_RANGE[0]) & (year <= YEAR_RANGE[1])  # 0000 and 9999 are typing slips, not years
         bad = ~ok & ~missing
         values = pd.Series(t.to_numpy(dtype=object), index=s.index, dtype=object)
         values[missing] = None
         reasons = {"period": "a period: 2024 (year), 2024Q3 (quarter) or 2024-07 (month)",
-                   "year": "a year such as 2024", "month": "a month such as 2024-07"}[col.kind]
+                   "year": "a year such as 2024", "month": "a month such as 2024-07"}[col.kind] \
+            + f", years {YEAR_RANGE[0]}-{YEAR_RANGE[1]}"
     elif col.kind == "datetime":
         t = s.astype(str).str.translate(FULLWIDTH_DIGITS).str.strip()
         t = t.str.replace(r"(\d{4})年(\d{1,2})月(\d{1,2})日", r"\1-\2-\3", regex=True)
         t = t.str.replace(r"^(\d{4})[/.](\d{1,2})[/.](\d{1,2})", r"\1-\2-\3", regex=True)
         values = pd.to_datetime(t.where(~missing, None), errors="coerce", format="mixed")
-        bad = values.isna().to_numpy() & ~missing
-        reasons = "a date or time such as 2024-07-01 or 2024-07-01 09:30"
+        bad = (values.isna().to_numpy() | _outside_years(values)) & ~missing
+        reasons = f"a date or time such as 2024-07-01 or 2024-07-01 09:30, years {YEAR_RANGE[0]}-{YEAR_RANGE[1]}"
     else:  # text
         values = pd.Series(s.astype(str).str.strip().to_numpy(dtype=object), index=s.index, dtype=object)
         values[missing] = None
@@ -276,10 +283,19 @@ def _check_text_like(col: Column, s: pd.Series) -> tuple[Any, np.ndarray, Any, n
     return values, bad, reasons, missing
 
 
+def _outside_years(values: pd.Series) -> np.ndarray:
+    """Dates outside :data:`YEAR_RANGE` (a ticket "created" in 9999 is a typing slip); NaT is not outside."""
+    lo, hi = pd.Timestamp(f"{YEAR_RANGE[0]}-01-01"), pd.Timestamp(f"{YEAR_RANGE[1] + 1}-01-01")
+    v = pd.Series(values)
+    if getattr(v.dt, "tz", None) is not None:
+        v = v.dt.tz_localize(None)
+    return ((v < lo) | (v >= hi)).fillna(False).to_numpy(dtype=bool)
+
+
 def _check_column(col: Column, s: pd.Series) -> tuple[Any, np.ndarray, Any, np.ndarray]:
     """Like :func:`_check_text_like`, on the distinct values only when the column repeats (codes, periods)."""
     if col.kind == "datetime" and pd.api.types.is_datetime64_any_dtype(s):
-        return s, np.zeros(len(s), bool), "", s.isna().to_numpy()
+        return s, _outside_years(s), f"a date or time in the years {YEAR_RANGE[0]}-{YEAR_RANGE[1]}", s.isna().to_numpy()
     if col.kind == "bool" and pd.api.types.is_bool_dtype(s):
         return s.astype("boolean"), np.zeros(len(s), bool), "", s.isna().to_numpy()
     if col.kind in ("text", "code") and len(s) > 10_000 and col.allowed is None and col.kind == "text" \
@@ -419,34 +435,100 @@ def validate_table(df: pd.DataFrame, spec: TableSpec, file: str | None = None,
 
 
 def read_table(raw_dir: Path, name: str) -> tuple[pd.DataFrame | None, list[Problem]]:
-    """Read and validate one table from ``raw_dir`` (all its files). Returns ``(table or None, problems)``."""
+    """Read and validate one table from ``raw_dir`` (all its files). Returns ``(table or None, problems)``.
+
+    The table's ``attrs["rowmap"]`` (a :class:`~govlib.data.rows.RowMap`) says, for each row, the file and the row
+    as seen there, so that checks on the whole table name ``hotline_tickets/2024.parquet, row 17``. Key columns
+    are compared across files as normalised text (the ticket id 1024 in Parquet and "1024" in a CSV correction
+    are the same key).
+    """
     spec = SPECS[name]
-    files = find_table(raw_dir, name)
+    files, problems = locate_table(raw_dir, name)
     if not files:
-        if spec.optional:
-            return None, []
+        if spec.optional or problems:
+            return None, problems
         return None, [Problem(f"{name}.csv", None, None, None,
-                              f"required table '{name}' not found in {raw_dir} (as .csv, .xlsx, .parquet or a folder)")]
-    parts, problems = [], []
+                              f"required table '{name}' not found in {raw_dir} (as .csv, .csv.gz, .xlsx, .parquet "
+                              f"or a folder)")]
+    parts, shown, rows = [], [], []
     for path in files:
         try:
             df = read_table_file(path, typed=spec.large)
         except ValidationError as exc:
-            problems.extend(exc.problems)
+            problems.extend(_named(p, path, raw_dir) for p in exc.problems)
             continue
+        offset = df.attrs.get("row_offset", 2)
+        plain = isinstance(df.index, pd.RangeIndex) and df.index.start == 0 and df.index.step == 1
+        rows.append((len(df), offset) if plain or df.index.dtype.kind != "i"
+                    else np.asarray(df.index, dtype=np.int64) + offset)
         typed, found = validate_table(df, spec, file=_display(path, raw_dir))
         problems.extend(found)
         parts.append(typed)
+        shown.append(_display(path, raw_dir))
     if not parts:
         return None, problems
+    if len(parts) > 1 and spec.key:
+        _align_key_types(parts, spec.key)
     table = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
-    table.attrs["files"] = [_display(p, raw_dir) for p in files]
+    table.attrs["files"] = shown
+    rowmap = RowMap(name, shown, rows)
+    table.attrs["rowmap"] = rowmap
     if len(parts) > 1 and spec.key and not problems:
-        dup = table.duplicated(list(spec.key)).to_numpy()
-        for i in np.flatnonzero(dup)[:50]:
-            problems.append(Problem(name, None, ", ".join(spec.key), "/".join(map(str, table[list(spec.key)].iloc[i])),
-                                    "duplicate key across the files of this table"))
+        dup = table.duplicated(list(spec.key)).to_numpy()  # pandas' hash table: less memory than sorting 10^7 keys
+        if dup.any():
+            keys = table[list(spec.key)].astype(str)
+            first_seen = ~keys.duplicated(keep="first").to_numpy()
+            first_at = dict(zip(map(tuple, keys.to_numpy()[first_seen]), np.flatnonzero(first_seen)))
+            idx = np.flatnonzero(dup)
+            for i in idx[:50]:
+                key = tuple(keys.iloc[i])
+                f0, r0 = rowmap.locate(first_at.get(key, -1))
+                problems.append(Problem(*rowmap.locate(i), ", ".join(spec.key), "/".join(key),
+                                        f"duplicate key: also in {f0}, row {r0} (keys are compared as text across "
+                                        f"the files of table '{name}')"))
+            if len(idx) > 50:
+                problems.append(Problem(name, None, ", ".join(spec.key), None,
+                                        f"{len(idx) - 50} more duplicated keys across the files of this table"))
     return table, problems
+
+
+def _named(problem: Problem, path: Path, raw_dir: Path) -> Problem:
+    """A reader's problem names the file by its base name; inside a table folder name it with the folder."""
+    if problem.file == path.name:
+        return Problem(_display(path, raw_dir), problem.row, problem.column, problem.value, problem.expected)
+    return problem
+
+
+def _key_text(s: pd.Series) -> pd.Series:
+    """A key column as normalised text: 1024, 1024.0 and " 1024" all become "1024"."""
+    if pd.api.types.is_integer_dtype(s) or pd.api.types.is_bool_dtype(s):
+        return s.astype("Int64").astype("string").astype(object) if not pd.api.types.is_bool_dtype(s) \
+            else s.astype(str)
+    if pd.api.types.is_float_dtype(s):
+        v = s.to_numpy(dtype=float)
+        whole = np.isfinite(v) & (v == np.round(v))
+        out = s.astype(str).to_numpy(dtype=object)
+        out[whole] = v[whole].astype(np.int64).astype(str)
+        out[np.isnan(v)] = None
+        return pd.Series(out, index=s.index, dtype=object)
+    if pd.api.types.is_datetime64_any_dtype(s) or isinstance(s.dtype, pd.CategoricalDtype):
+        return s
+    text = s.astype("string").str.strip()
+    num = text.str.fullmatch(r"[+-]?\d+\.0+").fillna(False)
+    if num.any():
+        text = text.where(~num, text.str.replace(r"\.0+$", "", regex=True))
+    return text.astype(object).where(text.notna(), None)
+
+
+def _align_key_types(parts: list[pd.DataFrame], key: tuple[str, ...]) -> None:
+    """Give every file's key columns one type: normalised text where the files disagree (int vs text ids)."""
+    for k in key:
+        kinds = {p[k].dtype.kind if not isinstance(p[k].dtype, pd.CategoricalDtype) else "c" for p in parts
+                 if k in p.columns}
+        if len(kinds) > 1 or kinds & {"f"}:
+            for p in parts:
+                if k in p.columns:
+                    p[k] = _key_text(p[k])
 
 
 def _display(path: Path, raw_dir: Path) -> str:
@@ -465,6 +547,7 @@ class Dataset:
     framework: Framework
     files: list[Path]
     meta: dict[str, Any] = field(default_factory=dict)
+    sources: dict[str, list[str]] = field(default_factory=dict)  # table -> its files, relative to the raw folder
 
     @property
     def synthetic(self) -> bool:
@@ -504,11 +587,9 @@ def _reference_problems(tables: dict[str, pd.DataFrame], framework: Framework | 
             else:
                 ok = values.astype(str).isin(known).to_numpy()
             bad = np.flatnonzero(present & ~ok)
-            files = df.attrs.get("files") or [df.attrs.get("file", name)]
-            offset = 1 if str(files[0]).endswith(".parquet") else 2
+            where = rowmap_of(df, name)
             for i in bad[:100]:
-                problems.append(Problem(files[0] if len(files) == 1 else name, int(i) + offset, col,
-                                        values.iloc[i], f"unknown {col}: expected {what}"))
+                problems.append(Problem(*where.locate(i), col, values.iloc[i], f"unknown {col}: expected {what}"))
             if len(bad) > 100:
                 problems.append(Problem(name, None, col, None, f"{len(bad) - 100} more unknown values"))
     # A percent sign only makes sense for indicators measured in %.
@@ -516,10 +597,11 @@ def _reference_problems(tables: dict[str, pd.DataFrame], framework: Framework | 
     if obs is not None and framework is not None and "_value_percent" in obs.columns:
         units_of = framework.nodes.set_index("code")["unit"]
         pct_rows = np.flatnonzero(obs["_value_percent"].to_numpy())
+        where = rowmap_of(obs, "observations")
         for i in pct_rows[:100]:
             ind = obs["indicator"].iloc[i]
             if units_of.get(ind, "%") != "%":
-                problems.append(Problem(obs.attrs.get("file", "observations"), int(i) + 2, "value",
+                problems.append(Problem(*where.locate(i), "value",
                                         f"{obs['value'].iloc[i]:g}%",
                                         f"a plain number: indicator {ind} is measured in {units_of.get(ind)}, not %"))
     problems.extend(_survey_item_problems(tables))
@@ -532,9 +614,8 @@ def _survey_item_problems(tables: dict[str, pd.DataFrame]) -> list[Problem]:
     if items is None or resp is None:
         return []
     problems: list[Problem] = []
-    files = resp.attrs.get("files") or [resp.attrs.get("file", "survey_responses")]
-    file = files[0] if len(files) == 1 else "survey_responses"
-    offset = 1 if str(files[0]).endswith(".parquet") else 2
+    where = rowmap_of(resp, "survey_responses")
+    file = str(where)
     for row in items.itertuples(index=False):
         if row.item not in resp.columns:
             problems.append(Problem(file, None, row.item, None,
@@ -549,7 +630,7 @@ def _survey_item_problems(tables: dict[str, pd.DataFrame]) -> list[Problem]:
         expected = f"a whole number from {row.scale_min} to {row.scale_max}" + (
             f", or a missing code ({row.missing_codes})" if codes else "") + ", or blank"
         for i in idx[:100]:
-            problems.append(Problem(file, int(i) + offset, row.item, resp[row.item].iloc[i], "expected " + expected))
+            problems.append(Problem(*where.locate(i), row.item, resp[row.item].iloc[i], "expected " + expected))
         if len(idx) > 100:
             problems.append(Problem(file, None, row.item, None, f"{len(idx) - 100} more values outside the scale"))
         resp[row.item] = values.astype("float32")
@@ -558,7 +639,7 @@ def _survey_item_problems(tables: dict[str, pd.DataFrame]) -> list[Problem]:
 
 def load_raw(raw_dir: str | Path, framework_path: str | Path | None = None,
              tables: Iterable[str] | None = None, progress: Callable[[str], None] | None = None,
-             doorstep_options: dict | None = None) -> Dataset:
+             doorstep_options: dict | None = None, survey_options: dict | None = None) -> Dataset:
     """Read and validate every raw table in ``raw_dir``; raise one ValidationError with all problems.
 
     Parameters
@@ -569,6 +650,8 @@ def load_raw(raw_dir: str | Path, framework_path: str | Path | None = None,
     progress : called with each table's name before it is read (for progress displays).
     doorstep_options : keyword arguments of :func:`govlib.data.rules.validate_doorstep` (``categories``,
         ``check_records``) from the ``doorstep`` settings; the tables are checked here, once.
+    survey_options : keyword arguments of :func:`govlib.data.rules.validate_survey` (``strata``, ``psu``,
+        ``weight``, ``lonely_psu``) from the ``survey`` settings, so that validate finds what the build would.
     """
     import json
 
@@ -591,11 +674,19 @@ def load_raw(raw_dir: str | Path, framework_path: str | Path | None = None,
             progress(name)
         df, found = read_table(raw_dir, name)
         problems.extend(found)
-        files.extend(find_table(raw_dir, name))
+        files.extend(find_table(raw_dir, name) if not found else [])
         if df is not None:
             loaded[name] = df
+    if "units" in loaded:
+        problems.extend(validate_units(loaded["units"]))
     if not problems:
         problems.extend(_reference_problems(loaded, framework))
+    if not problems and framework is not None and "observations" in loaded:
+        problems.extend(validate_observations(loaded["observations"], framework.nodes))
+    if not problems and "survey_responses" in loaded:
+        problems.extend(validate_survey(loaded["survey_responses"], **(survey_options or {})))
+    if not problems and "hotline_tickets" in loaded:
+        problems.extend(validate_hotline(loaded["hotline_tickets"], loaded.get("units")))
     if not problems and "doorstep_catalogue" in loaded:
         # Rules between the doorstep tables (a record dated before its item was ordered, ...).
         try:
@@ -623,6 +714,7 @@ def load_raw(raw_dir: str | Path, framework_path: str | Path | None = None,
     for df in loaded.values():
         for c in [c for c in df.columns if c.startswith("_") and c.endswith("_percent")]:
             del df[c]
+        df.attrs.pop("rowmap", None)  # positions change in the stages; messages are made here
     meta = {}
     meta_file = raw_dir / "DATASET.json"
     if meta_file.exists():
@@ -631,4 +723,26 @@ def load_raw(raw_dir: str | Path, framework_path: str | Path | None = None,
         except json.JSONDecodeError as exc:
             raise ValidationError([Problem("DATASET.json", exc.lineno, None, None, f"not valid JSON ({exc.msg})")])
         files.append(meta_file)
-    return Dataset(tables=loaded, framework=framework, files=files, meta=meta)
+    else:
+        meta = _unmarked_provenance(loaded)
+    sources = {name: list(df.attrs.get("files", [])) for name, df in loaded.items()}
+    return Dataset(tables=loaded, framework=framework, files=files, meta=meta, sources=sources)
+
+
+def _unmarked_provenance(tables: dict[str, pd.DataFrame]) -> dict[str, Any]:
+    """Provenance when ``DATASET.json`` is missing: the demo's unit names say "(synthetic)"; else unknown.
+
+    Examples
+    --------
+    >>> _unmarked_provenance({"units": pd.DataFrame({"name_en": ["Tangqiao Residents' Committee 1 (synthetic)"]})})
+    {'synthetic': True, 'provenance': 'synthetic (the unit names say so; DATASET.json is missing)'}
+    >>> _unmarked_provenance({})
+    {'provenance': 'unknown (no DATASET.json in the raw folder)'}
+    """
+    units = tables.get("units")
+    if units is not None:
+        names = pd.concat([units[c].astype(str) for c in ("name_en", "name_zh") if c in units.columns]) \
+            if any(c in units.columns for c in ("name_en", "name_zh")) else pd.Series(dtype=str)
+        if names.str.contains("(synthetic)", regex=False).any() or names.str.contains("（示例）", regex=False).any():
+            return {"synthetic": True, "provenance": "synthetic (the unit names say so; DATASET.json is missing)"}
+    return {"provenance": "unknown (no DATASET.json in the raw folder)"}

@@ -18,7 +18,7 @@ from typing import Any, Iterator
 import pandas as pd
 
 __all__ = ["atomic_path", "atomic_write_bytes", "atomic_write_text", "write_table", "write_json", "file_sha256",
-           "current_dir", "has_build", "begin_build", "commit_build"]
+           "current_dir", "has_build", "begin_build", "commit_build", "remove_staging", "check_current"]
 
 
 _UMASK = os.umask(0)
@@ -116,14 +116,37 @@ CURRENT = "current"
 BUILDS = "builds"
 
 
+def _is_build(folder: Path) -> bool:
+    return (folder / "manifest.json").is_file()
+
+
+def _newest_build(builds: Path) -> Path | None:
+    """The newest complete build folder (with ``manifest.json``), by the manifest's modification time."""
+    if not builds.is_dir():
+        return None
+    found = [p for p in builds.iterdir() if not p.name.startswith(".") and p.is_dir() and _is_build(p)]
+    return max(found, key=lambda p: (p / "manifest.json").stat().st_mtime_ns) if found else None
+
+
 def current_dir(processed_dir: str | Path) -> Path:
-    """The folder of the current complete build (``data/processed/current``, resolved)."""
-    link = Path(processed_dir) / CURRENT
-    return link.resolve()
+    """The folder of the current complete build (``data/processed/current``, resolved).
+
+    A reader recovers from what a crash or a copy can leave: a ``current`` link to a folder that is gone (a build
+    killed between two renames by an older govlib) or a ``current`` that is a plain folder without a build in it
+    (a project copied through zip or to Windows) both fall back to the newest complete build in ``builds/``.
+    A plain ``current`` folder that holds a complete build (a copied link) is read as it is.
+    """
+    processed_dir = Path(processed_dir)
+    link = processed_dir / CURRENT
+    target = link.resolve()
+    if _is_build(target):
+        return target
+    newest = _newest_build(processed_dir / BUILDS)
+    return newest if newest is not None else target
 
 
 def has_build(processed_dir: str | Path) -> bool:
-    return (current_dir(processed_dir) / "manifest.json").exists()
+    return _is_build(current_dir(processed_dir))
 
 
 def begin_build(processed_dir: str | Path) -> Path:
@@ -135,35 +158,96 @@ def begin_build(processed_dir: str | Path) -> Path:
     return staging
 
 
+def remove_staging(processed_dir: str | Path) -> int:
+    """Remove unfinished build folders (``builds/.staging-*``); call only while holding the build lock."""
+    import shutil
+
+    builds = Path(processed_dir) / BUILDS
+    if not builds.is_dir():
+        return 0
+    found = [p for p in builds.iterdir() if p.name.startswith(".staging-") and p.is_dir()]
+    for p in found:
+        shutil.rmtree(p, ignore_errors=True)
+    return len(found)
+
+
+def _free_name(builds: Path, build_id: str) -> Path:
+    """``builds/<build_id>``, or ``builds/<build_id>.<k>`` when a folder of that name exists (same inputs)."""
+    final = builds / build_id
+    k = 2
+    while final.exists() or final.is_symlink():
+        final = builds / f"{build_id}.{k}"
+        k += 1
+    return final
+
+
+def check_current(processed_dir: str | Path) -> None:
+    """Before a build: a plain ``current`` folder that holds other files is explained now, not after the stages."""
+    processed_dir = Path(processed_dir)
+    link = processed_dir / CURRENT
+    if link.is_dir() and not link.is_symlink() and not _is_build(link) and any(link.iterdir()):
+        _adopt_plain_current(processed_dir, processed_dir / BUILDS)
+
+
+def _adopt_plain_current(processed_dir: Path, builds: Path) -> None:
+    """``current`` is a plain folder (the link was lost in a copy): keep a build in it, else explain.
+
+    A folder holding a complete build (``manifest.json``) is moved into ``builds/`` (it becomes the previous
+    build, nothing is deleted); an empty folder is removed; anything else is left alone and reported.
+    """
+    from ..errors import GovlibError
+
+    link = processed_dir / CURRENT
+    if link.is_symlink() or not link.is_dir():
+        return
+    if _is_build(link):
+        os.replace(link, _free_name(builds, "copied-current"))
+        return
+    if not any(link.iterdir()):
+        link.rmdir()
+        return
+    raise GovlibError(f"{link} is a folder, not the link govlib keeps there (the link is lost when a project is "
+                      f"copied through zip or to Windows), and it holds files that are not a complete build "
+                      f"(no manifest.json). Move it away and run `govlib build` again.")
+
+
 def commit_build(processed_dir: str | Path, staging: Path, build_id: str, keep: int = 2) -> Path:
     """Make ``staging`` the current build: rename it to ``builds/<build_id>`` and swap the ``current`` link.
 
+    The switch is one atomic rename of a new link over ``current``; the folder it points at is complete and is
+    never renamed or removed afterwards while current (a rebuild with the same inputs goes to
+    ``builds/<build_id>.2``), so a reader or a kill at any moment sees the previous build or the new one.
     Older builds beyond the newest ``keep`` are removed, as are staging folders of killed builds.
     """
     import shutil
 
+    from ..errors import GovlibError
+
     processed_dir = Path(processed_dir)
     builds = processed_dir / BUILDS
-    final = builds / build_id
-    if final.exists():  # same inputs and settings built again: keep the new files, replace the old folder
-        trash = builds / f".old-{build_id}-{os.getpid()}"
-        os.replace(final, trash)
-        os.replace(staging, final)
-        shutil.rmtree(trash, ignore_errors=True)
-    else:
-        os.replace(staging, final)
+    _adopt_plain_current(processed_dir, builds)
+    final = _free_name(builds, build_id)
+    os.replace(staging, final)
     _fsync_dir(builds)
     tmp_link = processed_dir / f".current-{os.getpid()}"
     with contextlib.suppress(FileNotFoundError):
         tmp_link.unlink()
-    os.symlink(Path(BUILDS) / build_id, tmp_link)
-    os.replace(tmp_link, processed_dir / CURRENT)
+    try:
+        os.symlink(Path(BUILDS) / final.name, tmp_link)
+        os.replace(tmp_link, processed_dir / CURRENT)
+    except OSError as exc:
+        with contextlib.suppress(FileNotFoundError):
+            tmp_link.unlink()
+        raise GovlibError(f"cannot point {processed_dir / CURRENT} at the new build {final} ({exc.strerror or exc}); "
+                          f"the build is complete in {final}, the previous one is still current") from None
     _fsync_dir(processed_dir)
-    # Tidy: staging folders of builds that died, and old complete builds.
+    # Tidy: staging folders of builds that died, and old complete builds (never the one now current).
     for p in builds.iterdir():
         if p.name.startswith((".staging-", ".old-")) and p != final:
             shutil.rmtree(p, ignore_errors=True)
-    complete = sorted((p for p in builds.iterdir() if not p.name.startswith(".") and p != final),
+    # only folders that are builds (manifest.json): a file someone put in builds/ is not govlib's to delete
+    complete = sorted((p for p in builds.iterdir() if not p.name.startswith(".") and p != final and p.is_dir()
+                       and not p.is_symlink() and _is_build(p)),
                       key=lambda p: p.stat().st_mtime, reverse=True)
     for p in complete[max(keep - 1, 0):]:
         shutil.rmtree(p, ignore_errors=True)

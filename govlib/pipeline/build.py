@@ -25,7 +25,7 @@ from .. import __version__
 from ..errors import GovlibError, ValidationError
 from ..data.schema import Dataset, load_raw
 from ..settings import Settings, load_settings
-from ..data.store import begin_build, commit_build, file_sha256, write_json, write_table
+from ..data.store import begin_build, check_current, commit_build, file_sha256, remove_staging, write_json, write_table
 
 __all__ = ["STAGES", "BuildResult", "build", "run_stages", "validate", "check_stage_settings"]
 
@@ -61,7 +61,17 @@ def validate(settings: Settings | None = None, progress: Callable[[str], None] |
     check_stage_settings(settings)
     cfg = doorstep_settings(settings)
     return load_raw(settings.raw_dir, settings.framework_path, progress=progress,
-                    doorstep_options={"categories": cfg["categories"], "check_records": cfg["check_records"]})
+                    doorstep_options={"categories": cfg["categories"], "check_records": cfg["check_records"]},
+                    survey_options=_survey_rules(settings))
+
+
+def _survey_rules(settings: Settings) -> dict:
+    """The survey settings that validation checks the data against (what the survey stage would apply)."""
+    from .stages.survey import DEFAULTS
+
+    cfg = {**DEFAULTS, **(settings.section("survey") or {})}
+    return {"strata": cfg["strata"], "psu": cfg["psu"], "weight": cfg["weight"], "lonely_psu": cfg["lonely_psu"],
+            "fpc": cfg["fpc"], "fpc_kind": cfg["fpc_kind"]}
 
 
 def check_stage_settings(settings: Settings) -> None:
@@ -145,17 +155,39 @@ def build(settings: Settings | None = None, only: list[str] | None = None, lock_
 
     settings = settings or load_settings()
     processed = settings.processed_dir
-    processed.mkdir(parents=True, exist_ok=True)
     lock = FileLock(str(processed / ".build.lock"))
     try:
+        processed.mkdir(parents=True, exist_ok=True)
         lock.acquire(timeout=lock_timeout)
-    except Timeout:
+    except Timeout:  # (a TimeoutError, hence an OSError: caught first)
         raise GovlibError(f"another `govlib build` is running (lock {processed / '.build.lock'}); "
                           f"waited {lock_timeout:.0f} s — try again when it has finished")
+    except OSError as exc:  # read-only or full disk, a file where the folder should be
+        raise _write_error(processed, exc) from None
     try:
+        check_current(processed)  # a `current` folder that is not govlib's: say so before the stages run
         return _build_locked(settings, only, progress)
+    except OSError as exc:  # disk full or read-only while writing: the previous build stays current
+        import errno
+
+        inside = str(exc.filename or "").startswith(str(processed))
+        if not (inside or exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EROFS)):
+            raise  # not the store's (a broken pipe, a stage's own file): not ours to explain here
+        raise _write_error(processed, exc) from None
     finally:
+        remove_staging(processed)  # this build's unfinished folder, if any (we hold the lock: no other writer)
         lock.release()
+
+
+def _write_error(processed: Path, exc: OSError) -> GovlibError:
+    import errno
+
+    why = {errno.ENOSPC: "the disk is full", errno.EDQUOT: "the disk quota is exceeded",
+           errno.EROFS: "the file system is read-only", errno.EACCES: "permission denied",
+           errno.EPERM: "permission denied"}.get(exc.errno, exc.strerror or str(exc))
+    return GovlibError(f"cannot write the processed data in {processed}: {why}"
+                       + (f" ({exc.filename})" if exc.filename else "")
+                       + "; the previous build, if any, is still current and unfinished files were removed")
 
 
 def _say(progress: bool, text: str) -> None:

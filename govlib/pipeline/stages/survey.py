@@ -200,13 +200,18 @@ def run(tables: dict[str, pd.DataFrame], settings) -> dict[str, pd.DataFrame]:
     data = pd.concat(blocks, axis=1)
     comp = {"_score__composite": {f"_score__{i}": a for i, a in composite["composite"].items()}} \
         if "score" in cfg["measures"] else None
+    if comp:  # the composite's design effect: that of each respondent's composite score (issue 14)
+        data[COMPOSITE_ROWS] = _composite_rows(data, comp["_score__composite"])
+        variables.append(COMPOSITE_ROWS)
     parts = []
     for level, col in levels:
         by = ["_wave"] + ([col] if col else [])
         # Communities get the 0-100 score only (what the profiles and small-area estimation use): top-2-box and
         # net shares of ~30 respondents are mostly suppressed anyway, and each measure costs a variance pass.
         wanted = [v for v in variables if level != "community" or v.startswith("_score__")]
-        e = estimate(design, data, wanted, by=by, stat="mean", composite=comp, **est_args)
+        with np.errstate(invalid="ignore", divide="ignore"):  # an all-missing item is NaN (empty="nan"), silently
+            e = estimate(design, data, wanted, by=by, stat="mean", composite=comp, **est_args)
+        e = _composite_design_effect(e, by)
         e["level"] = level
         e["unit"] = e[col] if col else "district"
         e["period"] = e["_wave"]
@@ -242,6 +247,39 @@ def run(tables: dict[str, pd.DataFrame], settings) -> dict[str, pd.DataFrame]:
         else pd.DataFrame(columns=["unit", "jiezhen", "period", "item", "indicator", "direct", "direct_se",
                                    "direct_flag", "eblup", "eblup_se", "gamma", "flag", "recommended"])
     return {"observations_survey": observations, "survey_estimates": estimates, "survey_sae": sae}
+
+
+COMPOSITE_ROWS = "_score__composite_rows"
+
+
+def _composite_rows(data: pd.DataFrame, coefs: dict[str, float]) -> np.ndarray:
+    """Each respondent's composite score: the coefficient-weighted mean of the items they answered."""
+    y = data[list(coefs)].to_numpy(dtype=float)
+    a = np.array(list(coefs.values()), dtype=float)
+    answered = ~np.isnan(y)
+    den = (answered * a).sum(axis=1)
+    num = np.where(answered, y, 0.0) @ a
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(den > 0, num / den, np.nan)
+
+
+def _composite_design_effect(e: pd.DataFrame, by: list[str]) -> pd.DataFrame:
+    """Give the composite rows the ``deff`` of the respondent-level composite score and ``n_eff = n / deff``.
+
+    The composite is a linear combination of domain means, so the linearisation gives its SE but no SRS variance
+    to compare with; without a deff its ``n_eff`` was NaN and every composite was flagged ``suppress``.
+    """
+    helper = e["variable"] == COMPOSITE_ROWS
+    if not helper.any():
+        return e
+    deff = e.loc[helper].set_index(by)["deff"]
+    target = e["variable"] == "_score__composite"
+    keys = pd.MultiIndex.from_frame(e.loc[target, by]) if len(by) > 1 else pd.Index(e.loc[target, by[0]])
+    got = deff.reindex(keys).to_numpy(dtype=float)
+    e.loc[target, "deff"] = got
+    with np.errstate(invalid="ignore", divide="ignore"):
+        e.loc[target, "n_eff"] = e.loc[target, "n"].to_numpy(dtype=float) / got
+    return e.loc[~helper].reset_index(drop=True)
 
 
 def _small_area(estimates: pd.DataFrame, frame: pd.DataFrame, resp: pd.DataFrame, items: pd.DataFrame,
