@@ -54,7 +54,8 @@ def design_matrix(frame: pd.DataFrame, factors: list[str] | None = None, numeric
 
 
 def fay_herriot(direct: np.ndarray, vardir: np.ndarray, X: np.ndarray | None = None, *, method: str = "REML",
-                tol: float = 1e-10, max_iter: int = 100, area: np.ndarray | None = None) -> FayHerriotFit:
+                tol: float = 1e-10, max_iter: int = 100, area: np.ndarray | None = None,
+                groups: np.ndarray | None = None) -> FayHerriotFit:
     """Fay-Herriot EBLUP with REML variance and Prasad-Rao (Datta-Lahiri) MSE.
 
     Parameters
@@ -67,6 +68,10 @@ def fay_herriot(direct: np.ndarray, vardir: np.ndarray, X: np.ndarray | None = N
         (``sae`` stops at a relative 1e-4; a tighter stop gives the exact REML optimum.)
     max_iter : at most this many Fisher-scoring steps.
     area : optional area labels for the table.
+    groups : instead of ``X``, one factor (a code per area): the model is intercept + the treatment-coded
+        factor (:func:`design_matrix` of it), fitted in closed form per Fisher step with group sums (no matrix
+        products: O(D) per step, and no BLAS threads to contend with a busy machine). Same fit as passing
+        its ``X``.
 
     Returns
     -------
@@ -94,6 +99,10 @@ def fay_herriot(direct: np.ndarray, vardir: np.ndarray, X: np.ndarray | None = N
     bad = np.flatnonzero(~(psi > 0) | ~np.isfinite(psi))
     if bad.size:
         raise InputError(f"vardir must be positive and finite; areas {bad[:8].tolist()} have {psi[bad][:8].tolist()}")
+    if groups is not None:
+        if X is not None:
+            raise InputError("give X or groups, not both")
+        return _fay_herriot_factor(y, psi, np.asarray(groups), tol, max_iter, area)
     X = np.ones((D, 1)) if X is None else np.asarray(X, dtype=float)
     if X.shape[0] != D:
         raise InputError(f"X has {X.shape[0]} rows but there are {D} areas")
@@ -115,25 +124,70 @@ def fay_herriot(direct: np.ndarray, vardir: np.ndarray, X: np.ndarray | None = N
         trace_PP = (vi ** 2).sum() - 2 * np.trace(M_inv @ X3) + np.trace(M_inv @ X2 @ M_inv @ X2)
         return (-0.5 * trace_P + 0.5 * Py @ Py) / (0.5 * trace_PP)
 
+    A, it, converged = _fisher_scoring(fisher_step, psi, tol, max_iter)
+    vi = 1.0 / (A + psi)
+    XtVX_inv = np.linalg.inv(X.T @ (X * vi[:, None]))
+    beta = XtVX_inv @ (X.T @ (vi * y))
+    return _fit(y, psi, A, X @ beta, np.einsum("ij,jk,ik->i", X, XtVX_inv, X), beta,
+                np.sqrt(np.diag(XtVX_inv)), it, converged, area)
+
+
+def _fisher_scoring(step, psi: np.ndarray, tol: float, max_iter: int) -> tuple[float, int, bool]:
     # starting value: the median sampling variance (as sae)
     A = float(np.median(psi))
     converged = False
     it = 0
     for it in range(1, max_iter + 1):
-        new = max(A + fisher_step(A), 0.0)
+        new = max(A + step(A), 0.0)
         if abs(new - A) < tol * max(A, 1e-12):
             A = new
             converged = True
             break
         A = new
+    return A, it, converged
+
+
+def _fay_herriot_factor(y: np.ndarray, psi: np.ndarray, groups: np.ndarray, tol: float, max_iter: int,
+                        area) -> FayHerriotFit:
+    """:func:`fay_herriot` with X = intercept + one treatment-coded factor, by group sums.
+
+    X spans the group indicators G, and every REML quantity depends on X only through that span: with G,
+    X'V^-1X is diagonal (the groups' sums of 1/(A+psi)), the GLS fit is the groups' weighted means and the traces
+    are sums over groups.
+    """
+    codes, levels = pd.factorize(groups, sort=True)
+    L = len(levels)
+    if len(y) <= L:
+        raise InputError(f"{len(y)} areas are too few for {L} covariates")
+
+    def sums(v):
+        return np.bincount(codes, weights=v, minlength=L)
+
+    def fisher_step(A):
+        vi = 1.0 / (A + psi)
+        s1, s2, s3 = sums(vi), sums(vi ** 2), sums(vi ** 3)
+        Py = vi * (y - (sums(vi * y) / s1)[codes])
+        trace_P = vi.sum() - (s2 / s1).sum()
+        trace_PP = (vi ** 2).sum() - 2 * (s3 / s1).sum() + ((s2 / s1) ** 2).sum()
+        return (-0.5 * trace_P + 0.5 * Py @ Py) / (0.5 * trace_PP)
+
+    A, it, converged = _fisher_scoring(fisher_step, psi, tol, max_iter)
     vi = 1.0 / (A + psi)
-    XtVX_inv = np.linalg.inv(X.T @ (X * vi[:, None]))
-    beta = XtVX_inv @ (X.T @ (vi * y))
-    synthetic = X @ beta
+    s1 = sums(vi)
+    means = sums(vi * y) / s1
+    beta = np.r_[means[0], means[1:] - means[0]]  # intercept = first level, then differences (treatment coding)
+    beta_se = np.sqrt(np.r_[1.0 / s1[0], 1.0 / s1[1:] + 1.0 / s1[0]])
+    return _fit(y, psi, A, means[codes], 1.0 / s1[codes], beta, beta_se, it, converged, area)
+
+
+def _fit(y, psi, A, synthetic, leverage, beta, beta_se, it, converged, area) -> FayHerriotFit:
+    """The EBLUP table from the fitted A: ``leverage`` is x_d' (X'V^-1X)^-1 x_d (for g2)."""
+    D = len(y)
+    vi = 1.0 / (A + psi)
     gamma = A / (A + psi)
     eblup = gamma * y + (1 - gamma) * synthetic
     g1 = gamma * psi
-    g2 = (1 - gamma) ** 2 * np.einsum("ij,jk,ik->i", X, XtVX_inv, X)
+    g2 = (1 - gamma) ** 2 * leverage
     var_A = 2.0 / np.sum(vi ** 2)
     g3 = psi ** 2 / (A + psi) ** 3 * var_A
     mse = g1 + g2 + 2 * g3
@@ -145,5 +199,5 @@ def fay_herriot(direct: np.ndarray, vardir: np.ndarray, X: np.ndarray | None = N
     with np.errstate(divide="ignore", invalid="ignore"):
         table["cv_direct"] = np.sqrt(psi) / np.abs(y)
         table["cv_eblup"] = np.sqrt(mse) / np.abs(eblup)
-    return FayHerriotFit(table=table, refvar=float(A), beta=beta, beta_se=np.sqrt(np.diag(XtVX_inv)),
-                         iterations=it, converged=converged)
+    return FayHerriotFit(table=table, refvar=float(A), beta=beta, beta_se=beta_se, iterations=it,
+                         converged=converged)

@@ -55,6 +55,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from threadpoolctl import threadpool_limits
 
 from ...survey.calibrate import poststratify, rake, trim_weights
 from ...errors import InputError
@@ -87,6 +88,24 @@ def _config(settings) -> dict[str, Any]:
     return cfg
 
 
+def _text(s: pd.Series) -> pd.Categorical:
+    """``s.astype(str)`` coded as a categorical: the same strings, but hashing, grouping and fingerprinting a
+    million respondents' codes costs a pass over integers, not over Python strings."""
+    codes, uniques = pd.factorize(s, use_na_sentinel=False)
+    labels = pd.Index(np.asarray(uniques, dtype=object)).astype(str)
+    if not labels.is_unique:  # e.g. 1 and "1": keep astype(str)'s meaning
+        return pd.Categorical(s.astype(str).to_numpy())
+    return pd.Categorical.from_codes(codes, categories=labels)
+
+
+def _joined(a: pd.Categorical, b: pd.Categorical) -> pd.Categorical:
+    """``a + "|" + b`` of two coded columns, coded (strata and PSUs are crossed with the wave)."""
+    nb = len(b.categories)
+    codes, uniques = pd.factorize(a.codes.astype(np.int64) * nb + b.codes)
+    return pd.Categorical.from_codes(codes, categories=[f"{a.categories[u // nb]}|{b.categories[u % nb]}"
+                                                        for u in uniques])
+
+
 def _year(wave: pd.Series) -> pd.Series:
     return wave.astype(str).str.slice(0, 4).astype(int)
 
@@ -99,13 +118,13 @@ def _calibrate(design, frame: pd.DataFrame, population: pd.DataFrame, cfg: dict)
     pop["year"] = pd.to_numeric(pop["year"], errors="coerce").astype("Int64").astype(float)
     pop["sex"] = pop["sex"].astype(str)
     pop["age_group"] = pop["age_group"].astype(str)
-    waves = pd.DataFrame({"_wave": frame["_wave"].unique()})
+    waves = pd.DataFrame({"_wave": np.asarray(frame["_wave"].unique(), dtype=object).astype(str)})
     waves["year"] = _year(waves["_wave"]).astype(float)
     pop = waves.merge(pop, on="year", how="inner")
     pop = pop.rename(columns={"code": "_stratum"})
     keys = ["_wave", "_stratum"]
     # margins only for the 街镇 x waves that were surveyed
-    present = frame[keys].drop_duplicates()
+    present = frame[keys].drop_duplicates().astype(str)
     pop = pop.merge(present, on=keys, how="inner")
     if cfg["calibration"] == "poststratify":
         cells = keys + ["sex", "age_group"]
@@ -139,6 +158,13 @@ def run(tables: dict[str, pd.DataFrame], settings) -> dict[str, pd.DataFrame]:
     >>> out["observations_survey"][["unit", "period", "indicator"]].values.tolist()
     [['310115004000', '2024', 'D6.1']]
     """
+    # Small matrix products (raking cross-tables, 2,000 Fay-Herriot fits of ~40 columns): BLAS threads only
+    # spin against each other and against a busy neighbour's processes (seen: 2 s became 220 s), so use one.
+    with threadpool_limits(limits=1, user_api="blas"):
+        return _run(tables, settings)
+
+
+def _run(tables: dict[str, pd.DataFrame], settings) -> dict[str, pd.DataFrame]:
     cfg = _config(settings)
     for name in ("survey_responses", "survey_items"):
         if name not in tables:
@@ -149,16 +175,16 @@ def run(tables: dict[str, pd.DataFrame], settings) -> dict[str, pd.DataFrame]:
     indicator_of = dict(zip(item_names, items["indicator"].astype(str)))
 
     frame = pd.DataFrame({
-        "_wave": resp["wave"].astype(str).to_numpy(),
-        "_stratum": resp[cfg["strata"]].astype(str).to_numpy(),
-        "_psu": resp[cfg["psu"]].astype(str).to_numpy(),
-        "_unit": resp["unit"].astype(str).to_numpy(),
+        "_wave": _text(resp["wave"]),
+        "_stratum": _text(resp[cfg["strata"]]),
+        "_psu": _text(resp[cfg["psu"]]),
+        "_unit": _text(resp["unit"]),
     })
-    frame["_wstratum"] = frame["_wave"] + "|" + frame["_stratum"]
-    frame["_wpsu"] = frame["_wave"] + "|" + frame["_psu"]
+    frame["_wstratum"] = _joined(frame["_wave"].array, frame["_stratum"].array)
+    frame["_wpsu"] = _joined(frame["_wave"].array, frame["_psu"].array)
     for c in ("sex", "age_group"):
         if c in resp.columns:
-            frame[c] = resp[c].astype(str).to_numpy()
+            frame[c] = _text(resp[c])
     fpc = list(cfg["fpc"] or [])
     if "fpc" not in (settings.section("survey") if settings is not None else {}) \
             and not any(c in resp.columns for c in fpc):
@@ -193,25 +219,36 @@ def run(tables: dict[str, pd.DataFrame], settings) -> dict[str, pd.DataFrame]:
     if cfg["community_level"]:
         levels.append(("community", "_unit"))
     # a community domain that is a single PSU has no design SE unless the second stage enters the variance
-    psus_per_unit = frame.groupby(["_wave", "_unit"])["_wpsu"].nunique()
+    psus_per_unit = frame.groupby(["_wave", "_unit"], observed=True)["_wpsu"].nunique()
     single_psu_units = set(psus_per_unit[psus_per_unit == 1].index) if not design.two_stage else set()
 
-    # All measures in one pass per level: the calibration cross-tables are built once per estimate() call.
-    blocks, variables = [frame], []
-    for measure in cfg["measures"]:
-        scores = score_items(resp, items, measure=measure)
-        blocks.append(scores.add_prefix(f"_{measure}__"))
-        variables += [f"_{measure}__{i}" for i in item_names]
-    data = pd.concat(blocks, axis=1)
+    variables = [f"_{measure}__{i}" for measure in cfg["measures"] for i in item_names]
     comp = {"_score__composite": {f"_score__{i}": a for i, a in composite["composite"].items()}} \
         if "score" in cfg["measures"] else None
+    # One wave at a time: every stratum, PSU, calibration cell and domain lies within a wave, and a wave's subset
+    # of the design keeps the whole design's degrees of freedom, so the estimates are the whole design's while
+    # only one wave's scores and linearised values are held (about 1/32 of the full demo's memory).
+    score_items(resp, items, measure=cfg["measures"][0] if cfg["measures"] else "score")  # codes checked once
+    wave_code, _ = pd.factorize(frame["_wave"], sort=True)
+    wave_rows = np.split(np.argsort(wave_code, kind="stable"), np.cumsum(np.bincount(wave_code))[:-1])
+    per_level: dict[str, list[pd.DataFrame]] = {level: [] for level, _ in levels}
+    for rows in wave_rows:
+        blocks = [frame.iloc[rows].reset_index(drop=True)]
+        part = resp.iloc[rows].reset_index(drop=True)
+        blocks += [score_items(part, items, measure=measure).add_prefix(f"_{measure}__")
+                   for measure in cfg["measures"]]
+        data = pd.concat(blocks, axis=1)
+        wave_design = design.subset(rows, data)
+        for level, col in levels:
+            by = ["_wave"] + ([col] if col else [])
+            # Communities get the 0-100 score only (what the profiles and small-area estimation use): top-2-box
+            # and net shares of ~30 respondents are mostly suppressed anyway, and each measure costs a variance pass.
+            wanted = [v for v in variables if level != "community" or v.startswith("_score__")]
+            per_level[level].append(estimate(wave_design, data, wanted, by=by, stat="mean", composite=comp,
+                                             **est_args))
     parts = []
     for level, col in levels:
-        by = ["_wave"] + ([col] if col else [])
-        # Communities get the 0-100 score only (what the profiles and small-area estimation use): top-2-box and
-        # net shares of ~30 respondents are mostly suppressed anyway, and each measure costs a variance pass.
-        wanted = [v for v in variables if level != "community" or v.startswith("_score__")]
-        e = estimate(design, data, wanted, by=by, stat="mean", composite=comp, **est_args)
+        e = pd.concat(per_level.pop(level), ignore_index=True)
         e["level"] = level
         e["unit"] = e[col] if col else "district"
         e["period"] = e["_wave"]
@@ -254,7 +291,8 @@ def _small_area(estimates: pd.DataFrame, frame: pd.DataFrame, resp: pd.DataFrame
     """Fay-Herriot per wave x item over communities, the community's 街镇 as a factor covariate."""
     com = estimates[(estimates["level"] == "community") & (estimates["measure"] == "score")
                     & (estimates["item"] != "composite")].copy()
-    parent = frame.drop_duplicates("_unit").set_index("_unit")["_stratum"]
+    parent = frame.drop_duplicates("_unit").set_index("_unit")["_stratum"].astype(str)
+    parent.index = parent.index.astype(str)
     com["jiezhen"] = com["unit"].map(parent)
     # a domain without a design SE (single PSU, no second stage) gets the within-community SRS variance
     var = com["se"].to_numpy() ** 2
@@ -262,7 +300,7 @@ def _small_area(estimates: pd.DataFrame, frame: pd.DataFrame, resp: pd.DataFrame
     if no_se.any():
         srs = com["estimate"].to_numpy()  # placeholder replaced below
         scores = score_items(resp, items, measure="score")
-        long = pd.DataFrame({"_wave": frame["_wave"], "_unit": frame["_unit"]}).join(scores)
+        long = pd.DataFrame({"_wave": frame["_wave"].astype(str), "_unit": frame["_unit"].astype(str)}).join(scores)
         melted = long.melt(id_vars=["_wave", "_unit"], var_name="item", value_name="y").dropna()
         g = melted.groupby(["_wave", "_unit", "item"])["y"]
         s2n = (g.var(ddof=1) / g.count()).rename("s2n").reset_index()
@@ -284,11 +322,9 @@ def _small_area(estimates: pd.DataFrame, frame: pd.DataFrame, resp: pd.DataFrame
     gamma = np.ones(len(com))
     for a, b in zip(starts, ends):  # one Fay-Herriot fit per wave x item (tens of fits, not per domain)
         codes = jz_codes[a:b]
-        levels = np.unique(codes)
-        X = np.column_stack([np.ones(b - a)] + [(codes == lv).astype(float) for lv in levels[1:]])
-        if b - a <= X.shape[1]:
+        if b - a <= len(np.unique(codes)):  # intercept + 街镇 factor: as many coefficients as 街镇
             continue
-        fit = fay_herriot(direct[a:b], vardir[a:b], X)
+        fit = fay_herriot(direct[a:b], vardir[a:b], groups=codes)
         eblup[a:b] = fit.table["eblup"].to_numpy()
         mse[a:b] = fit.table["mse"].to_numpy()
         gamma[a:b] = fit.table["gamma"].to_numpy()
