@@ -191,13 +191,13 @@ def _fit(y, psi, A, synthetic, leverage, beta, beta_se, it, converged, area) -> 
     var_A = 2.0 / np.sum(vi ** 2)
     g3 = psi ** 2 / (A + psi) ** 3 * var_A
     mse = g1 + g2 + 2 * g3
-    table = pd.DataFrame({
+    with np.errstate(divide="ignore", invalid="ignore"):
+        cv_direct = np.sqrt(psi) / np.abs(y)
+        cv_eblup = np.sqrt(mse) / np.abs(eblup)
+    table = pd.DataFrame({  # built once (one fit per wave x item in the build: thousands of column inserts)
         "area": np.arange(D) if area is None else np.asarray(area),
         "direct": y, "vardir": psi, "synthetic": synthetic, "gamma": gamma, "eblup": eblup, "mse": mse,
-        "g1": g1, "g2": g2, "g3": g3,
+        "g1": g1, "g2": g2, "g3": g3, "cv_direct": cv_direct, "cv_eblup": cv_eblup,
     })
-    with np.errstate(divide="ignore", invalid="ignore"):
-        table["cv_direct"] = np.sqrt(psi) / np.abs(y)
-        table["cv_eblup"] = np.sqrt(mse) / np.abs(eblup)
     return FayHerriotFit(table=table, refvar=float(A), beta=beta, beta_se=beta_se, iterations=it,
                          converged=converged)

@@ -67,6 +67,9 @@ __all__ = ["run", "DEFAULTS", "REQUIRES"]
 #: The pipeline skips the stage when these tables are absent (no survey microdata).
 REQUIRES = ("survey_responses", "survey_items")
 
+#: Waves are estimated together until they hold about this many respondents (memory vs per-call overhead).
+WAVE_CHUNK_ROWS = 250_000
+
 DEFAULTS: dict[str, Any] = {
     "strata": "stratum", "psu": "psu", "ssu": "respondent_id", "weight": "weight", "fpc": ["fpc1", "fpc2"],
     "fpc_kind": "population", "lonely_psu": "fail", "calibration": "rake", "trim_lower": None,
@@ -225,14 +228,17 @@ def _run(tables: dict[str, pd.DataFrame], settings) -> dict[str, pd.DataFrame]:
     variables = [f"_{measure}__{i}" for measure in cfg["measures"] for i in item_names]
     comp = {"_score__composite": {f"_score__{i}": a for i, a in composite["composite"].items()}} \
         if "score" in cfg["measures"] else None
-    # One wave at a time: every stratum, PSU, calibration cell and domain lies within a wave, and a wave's subset
-    # of the design keeps the whole design's degrees of freedom, so the estimates are the whole design's while
-    # only one wave's scores and linearised values are held (about 1/32 of the full demo's memory).
+    # A few waves at a time: every stratum, PSU, calibration cell and domain lies within a wave, and a subset of
+    # whole waves keeps the whole design's degrees of freedom, so the estimates are the whole design's while only
+    # those waves' scores and linearised values are held (a few of the full demo's 32 waves).
     score_items(resp, items, measure=cfg["measures"][0] if cfg["measures"] else "score")  # codes checked once
     wave_code, _ = pd.factorize(frame["_wave"], sort=True)
-    wave_rows = np.split(np.argsort(wave_code, kind="stable"), np.cumsum(np.bincount(wave_code))[:-1])
+    sizes = np.bincount(wave_code)
+    chunk = np.cumsum(sizes) // WAVE_CHUNK_ROWS  # consecutive waves, about WAVE_CHUNK_ROWS respondents a chunk
+    chunk_of_row = pd.factorize(chunk)[0][wave_code]
+    chunks = np.split(np.argsort(chunk_of_row, kind="stable"), np.cumsum(np.bincount(chunk_of_row))[:-1])
     per_level: dict[str, list[pd.DataFrame]] = {level: [] for level, _ in levels}
-    for rows in wave_rows:
+    for rows in chunks:
         blocks = [frame.iloc[rows].reset_index(drop=True)]
         part = resp.iloc[rows].reset_index(drop=True)
         blocks += [score_items(part, items, measure=measure).add_prefix(f"_{measure}__")
