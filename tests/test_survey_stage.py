@@ -93,8 +93,8 @@ def test_one_stage_design_flags_psu_domains_and_routes_to_sae(demo):
     assert (sae["eblup_se"] > 0).all() and (sae["recommended"] == "eblup").all()
 
 
-@pytest.mark.parametrize("lonely", ["fail", "average"])
-def test_blocked_calibrated_variance_equals_row_level_residuals(lonely):
+@pytest.mark.parametrize("lonely,crossing", [("fail", False), ("average", False), ("fail", True)])
+def test_blocked_calibrated_variance_equals_row_level_residuals(lonely, crossing):
     # Strata x cells nested (the build's layout: wave x 街镇 strata, raked by 街镇 x age and 街镇 x sex), domains
     # crossing PSUs and strata, a second stage of single rows: the per-block cell algebra equals R's literal
     # row-level residualisation (ten raking sweeps), in one chunk and in many.
@@ -112,9 +112,11 @@ def test_blocked_calibrated_variance_equals_row_level_residuals(lonely):
     df["f1"] = 5
     df["f2"] = df.groupby("psu")["id"].transform("size") * 4
     d = make_design(df, weight="w", strata="h", clusters=["psu", "id"], fpc=["f1", "f2"], lonely_psu=lonely)
-    pops = [df.groupby(["h", c]).size().mul(20.0).rename("Freq").reset_index() for c in ("age", "sex")]
+    df["h2"] = np.where(df["h"] < 2, 0, 1)  # crossing: the age margin spans strata (blocks of strata 0-1, 2-3)
+    margins = [["h2" if crossing else "h", "age"], ["h", "sex"]]
+    pops = [df.groupby(m).size().mul(20.0).rename("Freq").reset_index() for m in margins]
     pops[0]["Freq"] *= rng.uniform(0.8, 1.2, len(pops[0]))
-    rk = rake(d, df, [["h", "age"], ["h", "sex"]], pops)
+    rk = rake(d, df, margins, pops)
     dom = rng.integers(0, 5, n)
     x = rng.normal(size=(n, 3)) * rk.weight[:, None]
     X = sparse.csr_matrix((x.ravel(), (np.repeat(np.arange(n), 3), (dom[:, None] * 3 + [0, 1, 2]).ravel())),

@@ -406,7 +406,7 @@ def calibrated_linearisation(design: SurveyDesign, values: np.ndarray, dom: np.n
             vsrs = s2 * W_d ** 2 / N_d * fsrs
     x = w[:, None] * np.nan_to_num(u)
     m = x.shape[1]
-    if ssu is None or len(np.unique(ssu)) == n:
+    if ssu is None or np.bincount(ssu).max() <= 1:  # second-stage units are single rows
         var = _blocked_variance(design, x, dom, n_domains)
     else:
         rows = np.repeat(np.arange(n), m)
@@ -496,6 +496,15 @@ def _blocks(design: SurveyDesign, terms) -> np.ndarray:
     block is one stratum.
     """
     n_strata = design.n_strata
+    nested = True
+    for codes, _ in terms:  # O(n): does every cell sit in one stratum?
+        cell_stratum = np.zeros(int(codes.max()) + 1, dtype=np.int64)
+        cell_stratum[codes] = design.stratum
+        nested = nested and bool((cell_stratum[codes] == design.stratum).all())
+    if nested:  # blocks are the strata
+        return np.arange(n_strata, dtype=np.int64)
+    from scipy.sparse.csgraph import connected_components
+
     edges_s, edges_c, offset = [], [], n_strata
     for codes, _ in terms:
         key = np.unique(codes.astype(np.int64) * n_strata + design.stratum)
@@ -504,9 +513,6 @@ def _blocks(design: SurveyDesign, terms) -> np.ndarray:
         offset += int(codes.max()) + 1
     s = np.concatenate(edges_s)
     c = np.concatenate(edges_c)
-    if len(s) == len(np.unique(c)):  # every cell within one stratum: blocks are the strata
-        return np.arange(n_strata, dtype=np.int64)
-    from scipy.sparse.csgraph import connected_components
 
     graph = sparse.coo_matrix((np.ones(len(s)), (s, c)), shape=(offset, offset))
     _, label = connected_components(graph, directed=False)
