@@ -82,7 +82,7 @@ def test_two_stage_calibrated_matches_r(reference_dir, rref):
 
 def test_aggregated_and_row_level_residuals_agree(reference_dir):
     # the cell-level algebra (used when SSUs are single rows) equals R's literal row-level residualisation
-    from govlib.survey.variance import _aggregated_variance, _rowlevel_variance
+    from govlib.survey.variance import _blocked_variance, _rowlevel_variance
     from scipy import sparse
 
     c2 = pd.read_csv(reference_dir / "survey" / "apiclus2.csv")
@@ -93,6 +93,6 @@ def test_aggregated_and_row_level_residuals_agree(reference_dir):
     x = rng.normal(size=(len(c2), 2)) * rk.weight[:, None]
     X = sparse.csr_matrix((x.ravel(), (np.repeat(np.arange(len(c2)), 2), (dom[:, None] * 2 + [0, 1]).ravel())),
                           shape=(len(c2), 8))
-    a = _aggregated_variance(rk, X, 2, 4)
     b = _rowlevel_variance(rk, X, 2, 4, rk.ssu)
-    np.testing.assert_allclose(a, b, rtol=1e-9)
+    np.testing.assert_allclose(_blocked_variance(rk, x, dom, 4), b, rtol=1e-9)
+    np.testing.assert_allclose(_blocked_variance(rk, x, dom, 4, chunk_entries=3), b, rtol=1e-9)  # chunked

@@ -183,3 +183,105 @@ def test_cli_user_mistakes_exit_2(project, monkeypatch, capsys):
     assert "12-digit" in capsys.readouterr().err
     assert main(["report", "district", "--period", "2025-13"]) == 2
     assert main(["report", "street", "--period", "2025"]) == 2
+
+
+# ------------------------------------------------------------------------------------------------ runner safety
+def test_only_govlibs_own_stale_temporaries_are_removed(tmp_path):
+    import os
+
+    from govlib.data.store import atomic_path, remove_stale_temporaries, temporary_prefix
+
+    user = [tmp_path / ".env", tmp_path / "data" / "raw" / ".notes", tmp_path / "reports" / ".a.html.x1.tmp"]
+    for p in user:
+        p.parent.mkdir(parents=True, exist_ok=True)
+        p.write_text("keep me")
+    dead = tmp_path / "reports" / ".govlib-tmp-999999999-a.html.abc.tmp"  # pid that cannot run
+    dead.write_text("stale")
+    dead_dir = tmp_path / ".govlib-tmp-999999999-reports.xyz"
+    (dead_dir / "sub").mkdir(parents=True)
+    live = tmp_path / "reports" / f"{temporary_prefix('b.html')}x.tmp"  # this process: still writing
+    live.write_text("in use")
+    assert remove_stale_temporaries(tmp_path) == 2
+    assert all(p.read_text() == "keep me" for p in user) and live.exists()
+    assert not dead.exists() and not dead_dir.exists()
+    with atomic_path(tmp_path / "c.txt") as tmp:  # atomic writes use the recognisable prefix
+        assert tmp.name.startswith(f".govlib-tmp-{os.getpid()}-c.txt.")
+        tmp.write_text("c")
+
+
+@pytest.mark.parametrize("outputs", [".", "data", "data/raw", "data/raw/out", "data/processed"])
+def test_an_outputs_folder_holding_the_project_or_its_data_is_refused(project, tmp_path, outputs, monkeypatch,
+                                                                     capsys):
+    import shutil
+
+    root = tmp_path / "proj"
+    shutil.copytree(project.root, root, symlinks=True)
+    (root / ".env").write_text("SECRET=1")
+    (root / "data" / "raw").mkdir(parents=True, exist_ok=True)
+    (root / "data" / "raw" / ".notes").write_text("notes")
+    (root / "govlib.yaml").write_text(f"paths: {{outputs: '{outputs}'}}\n", encoding="utf-8")
+    monkeypatch.setenv("GOVLIB_ROOT", str(root))
+    assert main(["report", "street", "--unit", STREET, "--period", "2025", "--force"]) == 2
+    assert "paths.outputs" in capsys.readouterr().err
+    assert (root / ".env").read_text() == "SECRET=1" and (root / "data" / "raw" / ".notes").exists()
+
+
+def test_sigkill_of_the_runner_ends_its_workers_and_kernels(stub_notebooks, tmp_path):
+    # The report's kernel writes a heartbeat every 50 ms for a minute. SIGKILL of the runner (its `finally` never
+    # runs) must end the worker and the kernel at once: nothing writes after the outputs lock would be released,
+    # and the runner's work folder (named with its pid, beside the outputs) is removed by the next run's cleanup.
+    import os
+    import signal
+    import subprocess
+    import sys
+    import tempfile
+
+    import psutil
+
+    from govlib.data.store import remove_stale_temporaries
+
+    beat = tmp_path / "heartbeat.txt"
+    folder = tmp_path / "nb"
+    folder.mkdir()
+    params = nbformat.v4.new_code_cell("sidecar = None")
+    params.metadata["tags"] = ["parameters"]
+    body = (f"import time\nfor i in range(1200):\n    open({str(beat)!r}, 'w').write(str(i))\n"
+            f"    time.sleep(0.05)")
+    nb = nbformat.v4.new_notebook(cells=[params, nbformat.v4.new_code_cell(body)])
+    nb.metadata["kernelspec"] = {"name": "govlib", "display_name": "Python (govlib)", "language": "python"}
+    nbformat.write(nb, str(folder / KINDS["district"]))
+    outputs = tmp_path / "outputs"
+    temp_before = set(os.listdir(tempfile.gettempdir()))
+    script = ("import sys; from govlib.settings import load_settings; from govlib.reports.runner import *\n"
+              f"s = load_settings(root={str(stub_notebooks.root)!r}).with_overrides(paths={{'notebooks': "
+              f"{str(folder)!r}, 'outputs': {str(outputs)!r}}})\n"
+              "run_reports([district_job('2025', 'en')], s, workers=1, timeout=120, force=True, progress=False)\n")
+    runner = subprocess.Popen([sys.executable, "-c", script], env=dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path)))
+    try:
+        deadline = time.time() + 90
+        while not beat.exists() and time.time() < deadline and runner.poll() is None:
+            time.sleep(0.1)
+        assert beat.exists(), "the stub report never started"
+        family = [p for p in psutil.Process(runner.pid).children(recursive=True)]
+        family += [p for p in psutil.process_iter() if _runner_of(p) == runner.pid and p not in family]
+        assert family
+        os.kill(runner.pid, signal.SIGKILL)
+        runner.wait()
+        gone, alive = psutil.wait_procs(family, timeout=3)
+        assert not alive, [p.cmdline() for p in alive]
+        last = beat.read_text()
+        time.sleep(0.5)
+        assert beat.read_text() == last  # nothing writes any more
+    finally:
+        if runner.poll() is None:
+            runner.kill()
+    assert not {n for n in set(os.listdir(tempfile.gettempdir())) - temp_before if n.startswith("govlib-reports-")}
+    stale = list(outputs.glob(".govlib-tmp-*"))
+    assert stale and remove_stale_temporaries(outputs) >= 1 and not list(outputs.glob(".govlib-tmp-*"))
+
+
+def _runner_of(proc) -> int | None:
+    try:
+        return int(proc.environ().get("GOVLIB_RUNNER_PID", 0)) or None
+    except Exception:  # noqa: BLE001 - processes of other users, or gone
+        return None

@@ -140,3 +140,81 @@ def test_an_all_missing_item_gives_missing_estimates_without_numpy_warnings(demo
     est = out["survey_estimates"]
     assert est.loc[est["item"] == "q3", "estimate"].isna().all()
     assert est.loc[est["item"] == "q1", "estimate"].notna().all()
+
+
+@pytest.mark.parametrize("lonely,crossing", [("fail", False), ("average", False), ("fail", True)])
+def test_blocked_calibrated_variance_equals_row_level_residuals(lonely, crossing):
+    # Strata x cells nested (the build's layout: wave x 街镇 strata, raked by 街镇 x age and 街镇 x sex), domains
+    # crossing PSUs and strata, a second stage of single rows: the per-block cell algebra equals R's literal
+    # row-level residualisation (ten raking sweeps), in one chunk and in many.
+    from scipy import sparse
+    from govlib.survey.calibrate import rake
+    from govlib.survey.estimate import make_design
+    from govlib.survey.variance import _blocked_variance, _rowlevel_variance
+
+    rng = np.random.default_rng(11)
+    n = 600
+    h = rng.integers(0, 4, n)
+    df = pd.DataFrame({"h": h, "psu": h * 10 + rng.integers(0, 3, n), "id": np.arange(n),
+                       "age": rng.choice(["a", "b", "c"], n), "sex": rng.choice(["M", "F"], n),
+                       "w": rng.uniform(5, 15, n)})
+    df["f1"] = 5
+    df["f2"] = df.groupby("psu")["id"].transform("size") * 4
+    d = make_design(df, weight="w", strata="h", clusters=["psu", "id"], fpc=["f1", "f2"], lonely_psu=lonely)
+    df["h2"] = np.where(df["h"] < 2, 0, 1)  # crossing: the age margin spans strata (blocks of strata 0-1, 2-3)
+    margins = [["h2" if crossing else "h", "age"], ["h", "sex"]]
+    pops = [df.groupby(m).size().mul(20.0).rename("Freq").reset_index() for m in margins]
+    pops[0]["Freq"] *= rng.uniform(0.8, 1.2, len(pops[0]))
+    rk = rake(d, df, margins, pops)
+    dom = rng.integers(0, 5, n)
+    x = rng.normal(size=(n, 3)) * rk.weight[:, None]
+    X = sparse.csr_matrix((x.ravel(), (np.repeat(np.arange(n), 3), (dom[:, None] * 3 + [0, 1, 2]).ravel())),
+                          shape=(n, 15))
+    ref = _rowlevel_variance(rk, X, 3, 5, rk.ssu)
+    assert (ref > 0).all()
+    np.testing.assert_allclose(_blocked_variance(rk, x, dom, 5), ref, rtol=1e-10)
+    np.testing.assert_allclose(_blocked_variance(rk, x, dom, 5, chunk_entries=7), ref, rtol=1e-10)
+
+
+def test_fay_herriot_by_group_sums_equals_the_matrix_fit():
+    # the stage's closed form (intercept + 街镇 factor by group sums) is the same REML fit as the explicit X
+    from govlib.survey.smallarea import design_matrix, fay_herriot
+
+    rng = np.random.default_rng(3)
+    g = rng.integers(0, 6, 300)
+    psi = rng.uniform(4, 40, 300)
+    y = 60 + 3 * g + rng.normal(0, 3, 300) + rng.normal(0, np.sqrt(psi))
+    a = fay_herriot(y, psi, design_matrix(pd.DataFrame({"g": g}), factors=["g"]))
+    b = fay_herriot(y, psi, groups=g)
+    assert a.iterations == b.iterations and a.refvar > 0
+    assert b.refvar == pytest.approx(a.refvar, rel=1e-12)
+    for col in ("eblup", "mse", "gamma", "synthetic", "g2"):
+        np.testing.assert_allclose(b.table[col], a.table[col], rtol=1e-12)
+    np.testing.assert_allclose(b.beta, a.beta, rtol=1e-10)
+    np.testing.assert_allclose(b.beta_se, a.beta_se, rtol=1e-10)
+
+
+def test_a_waves_subset_of_the_design_gives_the_whole_designs_estimates(demo):
+    # the stage estimates one wave at a time: a subset of whole strata and calibration cells keeps the design's
+    # structure and degrees of freedom, so its domains' estimates, SEs and CIs are the whole design's
+    from govlib.survey.estimate import estimate, make_design, score_items
+
+    r = demo["survey_responses"]
+    frame = pd.DataFrame({"_wave": r["wave"].astype(str), "_stratum": r["stratum"].astype(str),
+                          "_psu": r["wave"].astype(str) + r["psu"].astype(str), "id": r["respondent_id"],
+                          "sex": r["sex"].astype(str), "age_group": r["age_group"].astype(str),
+                          "weight": r["weight"].to_numpy(), "fpc1": r["fpc1"], "fpc2": r["fpc2"]})
+    frame["_h"] = frame["_wave"] + frame["_stratum"]
+    frame = frame.join(score_items(r, demo["survey_items"]))
+    d = make_design(frame, weight="weight", strata="_h", clusters=["_psu", "id"], fpc=["fpc1", "fpc2"])
+    cal = stage._calibrate(d, frame, demo["population_structure"], dict(stage.DEFAULTS))
+    whole = estimate(cal, frame, ["q1", "q2"], by=["_wave", "_stratum"])
+    rows = np.flatnonzero(frame["_wave"] == frame["_wave"].max())
+    part = frame.iloc[rows].reset_index(drop=True)
+    one = estimate(cal.subset(rows, part), part, ["q1", "q2"], by=["_wave", "_stratum"])
+    ref = whole[whole["_wave"] == frame["_wave"].max()].reset_index(drop=True)
+    assert len(one) == len(ref) > 0 and (one["df"] == ref["df"]).all()
+    for col in ("estimate", "se", "ci_low", "deff"):
+        np.testing.assert_allclose(one[col], ref[col], rtol=1e-12)
+    with pytest.raises(InputError, match="whole strata"):
+        cal.subset(rows[:-1])

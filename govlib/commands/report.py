@@ -66,6 +66,9 @@ def run(args) -> int:
 
     from ..data.store import remove_stale_temporaries
 
+    from ..reports.runner import check_outputs_folder
+
+    check_outputs_folder(settings)  # never clean or write a folder that holds the project's own files
     settings.outputs_dir.mkdir(parents=True, exist_ok=True)
     lock = FileLock(str(settings.outputs_dir / ".reports.lock"))
     try:

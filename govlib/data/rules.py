@@ -564,6 +564,7 @@ def validate_hotline(tickets: pd.DataFrame, units: pd.DataFrame | None = None) -
         problems += row_problems(where, bad, "unit", tickets["unit"],
                                  "the code of a community or a 街镇 (level community or subdistrict in units): "
                                  "tickets are counted per community and rolled up to 街镇")
+    return problems
 
 
 # ----------------------------------------------------------------------------------------------- conformity (#18)

@@ -24,6 +24,19 @@ __all__ = ["atomic_path", "atomic_write_bytes", "atomic_write_text", "write_tabl
 _UMASK = os.umask(0)
 os.umask(_UMASK)
 
+#: Every temporary file or folder govlib makes beside its outputs is named ``.govlib-tmp-<pid>-<name>...``:
+#: :func:`remove_stale_temporaries` deletes only such names, and only when process ``<pid>`` has gone.
+TEMP_PREFIX = ".govlib-tmp-"
+
+
+def temporary_prefix(name: str) -> str:
+    """The prefix of this process's temporaries for ``name`` (see :data:`TEMP_PREFIX`).
+
+    >>> temporary_prefix("a.html") == f".govlib-tmp-{os.getpid()}-a.html."
+    True
+    """
+    return f"{TEMP_PREFIX}{os.getpid()}-{name}."
+
 
 @contextlib.contextmanager
 def atomic_path(target: str | Path, suffix: str | None = None) -> Iterator[Path]:
@@ -42,7 +55,7 @@ def atomic_path(target: str | Path, suffix: str | None = None) -> Iterator[Path]
     """
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
-    fd, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=suffix or ".tmp", dir=target.parent)
+    fd, name = tempfile.mkstemp(prefix=temporary_prefix(target.name), suffix=suffix or ".tmp", dir=target.parent)
     os.close(fd)
     tmp = Path(name)
     try:
@@ -264,17 +277,45 @@ def _fsync_dir(path: Path) -> None:
 
 
 def remove_stale_temporaries(folder: str | Path, keep: tuple[str, ...] = (".gitkeep",)) -> int:
-    """Remove temporary files that killed writers left behind (hidden files from :func:`atomic_path`).
+    """Remove temporaries that killed govlib writers left behind; nothing else is ever touched.
 
-    Call it only while holding the lock that serialises the writers of ``folder``. Returns how many were removed.
+    Only files and folders named by :func:`temporary_prefix` (``.govlib-tmp-<pid>-...``) whose process ``<pid>``
+    no longer runs are removed: a user's own hidden files (``.env``, ``.notes``) never match. ``keep`` names are
+    never removed. Returns how many were removed.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> d = pathlib.Path(tempfile.mkdtemp())
+    >>> for name in (".env", ".govlib-tmp-999999999-a.html.x.tmp", f".govlib-tmp-{os.getpid()}-b.html.y.tmp"):
+    ...     _ = (d / name).write_text("x")
+    >>> remove_stale_temporaries(d), len(list(d.iterdir())), (d / ".env").exists()
+    (1, 2, True)
     """
+    import shutil
+
     removed = 0
     folder = Path(folder)
     if not folder.exists():
         return 0
-    for path in folder.rglob(".*"):
-        if path.is_file() and path.name not in keep and not path.name.endswith(".lock"):
-            with contextlib.suppress(FileNotFoundError):
+    for path in sorted(folder.rglob(TEMP_PREFIX + "*"), reverse=True):
+        pid = path.name[len(TEMP_PREFIX):].split("-", 1)[0]
+        if path.name in keep or not pid.isdigit() or _process_alive(int(pid)):
+            continue
+        with contextlib.suppress(FileNotFoundError):
+            if path.is_dir() and not path.is_symlink():
+                shutil.rmtree(path)
+            else:
                 path.unlink()
-                removed += 1
+            removed += 1
     return removed
+
+
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OverflowError):
+        return True
+    return True

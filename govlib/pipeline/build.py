@@ -38,8 +38,6 @@ STAGES: list[tuple[str, str]] = [
     ("index", "govlib.pipeline.stages.index"),
     ("trend", "govlib.pipeline.stages.trend"),
 ]
-# Tables also written as datasets partitioned by 街镇 and period (a report reads only its slice).
-PARTITIONED = ("index_scores", "alerts", "survey_estimates")
 
 
 @dataclass
@@ -241,11 +239,8 @@ def _build_locked(settings: Settings, only: list[str] | None, progress: bool) ->
         "timings_seconds": {k: round(v, 3) for k, v in timings.items()},
         "periods": _periods(tables),
     }
-    # Per-街镇 slices for reports and for scale-out (partitioned by ASCII codes and period; see govlib.data.partitioned).
-    from ..data.partitioned import write_partitioned_tables
-
-    manifest["partitioned"] = [n for n in PARTITIONED if n in outputs and not outputs[n].empty]
-    write_partitioned_tables(outputs, staging, outputs["units"], names=manifest["partitioned"])
+    # No partitioned copies (index_scores, alerts, survey_estimates by 街镇 and period used to be written too): no
+    # module, notebook or report reads them, and they cost 1.6 s of every full build (issue 20).
     write_json(staging / "manifest.json", manifest)  # written last: a folder without it is not a build
     folder = commit_build(settings.processed_dir, staging, build_id)
     timings["write"] = time.perf_counter() - t0

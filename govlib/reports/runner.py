@@ -37,11 +37,11 @@ from .. import __version__
 from ..errors import InputError
 from ..paths import PACKAGE_DIR
 from ..settings import Settings, load_settings
-from ..data.store import atomic_path, write_json
+from ..data.store import atomic_path, temporary_prefix, write_json
 
 __all__ = ["ReportJob", "ReportResult", "street_job", "district_job", "audit_job", "plan_all", "run_reports",
            "write_sidecar", "notebook_path", "inputs_hash", "output_paths", "report_problems", "report_is_current",
-           "KINDS"]
+           "check_outputs_folder", "KINDS"]
 
 #: report kind -> notebook file
 KINDS = {"street": "10-street-profile.ipynb", "district": "20-district-period.ipynb",
@@ -198,6 +198,38 @@ def inputs_hash(job: ReportJob, settings: Settings) -> str:
     return h.hexdigest()
 
 
+def check_outputs_folder(settings: Settings) -> Path:
+    """The outputs folder, refused (:class:`InputError`) when it holds the project or its data, or lies in them.
+
+    Reports write into and clean temporaries under ``paths.outputs``; ``outputs: "."`` (the project root) or a
+    folder that contains ``data/`` or the raw or processed folder would mix the user's files with the reports'.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> from govlib.settings import load_settings
+    >>> root = pathlib.Path(tempfile.mkdtemp())
+    >>> _ = (root / "govlib.yaml").write_text("paths: {outputs: .}")
+    >>> check_outputs_folder(load_settings(root / "govlib.yaml"))
+    Traceback (most recent call last):
+    ...
+    govlib.errors.InputError: paths.outputs ... contains the project root ...
+    """
+    out = settings.outputs_dir.resolve()
+    root = settings.root.resolve()
+    guarded = {"the project root": root, "the data folder": root / "data", "the raw folder": settings.raw_dir,
+               "the processed folder": settings.processed_dir}
+    for what, path in guarded.items():
+        path = Path(path).resolve()
+        if path == out or out in path.parents:
+            raise InputError(f"paths.outputs ({out}) contains {what} ({path}); reports need a folder of their own, "
+                             f"e.g. paths.outputs: outputs")
+        if what != "the project root" and path in out.parents:
+            raise InputError(f"paths.outputs ({out}) lies inside {what} ({path}); reports need a folder of their "
+                             f"own, e.g. paths.outputs: outputs")
+    return out
+
+
 def _up_to_date(job: ReportJob, settings: Settings, digest: str) -> bool:
     return report_is_current(output_paths(job, settings), digest)
 
@@ -292,7 +324,7 @@ def _execute(job: dict) -> dict:
     paths = {k: Path(v) for k, v in job["paths"].items()}
     for p in paths.values():
         p.parent.mkdir(parents=True, exist_ok=True)
-    tmp_sidecar = paths["sidecar"].with_name(f".{paths['sidecar'].name}.{os.getpid()}.tmp")
+    tmp_sidecar = paths["sidecar"].with_name(f"{temporary_prefix(paths['sidecar'].name)}tmp")
     params = dict(job["parameters"], sidecar=str(tmp_sidecar))
     failed_copy = paths["notebook"].with_suffix(".failed.ipynb")
     failed_copy.unlink(missing_ok=True)
@@ -361,6 +393,7 @@ def _worker_main(argv: list[str]) -> int:
     saves the interpreter start and the papermill/nbconvert imports per report); else run the one job file given.
     """
     if argv and argv[0] == "--serve":
+        _die_with_parent(int(os.environ.get("GOVLIB_RUNNER_PID", os.getppid())))
         import nbconvert  # noqa: F401 - imported once, before the first job
         import papermill  # noqa: F401
 
@@ -375,6 +408,53 @@ def _worker_main(argv: list[str]) -> int:
     result = _run_one(job)
     Path(job["result_file"]).write_text(json.dumps(result), encoding="utf-8")
     return 0 if result["status"] == "ok" else 1
+
+
+def _kill_family(*_: Any) -> None:
+    """SIGKILL this worker's kernels (each in a session of its own) and the worker's process group."""
+    me = os.getpid()
+    kids = set()
+    for task in Path(f"/proc/{me}/task").glob("*"):
+        try:
+            kids.update(int(k) for k in (task / "children").read_text().split())
+        except (OSError, ValueError):
+            pass
+    for kid in kids:
+        for kill in (os.killpg, os.kill):
+            try:
+                kill(kid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
+    os.killpg(os.getpgid(0), signal.SIGKILL)
+
+
+def _die_with_parent(parent: int) -> None:
+    """End this worker (and its kernel) as soon as the runner that started it dies, even by SIGKILL.
+
+    A worker outliving its runner would keep writing reports after the outputs lock was released. On Linux the
+    kernel sends SIGTERM at the parent's death (``prctl(PR_SET_PDEATHSIG)``); elsewhere a thread polls the parent
+    pid twice a second.
+    """
+    import threading
+
+    signal.signal(signal.SIGTERM, _kill_family)
+    armed = False
+    if sys.platform.startswith("linux"):
+        try:
+            import ctypes
+
+            armed = ctypes.CDLL(None, use_errno=True).prctl(1, int(signal.SIGTERM), 0, 0, 0) == 0  # PR_SET_PDEATHSIG
+        except (OSError, AttributeError):
+            armed = False
+    if os.getppid() != parent:  # the runner died before the signal was armed
+        _kill_family()
+    if not armed:
+        def watch() -> None:
+            while os.getppid() == parent:
+                time.sleep(0.5)
+            _kill_family()
+
+        threading.Thread(target=watch, daemon=True, name="govlib-parent-watchdog").start()
 
 
 # ------------------------------------------------------------------------------------------------ the pool
@@ -449,10 +529,13 @@ def run_reports(jobs: list[ReportJob], settings: Settings | None = None, workers
             queue.append((job, digest))
     bar = tqdm(total=len(jobs), desc="reports", unit="report", disable=not progress, file=sys.stderr)
     bar.update(len(results))
-    work = Path(tempfile.mkdtemp(prefix="govlib-reports-"))
     log_dir = settings.outputs_dir / "notebooks" / "logs"
     log_dir.mkdir(parents=True, exist_ok=True)
-    env = dict(os.environ, GOVLIB_ROOT=str(settings.root), MPLBACKEND="Agg", PYTHONHASHSEED="0")
+    # job and result files beside the outputs (not in the system temp folder): a killed run's folder carries this
+    # process's pid, so the next run's remove_stale_temporaries recognises and removes it
+    work = Path(tempfile.mkdtemp(prefix=temporary_prefix("reports"), dir=settings.outputs_dir))
+    env = dict(os.environ, GOVLIB_ROOT=str(settings.root), MPLBACKEND="Agg", PYTHONHASHSEED="0",
+               GOVLIB_RUNNER_PID=str(os.getpid()))
     slots: list[_Slot] = []
 
     def finish(slot: _Slot, res: ReportResult) -> None:

@@ -24,7 +24,7 @@ import pandas as pd
 from ..errors import InputError
 from .design import SurveyDesign, column_list, design_column, show_values
 
-__all__ = ["poststratify", "rake", "trim_weights", "calibrated_linearisation", "cell_codes"]
+__all__ = ["poststratify", "rake", "trim_weights", "cell_codes"]
 
 
 def _cells(data: pd.DataFrame, cols: Sequence[str], population: pd.DataFrame, design: SurveyDesign, what: str):

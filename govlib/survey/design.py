@@ -99,6 +99,46 @@ class SurveyDesign:
                              f"rows were re-sorted, filtered or changed after make_design; estimate with the same "
                              f"data frame, or make the design again (to estimate for a subset, use by= domains)")
 
+    def subset(self, rows: np.ndarray, data: pd.DataFrame | None = None) -> "SurveyDesign":
+        """The design on some of its rows, which must be whole strata and whole calibration cells.
+
+        The structure (PSUs per stratum, fractions, degrees of freedom) stays the whole design's, so every
+        estimate for a domain within these rows equals the whole design's: the build estimates one wave at a
+        time this way (its strata and calibration cells nest in waves). ``data``: the subset's rows of the data,
+        for the row-order check of :meth:`check_data`.
+
+        Examples
+        --------
+        >>> df = pd.DataFrame({"h": [1, 1, 2, 2], "y": [1.0, 3.0, 2.0, 4.0]})
+        >>> d = make_design(df, strata="h")
+        >>> part = d.subset(np.array([2, 3]), df.iloc[2:])
+        >>> part.n_rows, part.degf == d.degf
+        (2, True)
+        >>> d.subset(np.array([1, 2]))
+        Traceback (most recent call last):
+        ...
+        govlib.errors.InputError: a design subset must hold whole strata; 2 stratum/strata are cut
+        """
+        rows = np.asarray(rows)
+        groups = [("strata", self.stratum)]
+        for step in self.calibration:
+            groups += [("calibration cells", step[1])] if step[0] == "poststrat" else \
+                [("calibration cells", codes) for codes, _ in step[1]]
+        for what, codes in groups:
+            whole = np.bincount(codes)
+            part = np.bincount(codes[rows], minlength=len(whole))
+            cut = np.flatnonzero((part > 0) & (part < whole))
+            if cut.size:
+                raise InputError(f"a design subset must hold whole {what}; {cut.size} stratum/strata are cut"
+                                 if what == "strata" else f"a design subset must hold whole {what}; "
+                                 f"{cut.size} cell(s) are cut")
+        steps = tuple((step[0], step[1][rows], step[2][rows], step[3][rows]) if step[0] == "poststrat"
+                      else (step[0], tuple((codes[rows], w[rows]) for codes, w in step[1]))
+                      for step in self.calibration)
+        return replace(self, weight=self.weight[rows], stratum=self.stratum[rows], psu=self.psu[rows],
+                       ssu=None if self.ssu is None else self.ssu[rows], calibration=steps,
+                       fingerprint=design_fingerprint(data, self.names) if data is not None else "")
+
     def with_weights(self, weight: np.ndarray, calibration: tuple | None = None) -> "SurveyDesign":
         """A copy with new weights (and optionally calibration steps); used by :mod:`govlib.survey.calibrate`."""
         return replace(self, weight=np.asarray(weight, dtype=float),

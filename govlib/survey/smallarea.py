@@ -82,7 +82,8 @@ def design_matrix(frame: pd.DataFrame, factors: list[str] | None = None, numeric
 
 
 def fay_herriot(direct: np.ndarray, vardir: np.ndarray, X: np.ndarray | None = None, *, method: str = "REML",
-                tol: float = 1e-10, max_iter: int = 100, area: np.ndarray | None = None) -> FayHerriotFit:
+                tol: float = 1e-10, max_iter: int = 100, area: np.ndarray | None = None,
+                groups: np.ndarray | None = None) -> FayHerriotFit:
     """Fay-Herriot EBLUP with the model variance by REML, ML or the FH moment method, and its MSE.
 
     Parameters
@@ -95,6 +96,8 @@ def fay_herriot(direct: np.ndarray, vardir: np.ndarray, X: np.ndarray | None = N
         (``sae`` stops at a relative 1e-4; a tighter stop gives the exact REML optimum.)
     max_iter : at most this many Fisher-scoring steps.
     area : optional area labels for the table.
+    groups : instead of ``X``, one factor (a code per area, e.g. the 街镇 of each community): the model is an
+        intercept plus the treatment-coded factor.
 
     Returns
     -------
@@ -124,6 +127,11 @@ def fay_herriot(direct: np.ndarray, vardir: np.ndarray, X: np.ndarray | None = N
     bad = np.flatnonzero(~(psi > 0) | ~np.isfinite(psi))
     if bad.size:
         raise InputError(f"vardir must be positive and finite; areas {bad[:8].tolist()} have {psi[bad][:8].tolist()}")
+    if groups is not None:
+        if X is not None:
+            raise InputError("give X or groups, not both")
+        codes, levels = pd.factorize(np.asarray(groups), sort=True)
+        X = np.column_stack([np.ones(D), codes[:, None] == np.arange(1, len(levels))]).astype(float)
     X = np.ones((D, 1)) if X is None else np.asarray(X, dtype=float)
     if X.shape[0] != D:
         raise InputError(f"X has {X.shape[0]} rows but there are {D} areas")

@@ -199,6 +199,13 @@ def domain_variance(z: np.ndarray, present: np.ndarray, stratum: np.ndarray, psu
     return out
 
 
+def _check_finaliser_options(stat: str, ci: str, level: float) -> None:
+    one_of(stat, ("mean", "total", "ratio"), "stat")
+    one_of(ci, ("t", "normal"), "ci")
+    if not 0 < level < 1:
+        raise InputError(f"level={level}: expected a confidence level between 0 and 1")
+
+
 def finalize_domain_sums(sums: pd.DataFrame, design: SurveyDesign, *, stat: str = "mean",
                          n_domains: int | None = None, ratio_pairs: Sequence[tuple[int, int]] | None = None,
                          combinations: dict[str, dict[int, float]] | None = None,
@@ -232,10 +239,7 @@ def finalize_domain_sums(sums: pd.DataFrame, design: SurveyDesign, *, stat: str 
     >>> float(r["estimate"][0, 0]), round(float(r["se"][0, 0]), 6)
     (2.5, 0.707107)
     """
-    one_of(stat, ("mean", "total", "ratio"), "stat")
-    one_of(ci, ("t", "normal"), "ci")
-    if not 0 < level < 1:
-        raise InputError(f"level={level}: expected a confidence level between 0 and 1")
+    _check_finaliser_options(stat, ci, level)
     k = _n_variables(sums)
     dom = sums["domain"].to_numpy(dtype=np.int64)
     D = int(n_domains if n_domains is not None else (dom.max() + 1 if len(dom) else 1))
@@ -335,70 +339,92 @@ def _scale_rows(M, v: np.ndarray):
     return M
 
 
+def _domain_totals(dom: np.ndarray, weights: np.ndarray, n_domains: int) -> np.ndarray:
+    """(n_domains, k) column sums of ``weights`` (n, k) by domain."""
+    return np.stack([np.bincount(dom, weights=weights[:, j], minlength=n_domains) for j in range(weights.shape[1])],
+                    axis=1)
+
+
 def calibrated_linearisation(design: SurveyDesign, values: np.ndarray, dom: np.ndarray, n_domains: int, *,
                              stat: str, ratio_pairs=None, combinations=None, level: float = 0.95,
                              ci: str = "t") -> dict:
     """Estimates of a calibrated design with R's calibration-residual variance, all domains at once.
 
-    Called by :func:`govlib.survey.estimate.estimate` when ``design.calibration`` is not empty. The point estimates
-    come from the usual reduction/finaliser with the calibrated weights; the linearised values of every
-    (domain, variable) form a sparse rows x columns matrix whose calibration residuals are summed to PSUs
-    (and SSU sums of squares) at cell level, then passed to the same variance function.
+    Called by :func:`govlib.survey.estimate.estimate` when ``design.calibration`` is not empty. Point estimates,
+    counts and the SRS variance (for ``deff``) come from domain sums of the rows; the linearised values of every
+    (domain, variable) are residualised at cell level per block of strata (:func:`_blocked_variance`), or
+    literally row by row when SSUs span several rows. No uncalibrated design variance is computed: ``deff`` is
+    the calibrated variance over the SRS variance.
     """
+    _check_finaliser_options(stat, ci, level)
     ssu = design.ssu if design.two_stage else None
-    sums = reduce_domain_sums(design.weight, design.stratum, design.psu, dom, values, ssu=ssu)
-    res = finalize_domain_sums(sums, design, stat=stat, n_domains=n_domains, ratio_pairs=ratio_pairs,
-                               combinations=combinations, level=level, ci=ci)
     w = design.weight
     n = design.n_rows
-    y = np.where(np.isnan(values), 0.0, values)
     valid = ~np.isnan(values)
+    y = np.where(valid, values, 0.0)
     wv = np.where(valid, w[:, None], 0.0)
-    W_d = np.stack([np.bincount(dom, weights=wv[:, j], minlength=n_domains) for j in range(values.shape[1])], 1)
-    Y_d = np.stack([np.bincount(dom, weights=wv[:, j] * y[:, j], minlength=n_domains)
-                    for j in range(values.shape[1])], 1)
+    N_d = _domain_totals(dom, valid.astype(float), n_domains)
+    W_d = _domain_totals(dom, wv, n_domains)
+    Y_d = _domain_totals(dom, wv * y, n_domains)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        mean = Y_d / W_d
+        s2 = (_domain_totals(dom, wv * y * y, n_domains) - mean * Y_d) / W_d * N_d / (N_d - 1)
+        fsrs = (W_d - N_d) / W_d
     # linearised values u (n x m), only within each row's own domain
     if stat == "ratio":
         num = [a for a, _ in ratio_pairs]
         den = [b for _, b in ratio_pairs]
-        r = Y_d[:, num] / Y_d[:, den]
-        u = (y[:, num] - r[dom] * y[:, den]) / Y_d[dom][:, den]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            est = Y_d[:, num] / Y_d[:, den]
+            u = (y[:, num] - est[dom] * y[:, den]) / Y_d[dom][:, den]
         u = np.where(valid[:, num], u, 0.0)
+        n_out = N_d[:, num]
+        vsrs = np.full_like(est, np.nan)
     elif stat == "mean":
-        mean = Y_d / W_d
-        u = np.where(valid, (y - mean[dom]) / W_d[dom], 0.0)
+        est, n_out = mean, N_d
+        with np.errstate(divide="ignore", invalid="ignore"):
+            u = np.where(valid, (y - mean[dom]) / W_d[dom], 0.0)
+            vsrs = s2 / N_d * fsrs
+        extra_u, extra_est, extra_n = [], [], []
         for coefs in (combinations or {}).values():
             idx = list(coefs)
             a = np.array([coefs[i] for i in idx])
-            u = np.column_stack([u, u[:, idx] @ a])
+            extra_u.append(u[:, idx] @ a)
+            extra_est.append(np.nan_to_num(mean[:, idx]) @ a + np.where(np.isnan(mean[:, idx]).any(axis=1), np.nan, 0.0))
+            extra_n.append(N_d[:, idx].max(axis=1))
+        if extra_u:
+            u = np.column_stack([u] + extra_u)
+            est = np.column_stack([est] + extra_est)
+            n_out = np.column_stack([n_out] + extra_n)
+            vsrs = np.column_stack([vsrs] + [np.full(n_domains, np.nan)] * len(extra_u))
     else:
-        u = np.where(valid, y, 0.0)
-    u = np.nan_to_num(u)
-    m = u.shape[1]
-    x = w[:, None] * u
-    rows = np.repeat(np.arange(n), m)
-    cols = (dom[:, None] * m + np.arange(m)[None, :]).reshape(-1)
-    X = sparse.csr_matrix((x.reshape(-1), (rows, cols)), shape=(n, n_domains * m))
-    X.eliminate_zeros()
-    single_row_ssu = ssu is None or len(np.unique(ssu)) == n
-    if single_row_ssu:
-        var = _aggregated_variance(design, X, m, n_domains)
+        u = y
+        est, n_out = Y_d, N_d
+        with np.errstate(divide="ignore", invalid="ignore"):
+            vsrs = s2 * W_d ** 2 / N_d * fsrs
+    x = w[:, None] * np.nan_to_num(u)
+    m = x.shape[1]
+    if ssu is None or np.bincount(ssu).max() <= 1:  # second-stage units are single rows
+        var = _blocked_variance(design, x, dom, n_domains)
     else:
+        rows = np.repeat(np.arange(n), m)
+        cols = (dom[:, None] * m + np.arange(m)[None, :]).reshape(-1)
+        X = sparse.csr_matrix((x.reshape(-1), (rows, cols)), shape=(n, n_domains * m))
+        X.eliminate_zeros()
         var = _rowlevel_variance(design, X, m, n_domains, ssu)
     var = np.where(var < 0, 0.0, var)
-    var = np.where(res["n"] > 0, var, np.nan)
+    var = np.where(n_out > 0, var, np.nan)
     se = np.sqrt(var)
     if ci == "t":
         q = stats.t.ppf(0.5 + level / 2, design.degf) if design.degf > 0 else np.nan
     else:
         q = stats.norm.ppf(0.5 + level / 2)
-    est = res["estimate"]
     with np.errstate(divide="ignore", invalid="ignore"):
-        res["deff"] = res["deff"] * var / res["se"] ** 2
-        res["n_eff"] = res["n"] / res["deff"]
-        res["cv"] = se / np.abs(est)
-    res.update(se=se, ci_low=est - q * se, ci_high=est + q * se)
-    return res
+        deff = var / vsrs
+        n_eff = n_out / deff
+        cv = se / np.abs(est)
+    return {"estimate": est, "se": se, "ci_low": est - q * se, "ci_high": est + q * se, "n": n_out, "deff": deff,
+            "n_eff": n_eff, "cv": cv, "names": None, "df": design.degf}
 
 
 def _rowlevel_variance(design: SurveyDesign, X, m: int, n_domains: int, ssu) -> np.ndarray:
@@ -460,84 +486,196 @@ def _calibration_steps(design: SurveyDesign):
     return terms, steps
 
 
-def _lookup(B, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
-    """Values ``B[rows[i], cols[i]]`` of a sparse matrix (0 where absent), by binary search on its keys."""
-    B = B.tocoo()
-    keys = B.row.astype(np.int64) * B.shape[1] + B.col
-    order = np.argsort(keys)
-    keys, data = keys[order], B.data[order]
-    q = rows.astype(np.int64) * B.shape[1] + cols
-    idx = np.searchsorted(keys, q)
-    idx_c = np.minimum(idx, max(len(keys) - 1, 0))
-    found = (idx < len(keys)) & (keys[idx_c] == q) if len(keys) else np.zeros(len(q), bool)
-    return np.where(found, data[idx_c] if len(keys) else 0.0, 0.0)
+def _blocks(design: SurveyDesign, terms) -> np.ndarray:
+    """Block of each stratum: the finest grouping of strata that no calibration cell crosses.
+
+    Calibration residuals of a row depend only on rows sharing a cell with it (transitively), so the variance
+    separates into independent blocks; the build's cells (wave x 街镇 x age/sex) nest in its strata and every
+    block is one stratum.
+    """
+    n_strata = design.n_strata
+    nested = True
+    for codes, _ in terms:  # O(n): does every cell sit in one stratum?
+        cell_stratum = np.zeros(int(codes.max()) + 1, dtype=np.int64)
+        cell_stratum[codes] = design.stratum
+        nested = nested and bool((cell_stratum[codes] == design.stratum).all())
+    if nested:  # blocks are the strata
+        return np.arange(n_strata, dtype=np.int64)
+    from scipy.sparse.csgraph import connected_components
+
+    edges_s, edges_c, offset = [], [], n_strata
+    for codes, _ in terms:
+        key = np.unique(codes.astype(np.int64) * n_strata + design.stratum)
+        edges_s.append(key % n_strata)
+        edges_c.append(key // n_strata + offset)
+        offset += int(codes.max()) + 1
+    s = np.concatenate(edges_s)
+    c = np.concatenate(edges_c)
+
+    graph = sparse.coo_matrix((np.ones(len(s)), (s, c)), shape=(offset, offset))
+    _, label = connected_components(graph, directed=False)
+    return pd.factorize(label[:n_strata], sort=True)[0].astype(np.int64)
 
 
-def _aggregated_variance(design: SurveyDesign, X, m: int, n_domains: int) -> np.ndarray:
-    """The same residualised variance without materialising the residuals of every row for every domain.
+def _local_codes(codes: np.ndarray, block_of_row: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
+    """Each row's cell numbered within its block: (local code per row, local code per cell, cells per block)."""
+    n_cells = int(codes.max()) + 1
+    cell_block = np.full(n_cells, -1, dtype=np.int64)
+    cell_block[codes] = block_of_row
+    order = np.lexsort((np.arange(n_cells), cell_block))
+    sorted_block = cell_block[order]
+    start = np.searchsorted(sorted_block, sorted_block, side="left")
+    local_cell = np.empty(n_cells, dtype=np.int64)
+    local_cell[order] = np.arange(n_cells) - start
+    present = cell_block >= 0
+    k = int(local_cell[present].max()) + 1 if present.any() else 1
+    return local_cell[codes], local_cell, k
 
-    Each step's cell means ``a`` depend on earlier steps only through cell x cell cross-tables, so the
-    accumulated corrections ``b_T`` (cells x columns) are computed at cell level; PSU totals and, for a second
-    stage whose SSUs are single rows, the within-PSU sums of squares follow by expanding the square.
+
+def _group_sums(group: np.ndarray, weight: np.ndarray | None, values: np.ndarray, n_groups: int) -> np.ndarray:
+    """(n_groups, m) sums of ``weight * values`` rows by group: one sparse indicator product, not m bincounts."""
+    data = np.ones(len(group)) if weight is None else weight
+    ind = sparse.csr_matrix((data, (group, np.arange(len(group)))), shape=(n_groups, len(group)))
+    return np.asarray(ind @ values)
+
+
+def _blocked_variance(design: SurveyDesign, x: np.ndarray, dom: np.ndarray, n_domains: int,
+                      chunk_entries: int = 400_000) -> np.ndarray:
+    """Calibration-residual variance of linearised values ``x`` (n, m; each row's own domain), all domains at once.
+
+    Every residualisation step is ``x <- x - g_T C_T a`` with cell means ``a``; the accumulated cell corrections
+    ``b_T`` of a (block, domain) pair are small dense arrays (cells of the block x columns), computed with grouped
+    bincounts and batched products. The linearised PSU totals ``z`` of every PSU of the block, and for a second
+    stage of single-row SSUs the within-PSU sums of squares (expanding the square), then go to
+    :func:`domain_variance`. Pairs are processed in chunks of about ``chunk_entries`` PSU entries (memory).
     """
     terms, steps = _calibration_steps(design)
-    n, ncols = X.shape
-    ncell = [int(codes.max()) + 1 for codes, _ in terms]
-    C = [_indicator(codes, k) for (codes, _), k in zip(terms, ncell)]
-    H, K = {}, {}
-    b = [sparse.csr_matrix((k, ncols)) for k in ncell]
-    for t, h, den in steps:
-        if t not in H:
-            H[t] = (C[t].T @ _scale_rows(X, h)).tocsr()
-            for u, (_, g_u) in enumerate(terms):
-                K[t, u] = (C[t].T @ _scale_rows(C[u], h * g_u)).tocsr()
-        acc = H[t]
-        for u in range(len(terms)):
-            if b[u].nnz:
-                acc = acc - K[t, u] @ b[u]
-        inv = np.zeros(ncell[t])
-        inv[: len(den)] = np.where(den > 0, 1.0 / np.where(den > 0, den, 1.0), 0.0)
-        b[t] = (b[t] + _scale_rows(acc, inv)).tocsr()
-    psu = design.psu
-    n_psus = len(design.psu_labels)
-    P = _indicator(psu, n_psus)
-    S1 = P.T @ X
-    for (codes, g), Ct, bt in zip(terms, C, b):
-        S1 = S1 - (P.T @ _scale_rows(Ct, g)) @ bt
-    S1 = S1.tocsr()
-    S2 = None
-    if design.two_stage:
-        Xc = X.tocoo()
-        S2 = P.T @ X.multiply(X)
-        for (codes, g), bt in zip(terms, b):
-            val = Xc.data * g[Xc.row] * _lookup(bt, codes[Xc.row], Xc.col)
-            S2 = S2 - 2 * sparse.csr_matrix((val, (psu[Xc.row], Xc.col)), shape=(n_psus, ncols))
-        for (codes_t, g_t), bt in zip(terms, b):
-            for (codes_u, g_u), bu in zip(terms, b):
-                pair, uniq = pd.factorize(codes_t.astype(np.int64) * (int(codes_u.max()) + 1) + codes_u)
-                Q = sparse.csr_matrix((g_t * g_u, (psu, pair)), shape=(n_psus, len(uniq)))
-                ct, cu = uniq // (int(codes_u.max()) + 1), uniq % (int(codes_u.max()) + 1)
-                E = bt[ct].multiply(bu[cu])
-                S2 = S2 + Q @ E
-        S2 = S2.tocsr()
-    # entries (PSU, domain) x variable from the sparse PSU x (domain, variable) matrices
-    parts = [S1.tocoo()] + ([S2.tocoo()] if S2 is not None else [])
-    rows = np.concatenate([p.row for p in parts])
-    cols = np.concatenate([p.col for p in parts])
-    d, j = cols // m, cols % m
-    key = rows.astype(np.int64) * n_domains + d
-    g_e, uniq = pd.factorize(key, sort=True)
-    z = np.zeros((len(uniq), m))
-    s1 = parts[0]
-    np.add.at(z, (g_e[: s1.nnz], j[: s1.nnz]), s1.data)
-    psu_e = (uniq // n_domains).astype(np.int64)
-    dom_e = (uniq % n_domains).astype(np.int64)
-    stratum_e = design.psu_stratum[psu_e]
-    stage2 = None
-    if S2 is not None:
-        ss_raw = np.zeros_like(z)
-        np.add.at(ss_raw, (g_e[s1.nnz:], j[s1.nnz:]), parts[1].data)
-        m_e = design.n_ssu[psu_e].astype(float)[:, None]
-        stage2 = (ss_raw - z ** 2 / m_e, ss_raw)
-    return domain_variance(z, np.ones_like(z, dtype=bool), stratum_e, psu_e, dom_e, None, design, n_domains,
-                     stage2=stage2)
+    n, m = x.shape
+    block_of_stratum = _blocks(design, terms)
+    n_blocks = int(block_of_stratum.max()) + 1
+    row_block = block_of_stratum[design.stratum]
+    local, local_cell, K = [], [], []
+    for codes, _ in terms:
+        lc, cell_local, k = _local_codes(codes, row_block)
+        local.append(lc)
+        local_cell.append(cell_local)
+        K.append(k)
+    # (block, domain) pairs with rows, in block order; rows sorted by pair so a chunk of pairs is a slice of rows
+    pair_key = row_block * n_domains + dom
+    pair_of_row, pair_keys = pd.factorize(pair_key, sort=True)
+    pair_block = (pair_keys // n_domains).astype(np.int64)
+    pair_dom = (pair_keys % n_domains).astype(np.int64)
+    n_pairs = len(pair_keys)
+    row_order = np.argsort(pair_of_row, kind="stable")
+    row_start = np.searchsorted(pair_of_row[row_order], np.arange(n_pairs + 1))
+    # PSUs of each block, in block order
+    n_psus = len(design.psu_stratum)
+    psu_block = block_of_stratum[design.psu_stratum]
+    psu_order = np.argsort(psu_block, kind="stable")
+    psus_in_block = np.bincount(psu_block, minlength=n_blocks)
+    block_start = np.r_[0, np.cumsum(psus_in_block)[:-1]]
+    psu_pos = np.empty(n_psus, dtype=np.int64)
+    psu_pos[psu_order] = np.arange(n_psus) - block_start[psu_block[psu_order]]
+    # cell-level cross tables per block (K_t[b, k, l] = sum of h_t g_u over rows in cells k of t and l of u),
+    # per PSU sums of g_t (N) and of g_t g_u (Q), and the steps' inverse denominators per (block, local cell)
+    first_h = {}
+    for t, h, _ in steps:
+        first_h.setdefault(t, h)
+    nt = len(terms)
+    g = [gg for _, gg in terms]
+    cross = {}
+    for t in first_h:
+        for u in range(nt):
+            key = (row_block * K[t] + local[t]) * K[u] + local[u]
+            cross[t, u] = np.bincount(key, weights=first_h[t] * g[u],
+                                      minlength=n_blocks * K[t] * K[u]).reshape(n_blocks, K[t], K[u])
+    psu_n = [np.bincount(design.psu * K[t] + local[t], weights=g[t], minlength=n_psus * K[t]).reshape(n_psus, K[t])
+             for t in range(nt)]
+    two_stage = design.two_stage
+    psu_q = {}
+    if two_stage:
+        for t in range(nt):
+            for u in range(nt):
+                key = (design.psu * K[t] + local[t]) * K[u] + local[u]
+                psu_q[t, u] = np.bincount(key, weights=g[t] * g[u],
+                                          minlength=n_psus * K[t] * K[u]).reshape(n_psus, K[t], K[u])
+    inv_steps = []
+    for t, _, den in steps:
+        inv = np.zeros((n_blocks, K[t]))
+        cb = np.full(len(local_cell[t]), -1, dtype=np.int64)
+        cb[terms[t][0]] = row_block
+        ok = cb >= 0
+        d = np.zeros(len(local_cell[t]))
+        d[: len(den)] = den
+        inv[cb[ok], local_cell[t][ok]] = np.where(d[ok] > 0, 1.0 / np.where(d[ok] > 0, d[ok], 1.0), 0.0)
+        inv_steps.append(inv)
+    # chunks of pairs, bounded by their PSU entries (unless the 'average' rule needs every stratum of a domain)
+    entries_per_pair = psus_in_block[pair_block]
+    if design.lonely_psu == "average":
+        bounds = [0, n_pairs]
+    else:
+        cum = np.cumsum(entries_per_pair)
+        bounds = np.unique(np.r_[0, np.searchsorted(cum, np.arange(chunk_entries, cum[-1], chunk_entries)), n_pairs])
+    out = np.zeros((n_domains, m))
+    # b_T = L_T H per block: run the residualisation steps once on the block's cell operator (cells of every
+    # term stacked), not on every (block, domain) pair's columns
+    off = np.r_[0, np.cumsum(K)]
+    L = [np.zeros((n_blocks, K[t], off[-1])) for t in range(nt)]
+    touched = [False] * nt
+    for s, (t, _, _) in enumerate(steps):
+        acc = np.zeros((n_blocks, K[t], off[-1]))
+        acc[:, np.arange(K[t]), off[t] + np.arange(K[t])] = 1.0
+        for u in range(nt):
+            if touched[u]:
+                acc -= np.einsum("skl,slc->skc", cross[t, u], L[u])
+        L[t] += acc * inv_steps[s][:, :, None]
+        touched[t] = True
+    out = np.zeros((n_domains, m))
+    for a, b_ in zip(bounds[:-1], bounds[1:]):
+        rows = row_order[row_start[a]:row_start[b_]]
+        xr = x[rows]
+        pr = pair_of_row[rows] - a
+        P = b_ - a
+        pb = pair_block[a:b_]
+        lr = [lt[rows] for lt in local]
+        # H: per pair, the stacked cell sums of h_T * x (P, cells, m); then b_T = L_T H
+        H = np.zeros((P, off[-1], m))
+        for t, h in first_h.items():
+            H[:, off[t]:off[t + 1], :] = _group_sums(pr * K[t] + lr[t], h[rows], xr, P * K[t]).reshape(P, K[t], m)
+        bt = [np.einsum("pkc,pcj->pkj", L[t][pb], H) for t in range(nt)]
+        # entries: every PSU of the pair's block, laid out pair-major (pairs of a block x the block's PSUs)
+        cnt = entries_per_pair[a:b_]
+        e_start = np.cumsum(cnt) - cnt
+        e_pair = np.repeat(np.arange(P), cnt)
+        e_psu = psu_order[block_start[pb][e_pair] + np.arange(len(e_pair)) - e_start[e_pair]]
+        row_entry = e_start[pr] + psu_pos[design.psu[rows]]
+        E = len(e_pair)
+        z = _group_sums(row_entry, None, xr, E)
+        ss = None
+        if two_stage:
+            ss = _group_sums(row_entry, None, xr * xr, E)
+            for t in range(nt):
+                gathered = bt[t][pr, lr[t], :]  # b_T at each row's own pair and cell
+                ss -= 2 * _group_sums(row_entry, g[t][rows], xr * gathered, E)
+        # PSU x cell sums times the pairs' corrections: one small matrix product per block
+        blocks_here, first_pair = np.unique(pb, return_index=True)
+        ends = np.r_[first_pair[1:], P]
+        for blk, p0, p1 in zip(blocks_here, first_pair, ends):
+            psus = psu_order[block_start[blk]:block_start[blk] + psus_in_block[blk]]
+            sl = slice(e_start[p0], e_start[p0] + (p1 - p0) * len(psus))
+            zb = z[sl].reshape(p1 - p0, len(psus), m)
+            for t in range(nt):
+                zb -= np.matmul(psu_n[t][psus], bt[t][p0:p1])
+            if ss is not None:
+                sb = ss[sl].reshape(p1 - p0, len(psus), m)
+                for t in range(nt):
+                    for u in range(nt):
+                        prod = (bt[t][p0:p1, :, None, :] * bt[u][p0:p1, None, :, :]).reshape(p1 - p0, -1, m)
+                        sb += np.matmul(psu_q[t, u][psus].reshape(len(psus), -1), prod)
+        stage2 = None
+        if ss is not None:
+            m_e = design.n_ssu[e_psu].astype(float)[:, None]
+            stage2 = (ss - z ** 2 / m_e, ss)
+        out += domain_variance(z, np.ones_like(z, dtype=bool), design.psu_stratum[e_psu], e_psu,
+                               pair_dom[a:b_][e_pair], None, design, n_domains, stage2=stage2)
+    return out

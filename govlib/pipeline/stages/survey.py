@@ -54,6 +54,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 import pandas as pd
 
 from ...survey.calibrate import poststratify, rake, trim_weights
@@ -134,6 +135,13 @@ def run(tables: dict[str, pd.DataFrame], settings) -> dict[str, pd.DataFrame]:
     >>> out["observations_survey"][["unit", "period", "indicator"]].values.tolist()
     [['310115004000', '2024', 'D6.1']]
     """
+    # Small matrix products (raking cross-tables, Fay-Herriot fits of ~40 columns): BLAS threads only spin against
+    # each other and against a busy neighbour's processes (seen: 2 s became 220 s), so use one.
+    with threadpool_limits(limits=1, user_api="blas"):
+        return _run(tables, settings)
+
+
+def _run(tables: dict[str, pd.DataFrame], settings) -> dict[str, pd.DataFrame]:
     cfg = read_settings(settings)
     for name in ("survey_responses", "survey_items"):
         if name not in tables:
