@@ -396,9 +396,11 @@ def evaluate_rules(facts: pd.DataFrame, rules=None) -> pd.DataFrame:
 def alert_lifecycle(alerts: pd.DataFrame, series_periods: pd.DataFrame) -> pd.DataFrame:
     """Mark each alert new or continuing, add resolved rows, and set ``first_seen`` (pure).
 
-    An alert (unit x node) is *continuing* when the same unit x node had an alert in the series' previous period,
-    else *new*; ``first_seen`` is the first period of its run. When a run ends, a row with status *resolved*,
-    level ``info`` and the period after its last alert is added (if the series has such a period).
+    An alert (unit x node) is *continuing* when the same unit x node had an alert of the same class in the
+    series' previous period, else *new*; the classes are *warnings* (amber, red) and the *watch list* (info), so a
+    watch item that turns amber is a new warning. ``first_seen`` is the first period of its run. When a run ends, a
+    row with status *resolved*, level ``info`` and the period after its last alert is added (if the series has such
+    a period).
 
     Parameters
     ----------
@@ -424,14 +426,16 @@ def alert_lifecycle(alerts: pd.DataFrame, series_periods: pd.DataFrame) -> pd.Da
     a["period"] = a["period"].astype(str)
     a = a.merge(sp[["unit", "node", "period", "_t", "_next", "_prev"]], on=["unit", "node", "period"], how="left")
     a["_t"] = a["_t"].fillna(pd.Series(_period_number(a["period"]), index=a.index))
-    a = a.sort_values(["unit", "node", "_t"]).reset_index(drop=True)
-    prev_alert = a.groupby(["unit", "node"])["period"].shift(1)
+    a["_class"] = np.where(a["level"].isin(["amber", "red"]), "warning", "watch")
+    a = a.sort_values(["unit", "node", "_class", "_t"]).reset_index(drop=True)
+    by = ["unit", "node", "_class"]
+    prev_alert = a.groupby(by)["period"].shift(1)
     cont = prev_alert.notna() & (prev_alert == a["_prev"])
     a["status"] = np.where(cont, "continuing", "new")
     run_id = (~cont).cumsum()
     a["first_seen"] = a.groupby(run_id)["period"].transform("first")
-    # a run ends at its last alert when the series has a next period that is not itself an alert
-    nxt_alert = a.groupby(["unit", "node"])["period"].shift(-1)
+    # a run ends at its last alert when the series has a next period that is not itself an alert of the class
+    nxt_alert = a.groupby(by)["period"].shift(-1)
     ends = a["_next"].notna() & (nxt_alert != a["_next"])
     resolved = a[ends].copy()
     resolved["period"] = resolved["_next"]
@@ -444,7 +448,7 @@ def alert_lifecycle(alerts: pd.DataFrame, series_periods: pd.DataFrame) -> pd.Da
     for c in ("observed", "expected_or_limit", "statistic", "p_value"):
         if c in resolved:
             resolved[c] = np.nan
-    out = pd.concat([a, resolved], ignore_index=True).drop(columns=["_t", "_next", "_prev"])
+    out = pd.concat([a, resolved], ignore_index=True).drop(columns=["_t", "_next", "_prev", "_class"])
     out = out.assign(_t=_period_number(out["period"])).sort_values(["unit", "node", "_t"]).drop(columns="_t")
     cols = [c for c in ALERT_COLUMNS if c in out.columns] + [c for c in out.columns if c not in ALERT_COLUMNS]
     return out[cols].reset_index(drop=True)

@@ -75,6 +75,7 @@ import pandas as pd
 from scipy.stats import norm
 
 from ...trend.alerts import ALERT_COLUMNS, alert_lifecycle, evaluate_rules, validate_rules
+from ...trend.deterioration import step_test
 from ...trend.outbreak import farrington_flexible
 from ...trend.changepoint import change_points, robust_sigma
 from ...trend.control import cusum, ewma, robust_standardise
@@ -423,50 +424,16 @@ def _survey_facts(e: pd.DataFrame | None, cfg: dict) -> pd.DataFrame:
 
 
 def _deterioration_facts(work, panel, keys, direction, sigma, use, dcfg, raw=None) -> pd.DataFrame:
-    """One-sided step test of the latest ``m`` periods against all earlier ones, for every series and period.
-
-    z = d (mean(last m) - mean(history)) / (sigma sqrt(1/m + 1/n)), sigma the node's pooled noise SD; the smallest
-    p over the windows is kept with ``det_tests`` = windows x periods per year (the rule's Bonferroni divisor).
-    Vectorised with cumulative sums; rows with p >= 0.05 are dropped (they cannot fire at any sensible rate).
-    ``raw`` (the values before deseasonalising) gives the evidence in the indicator's own scale: observed = the
-    raw recent mean, expected = observed minus the (deseasonalised) difference from the history.
-    """
-    raw = work if raw is None else raw
-    S, T = work.shape
-    ok = ~np.isnan(work)
-    csum = np.concatenate([np.zeros((S, 1)), np.cumsum(np.where(ok, work, 0.0), axis=1)], axis=1)
-    ccnt = np.concatenate([np.zeros((S, 1)), np.cumsum(ok, axis=1)], axis=1)
-    rsum = np.concatenate([np.zeros((S, 1)), np.cumsum(np.where(ok, raw, 0.0), axis=1)], axis=1)
-    best = {k: np.full((S, T), np.nan) for k in ("p", "z", "recent", "hist")}
-    for m in dcfg["windows"]:
-        c = np.arange(T)
-        start = c - m + 1
-        valid = start >= 0
-        s0 = np.clip(start, 0, None)
-        n_recent = ccnt[:, c + 1] - ccnt[:, s0]
-        recent = (csum[:, c + 1] - csum[:, s0]) / np.where(n_recent > 0, n_recent, np.nan)
-        n_hist = ccnt[:, s0]
-        hist = csum[:, s0] / np.where(n_hist > 0, n_hist, np.nan)
-        good = valid[None, :] & (n_recent == m) & (n_hist >= int(dcfg["min_history"])) & ok
-        with np.errstate(all="ignore"):
-            z = direction[:, None] * (recent - hist) / (sigma[:, None] * np.sqrt(1 / m + 1 / n_hist))
-        z = np.where(good & (sigma[:, None] > 0), z, np.nan)
-        p = norm.cdf(z)
-        raw_recent = (rsum[:, c + 1] - rsum[:, s0]) / np.where(n_recent > 0, n_recent, np.nan)
-        hist = raw_recent - (recent - hist)  # the history's level in the raw scale (season of the recent window)
-        recent = raw_recent
-        better = np.isnan(best["p"]) | (p < best["p"])
-        better &= ~np.isnan(p)
-        for k, v in (("p", p), ("z", z), ("recent", recent), ("hist", hist)):
-            best[k] = np.where(better, v, best[k])
-    keep = (best["p"] < 0.05) & use[:, None]
-    r, c = np.nonzero(keep)
+    """Step-test facts (:func:`govlib.trend.deterioration.step_test`) of the series in ``use``; rows with p >= 0.05
+    are dropped (they cannot fire at any sensible rate)."""
+    res = step_test(work, direction, sigma, windows=dcfg["windows"], min_history=int(dcfg["min_history"]), raw=raw)
+    r, c = np.nonzero((res["p"] < 0.05) & use[:, None])
     freq = keys["frequency"].to_numpy()[r]
     tests = len(dcfg["windows"]) * pd.Series(freq).map(_PER_YEAR).fillna(1).to_numpy()
     return pd.DataFrame({"unit": keys["unit"].to_numpy()[r], "node": keys["node"].to_numpy()[r],
-                         "period": panel.labels[r, c], "det_z": best["z"][r, c], "det_p": best["p"][r, c],
-                         "det_tests": tests, "det_observed": best["recent"][r, c],
-                         "det_expected": best["hist"][r, c]})
+                         "period": panel.labels[r, c], "det_z": res["z"][r, c], "det_p": res["p"][r, c],
+                         "det_tests": tests, "det_observed": res["recent"][r, c],
+                         "det_expected": res["history"][r, c]})
 
 
 def _survey_decline_facts(e: pd.DataFrame | None, cfg: dict) -> pd.DataFrame | None:
