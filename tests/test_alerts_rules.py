@@ -87,7 +87,7 @@ def test_count_surge_needs_the_bound_the_size_and_the_ratio():
 
 
 def test_survey_decline_shares_the_benjamini_hochberg_family_with_survey_below():
-    rules = [{"name": "decline", "kind": "survey_decline", "level": "amber"}]
+    rules = [{"name": "decline", "kind": "survey_decline", "level": "amber", "shared_family": 1}]
     one = _facts(node=["D6.1"], period=["2025Q2"], decline_z=[-3.0], decline_estimate=[74.0],
                  decline_previous=[80.0])
     assert evaluate_rules(one, rules)["unit"].tolist() == ["u1"]  # alone: p = 0.0013
@@ -101,6 +101,11 @@ def test_survey_decline_shares_the_benjamini_hochberg_family_with_survey_below()
     # a drop smaller than min_drop is not news however significant
     small = one.assign(decline_z=[-6.0], decline_estimate=[79.0])
     assert evaluate_rules(small, [{**rules[0], "min_drop": 2.0}]).empty
+    # the default: declines form their own family, so the 400 below-the-district tests do not matter
+    own = [{"name": "decline", "kind": "survey_decline", "level": "amber"}]
+    assert evaluate_rules(crowd, own)["unit"].tolist() == ["u0"]
+    lenient = crowd.assign(survey_z=[np.nan] + [-5.0] * 400)  # 400 tiny p-values make a shared BH lenient
+    assert evaluate_rules(lenient.assign(decline_z=[-2.2] + [np.nan] * 400), rules)["unit"].tolist() == ["u0"]
 
 
 def test_rule_settings_are_checked():

@@ -14,7 +14,7 @@ defaults in :data:`DEFAULT_RULES`.
 | ``floor_breach`` | a bottom line (底线) is breached: an indicator value worse than the framework's ``floor`` (direction-aware), or a station stops offering bottom-line (底线民生) items it offered before | — |
 | ``deterioration`` | the mean of the latest 1 or 2 periods is worse than the unit's own in-control history (all earlier periods) by more than its noise allows: one-sided z = (recent - history) / (sigma sqrt(1/m + 1/n)), sigma the node's pooled robust noise SD; fires when p < ``far`` / (tests per series-year), so that the false-alarm rate per series-year is at most ``far`` (Bonferroni; checked by simulation in ``tests/test_alerts.py``) | far |
 | ``count_surge`` | a 12345 ticket count (街镇 x category x month) above the improved-Farrington upper bound (:func:`govlib.trend.outbreak.farrington_flexible`, one-sided ``alpha``, low-count rule (5, 4)), at least ``min_excess`` tickets and ``min_ratio`` times the expected count (a significant +8% in a large series is not news) | alpha, min_excess, min_ratio |
-| ``survey_decline`` | a survey estimate significantly below the same unit's previous wave: z = (now - before) / sqrt(se_now^2 + se_before^2) (independent waves), one-sided p = Φ(z), BH q < ``fdr`` in one family with every ``survey_below`` comparison, and a drop of at least ``min_drop`` points | fdr, min_drop |
+| ``survey_decline`` | a survey estimate significantly below the same unit's previous wave: z = (now - before) / sqrt(se_now^2 + se_before^2) (independent waves), one-sided p = Φ(z), BH q < ``fdr`` (the survey comparisons' budget) over all decline comparisons of the build — or, with ``shared_family: 1``, in one family with the ``survey_below`` comparisons (whose nulls are mostly false: communities do differ from the district, which makes BH lenient for declines) — and a drop of at least ``min_drop`` points | fdr, min_drop, shared_family |
 | ``rank_fall`` | the rank fell and the current rank's Monte Carlo 90% interval lies wholly below (worse than) the previous period's | — |
 | ``survey_below`` | survey estimate below the district by more than ``z`` of its SE, and still significant after the Benjamini–Hochberg correction across all survey comparisons of the report (one-sided p = Φ(z), q < ``fdr``) — without it, ~1,300 communities x 8 items at z = 1.96 give hundreds of false alarms a wave | z, fdr |
 
@@ -43,7 +43,7 @@ LEVELS = {"info": 1, "amber": 2, "red": 3}
 #: watch list, never amber or red.
 DEFAULT_RULES: list[dict] = [
     {"name": "bottom_line_breached", "kind": "floor_breach", "level": "red"},
-    {"name": "worse_than_own_history", "kind": "deterioration", "far": 0.0003, "level": "amber"},
+    {"name": "worse_than_own_history", "kind": "deterioration", "far": 0.0001, "level": "amber"},
     {"name": "hotline_surge", "kind": "count_surge", "alpha": 0.0005, "min_excess": 20.0, "min_ratio": 1.3,
      "level": "amber"},
     {"name": "survey_decline", "kind": "survey_decline", "fdr": 0.05, "min_drop": 2.0, "level": "amber"},
@@ -59,11 +59,11 @@ DEFAULT_RULES: list[dict] = [
 _KIND_KEYS = {"level_below": {"threshold"}, "drop": {"threshold"}, "trend_down": {"fdr"},
               "change_point_down": {"min_shift_sd"}, "cusum_down": set(), "ewma_down": set(),
               "survey_below": {"z", "fdr"}, "floor_breach": set(), "deterioration": {"far"},
-              "count_surge": {"alpha", "min_excess", "min_ratio"}, "survey_decline": {"fdr", "min_drop"}, "rank_fall": set()}
+              "count_surge": {"alpha", "min_excess", "min_ratio"}, "survey_decline": {"fdr", "min_drop", "shared_family"}, "rank_fall": set()}
 _KIND_DEFAULTS = {"level_below": {"threshold": 60.0}, "drop": {"threshold": 5.0}, "trend_down": {"fdr": 0.05},
                   "change_point_down": {"min_shift_sd": 1.0}, "survey_below": {"z": 1.96, "fdr": 0.05},
-                  "deterioration": {"far": 0.0003}, "count_surge": {"alpha": 0.0005, "min_excess": 20.0, "min_ratio": 1.3},
-                  "survey_decline": {"fdr": 0.05, "min_drop": 2.0}}
+                  "deterioration": {"far": 0.0001}, "count_surge": {"alpha": 0.0005, "min_excess": 20.0, "min_ratio": 1.3},
+                  "survey_decline": {"fdr": 0.05, "min_drop": 2.0, "shared_family": 0.0}}
 #: Alert columns: identity, level, the lifecycle (``status`` new / continuing / resolved, ``first_seen``) and the
 #: evidence of the leading rule (the most severe that fired; the first of them in rule order).
 ALERT_COLUMNS = ["unit", "period", "node", "level", "status", "first_seen", "rule", "rules", "observed",
@@ -147,12 +147,15 @@ def _fmt_p(x) -> pd.Series:
     return pd.Series(x).map(lambda v: "" if pd.isna(v) else (f"{v:.3f}" if v >= 0.001 else f"{v:.1e}"))
 
 
-def _survey_q(f: pd.DataFrame, m: int) -> tuple[np.ndarray, np.ndarray]:
-    """BH q of the survey comparisons (below the district, decline from the previous wave) in one family."""
-    below = f["survey_z"].to_numpy(dtype=float) if "survey_z" in f else np.full(m, np.nan)
-    decline = f["decline_z"].to_numpy(dtype=float) if "decline_z" in f else np.full(m, np.nan)
-    q = benjamini_hochberg(np.concatenate([norm.cdf(below), norm.cdf(decline)]))  # one-sided: worse
-    return q[:m], q[m:]
+def _survey_q(f: pd.DataFrame, m: int, shared: bool) -> tuple[np.ndarray, np.ndarray]:
+    """BH q of the survey comparisons (below the district, decline from the previous wave): one family
+    (``shared``) or one per kind."""
+    below = norm.cdf(f["survey_z"].to_numpy(dtype=float)) if "survey_z" in f else np.full(m, np.nan)
+    decline = norm.cdf(f["decline_z"].to_numpy(dtype=float)) if "decline_z" in f else np.full(m, np.nan)
+    if shared:
+        q = benjamini_hochberg(np.concatenate([below, decline]))  # one-sided: worse
+        return q[:m], q[m:]
+    return benjamini_hochberg(below), benjamini_hochberg(decline)
 
 
 def evaluate_rules(facts: pd.DataFrame, rules=None) -> pd.DataFrame:
@@ -210,7 +213,8 @@ def evaluate_rules(facts: pd.DataFrame, rules=None) -> pd.DataFrame:
     parts = {k: [np.full(m, "", dtype=object) for _ in rules] for k in ("zh", "en", "ev")}
     numbers = {k: [nan for _ in rules] for k in ("observed", "limit", "stat", "p")}
     score_txt, change_txt = _fmt(score).to_numpy(), _fmt(np.abs(change)).to_numpy()
-    q_below, q_decline = _survey_q(f, m)
+    shared = any(r["kind"] == "survey_decline" and r["shared_family"] for r in rules)
+    q_below, q_decline = _survey_q(f, m, shared)
     for r, rule in enumerate(rules):
         kind = rule["kind"]
         obs_v, lim_v, stat_v, p_v = nan, nan, nan, nan

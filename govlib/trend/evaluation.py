@@ -92,7 +92,7 @@ def score_alerts(alerts: pd.DataFrame, ground_truth: pd.DataFrame, framework: pd
     gt["end_period"] = gt["end_period"].fillna(gt["start_period"]).astype(str) if "end_period" in gt \
         else gt["start_period"]
     mag = pd.to_numeric(gt.get("magnitude"), errors="coerce").fillna(0.0)
-    d = gt["indicator"].map(direction).fillna(1.0)
+    d = pd.to_numeric(gt["indicator"].map(direction), errors="coerce").fillna(1.0).to_numpy(dtype=float)
     signed = gt["kind"].isin(_SIGNED_KINDS)
     gt["worsening"] = gt["kind"].isin(WORSENING_KINDS) | (signed & (d * mag < 0))
     gt["anomaly"] = gt["kind"] == "outlier"
