@@ -140,6 +140,15 @@ def test_lifecycle_property_one_new_per_run(flags):
     assert (out["status"] == "resolved").sum() == runs - (1 if flags[-1] else 0)
 
 
+def test_lifecycle_escalation_is_a_new_warning_and_keys_stay_unique():
+    al = pd.DataFrame({"unit": "u", "node": "N", "period": ["2020", "2021", "2022"],
+                       "level": ["info", "amber", "info"], "message_zh": "x", "message_en": "x"})
+    out = alert_lifecycle(al, pd.DataFrame({"unit": "u", "node": "N", "period": ["2020", "2021", "2022", "2023"]}))
+    assert out[["period", "level", "status"]].values.tolist() == [
+        ["2020", "info", "new"], ["2021", "amber", "new"], ["2022", "info", "new"], ["2023", "info", "resolved"]]
+    assert not out.duplicated(["unit", "node", "period"]).any()
+
+
 FW = pd.DataFrame({"code": ["SGI", "D4", "D4.1", "D4.2", "D6", "D6.1"],
                    "parent": [None, "SGI", "D4", "D4", "SGI", "D6"],
                    "name_zh": ["指数", "城市运行", "12345 诉求", "按时办结率", "满意度", "安全感"],

@@ -443,6 +443,9 @@ def alert_lifecycle(alerts: pd.DataFrame, series_periods: pd.DataFrame) -> pd.Da
     ends = a["_next"].notna() & (nxt_alert != a["_next"])
     resolved = a[ends].copy()
     resolved["period"] = resolved["_next"]
+    # one row per unit x node x period: when the next period has an alert of the other class, that alert is the news
+    live = pd.MultiIndex.from_frame(a[["unit", "node", "period"]])
+    resolved = resolved[~pd.MultiIndex.from_frame(resolved[["unit", "node", "period"]]).isin(live)]
     resolved["status"] = "resolved"
     resolved["level"] = "info"
     for c in ("message_zh", "message_en"):
