@@ -21,7 +21,8 @@ Outputs
 - ``trends``: unit, node, source, frequency, n, s, var_s, z, p, q (BH), tau_b, tau_a, sen_slope, sen_low,
   sen_high, pettitt_u, pettitt_p, change_point, trend, status (direction-aware), direction, p_method, test,
   first_period, last_period, n_changes, last_change, last_change_shift, fdr (the false-alarm budget used).
-- ``alerts``: unit, period, node, level, rules, evidence, message_zh, message_en (see :mod:`govlib.trend.alerts`).
+- ``alerts``: unit, period, node, level, status, first_seen, rule, rules, observed, expected_or_limit, statistic,
+  p_value, source_department, evidence, message_zh, message_en (see :mod:`govlib.trend.alerts`).
 - ``change_points``: unit, node, source, frequency, period (first period after the change), last_before,
   mean_before, mean_after, shift, shift_sd, effect (improvement / deterioration / context).
 - ``progress_to_target``: unit, node, source, frequency, method (``target``/``trend``), base_period, base_value,
@@ -64,9 +65,25 @@ key                             default    meaning
 ``target_period``               "2030"     when framework targets should be reached
 =============================== ========== ========================================================================
 
-Section ``alerts``: ``rules`` (list; default :data:`govlib.trend.alerts.DEFAULT_RULES`; see :mod:`govlib.trend.alerts`).
+Section ``alerts``: ``rules`` (list; default :data:`govlib.trend.alerts.DEFAULT_RULES`; see :mod:`govlib.trend.alerts`
+and docs/alerts.md) and the detectors' settings (:data:`ALERT_DEFAULTS`; an unknown key is an error):
+
+- ``surge``: ``node`` (D4.1: the node the 12345 surges are reported on), ``levels`` (hotline_monthly levels
+  followed: ``subdistrict``; add ``community`` where counts allow), ``b`` 3, ``w`` 1, ``n_periods`` 4,
+  ``past_excluded`` 1, ``threshold_method`` nbPlugin, ``limit54`` [5, 4] — :func:`govlib.trend.outbreak.
+  farrington_flexible` on every unit x category x month series at once, at the ``count_surge`` rule's alpha;
+- ``deterioration``: ``windows`` [1, 2], ``min_history`` 3, ``sources`` [index, indicator] —
+  :func:`govlib.trend.deterioration.step_test`, sigma = max(the node's pooled noise SD, the series' own);
+- ``survey_decline``: ``levels`` [jiezhen, subdistrict] (community estimates, ~30 respondents a wave, are too
+  noisy for wave-to-wave tests).
+
 The ``survey_below`` rule looks at each unit x indicator's latest released wave only (a persistent gap would
-otherwise repeat every wave); ``trend_down`` at each series' latest period.
+otherwise repeat every wave); ``trend_down`` at each series' latest period. Bottom lines: indicator values worse
+than the framework's ``floor``, and stations that lost bottom-line items (``doorstep_gaps``: more items missing
+than at any earlier period end). Rank falls: ``uncertainty`` (rank_p05/p95 of the Monte Carlo ranks).
+
+The ``alerts`` output has :data:`govlib.trend.alerts.ALERT_COLUMNS`: with ``status`` (new / continuing /
+resolved) and ``first_seen`` from :func:`govlib.trend.alerts.alert_lifecycle`.
 """
 from __future__ import annotations
 
