@@ -328,9 +328,29 @@ SCHEMA: dict[str, Any] = {
                            ("aggregate", "all")),
         "seasonal_covariance": Key("none", "seasonal Mann-Kendall variance", _C, ("none", "hirsch_slack_1984")),
     },
-    "alerts": {
+    "alerts": {  # docs/alerts.md
         "rules": Key(None, "the alert rules (null: govlib.trend.alerts.DEFAULT_RULES; see that module)",
                      ("rules",), nullable=True),
+        "surge": {  # 12345 count surges (improved Farrington, govlib.trend.outbreak)
+            "node": Key("D4.1", "the hotline indicator the surge alerts are filed under", _T),
+            "levels": Key(["subdistrict"], "unit levels whose ticket series are watched", ("list",)),
+            "b": Key(3, "years back of reference values", _I, low=1),
+            "w": Key(1, "half-window of reference months around the current one", _I, low=0),
+            "n_periods": Key(4, "seasonal periods of the noPeriods factor", _I, low=1),
+            "past_excluded": Key(1, "most recent months left out of the reference", _I, low=0),
+            "threshold_method": Key("nbPlugin", "upper bound: negative-binomial plug-in, muan or delta", _C,
+                                    ("nbPlugin", "muan", "delta")),
+            "limit54": Key([5, 4], "low-count rule: fewer than [cases, in months] -> no alarm", ("list",)),
+        },
+        "deterioration": {  # a change beyond the unit's own noise (govlib.trend.deterioration)
+            "windows": Key([1, 2], "latest periods tested as a step against the history before them", ("list",)),
+            "min_history": Key(3, "fewest earlier periods to estimate the unit's own noise", _I, low=2),
+            "sources": Key(["index", "indicator"], "series tested", ("choices",), ("index", "indicator")),
+        },
+        "survey_decline": {
+            "levels": Key(["jiezhen", "subdistrict"], "unit levels whose satisfaction waves are compared",
+                          ("list",)),
+        },
     },
     "conformity": {  # 家门口 standard conformity (govlib.pipeline.stages.conformity)
         "frequency": Key("A", "periods of the conformity tables", _C, FREQUENCIES),

@@ -10,6 +10,19 @@ from govlib.trend.alerts import (DEFAULT_RULES, evaluate_rules, period_words, sc
 from govlib.errors import InputError
 
 
+# the rule set of govlib 0.x (before issue 15): the message tests below use it, whatever the defaults become
+OLD_RULES = [
+    {"name": "very_low_level", "kind": "level_below", "threshold": 50.0, "level": "amber"},
+    {"name": "low_level", "kind": "level_below", "threshold": 60.0, "level": "info"},
+    {"name": "sharp_drop", "kind": "drop", "threshold": 5.0, "level": "amber"},
+    {"name": "significant_decline", "kind": "trend_down", "fdr": 0.05, "level": "red"},
+    {"name": "downward_shift", "kind": "change_point_down", "min_shift_sd": 1.0, "level": "amber"},
+    {"name": "cusum_signal", "kind": "cusum_down", "level": "amber"},
+    {"name": "ewma_signal", "kind": "ewma_down", "level": "info"},
+    {"name": "survey_below_district", "kind": "survey_below", "z": 1.96, "fdr": 0.05, "level": "amber"},
+]
+
+
 def _facts(**cols):
     base = {"unit": ["310115004000"], "node": ["D6"], "period": ["2025"], "unit_zh": ["花木街道"],
             "unit_en": ["Huamu Subdistrict"], "node_zh": ["居民满意度"], "node_en": ["Resident satisfaction"],
@@ -20,10 +33,13 @@ def _facts(**cols):
 
 
 def test_the_example_message_of_the_issue():
-    a = evaluate_rules(_facts(score=[61.2], change=[-8.4], trend_p=[0.003], trend_q=[0.003], trend_z=[-2.9]))
+    a = evaluate_rules(_facts(score=[61.2], change=[-8.4], trend_p=[0.003], trend_q=[0.003], trend_z=[-2.9]),
+                       OLD_RULES)
     assert len(a) == 1
     row = a.iloc[0]
-    assert row["level"] == "red" and row["rules"] == "sharp_drop;significant_decline"
+    # reasons are listed most severe first; the leading rule's evidence fills the evidence columns
+    assert row["level"] == "red" and row["rules"] == "significant_decline;sharp_drop"
+    assert row["rule"] == "significant_decline" and row["p_value"] == 0.003 and row["statistic"] == -2.9
     assert row["message_zh"].startswith("花木街道 D6 居民满意度 2025 年得分 61.2，较上期下降 8.4 分；"
                                         "Mann–Kendall 检验显示显著下降趋势 (p=0.003")
     assert "score 61.2 in 2025, down 8.4 points" in row["message_en"]
@@ -32,7 +48,7 @@ def test_the_example_message_of_the_issue():
 
 def test_levels_take_the_most_severe_rule_and_one_alert_per_key():
     f = _facts(period=["2023", "2024", "2025"], score=[45.0, 58.0, 70.0], change=[np.nan, 13.0, 12.0])
-    a = evaluate_rules(f)
+    a = evaluate_rules(f, OLD_RULES)
     assert a["period"].tolist() == ["2023", "2024"]
     assert a["level"].tolist() == ["amber", "info"]
     assert a["rules"].tolist() == ["very_low_level;low_level", "low_level"]
@@ -41,7 +57,7 @@ def test_levels_take_the_most_severe_rule_and_one_alert_per_key():
 def test_direction_lower_is_better_turns_rises_into_worsening():
     f = _facts(direction=[-1, 1], unit=["u1", "u2"], score=[80.0, 80.0], change=[6.0, 6.0],
                trend_q=[0.01, 0.01], trend_p=[0.01, 0.01], trend_z=[3.0, 3.0])
-    a = evaluate_rules(f)
+    a = evaluate_rules(f, OLD_RULES)
     assert a["unit"].tolist() == ["u1"]
     assert "上升 6.0 分" in a["message_zh"].iloc[0] and "显著上升趋势" in a["message_zh"].iloc[0]
 
@@ -51,7 +67,7 @@ def test_control_change_point_and_survey_rules():
                cp_shift=[np.nan, -4.0, np.nan], cp_shift_sd=[np.nan, -2.5, np.nan],
                survey_z=[np.nan, np.nan, -2.5], survey_estimate=[np.nan, np.nan, 71.0],
                district_estimate=[np.nan, np.nan, 78.0])
-    a = evaluate_rules(f).set_index("node")
+    a = evaluate_rules(f, OLD_RULES).set_index("node")
     assert a.loc["D6.1", "rules"] == "cusum_signal;ewma_signal"
     assert a.loc["D6.2", "rules"] == "downward_shift" and "均值下降 4.0 (2.5 个标准差)" in a.loc["D6.2", "message_zh"]
     assert a.loc["D6.3", "rules"] == "survey_below_district"

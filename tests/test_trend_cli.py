@@ -70,8 +70,11 @@ def test_evaluate_cli_reads_processed_and_ground_truth(tmp_path, capsys):
     out = tmp_path / "metrics.json"
     assert main(["evaluate", "--processed", str(processed), "--ground-truth", str(gt), "--out", str(out)]) == 0
     text = capsys.readouterr().out
-    assert "PASS  step recall >= 0.9" in text
+    assert "PASS  recall of worsening events >= 0.9" in text
     metrics = json.loads(out.read_text())
-    assert metrics["step"]["recall"] == 1.0 and metrics["trend"]["recall"] == 1.0
-    assert metrics["false_red_rate"] == 0.0 and len(metrics["per_event"]) == 2
+    legacy = metrics["trend_tests"]
+    assert legacy["step"]["recall"] == 1.0 and legacy["trend"]["recall"] == 1.0
+    assert legacy["false_red_rate"] == 0.0 and len(metrics["per_event"]) == 2
+    # the step (u2, down 3) is the only worsening event and the red alert on it is a hit
+    assert metrics["n_events"] == 1 and metrics["recall"] == 1.0 and metrics["precision_red"] == 1.0
     assert main(["evaluate", "--processed", str(tmp_path / "nowhere"), "--ground-truth", str(gt)]) == 2

@@ -53,6 +53,8 @@ def add_arguments(parser) -> None:
                         help="small: 4 街镇 for tests (seconds); full: the whole district (under a minute)")
     parser.add_argument("--seed", type=int, default=DEFAULT_SEED, help=f"random seed (default {DEFAULT_SEED})")
     parser.add_argument("--out", help="output folder (default: paths.raw of the settings, e.g. data/raw)")
+    parser.add_argument("--no-events", action="store_true",
+                        help="plant no events (a null data set: every alert on it is a false alarm)")
     parser.add_argument("--force", action="store_true",
                         help="write even if the folder holds files that are not a govlib demo data set")
 
@@ -144,7 +146,8 @@ def run(args) -> int:
     print(f"govlib demo-data: generating the synthetic {args.size} data set (seed {args.seed}) ...", flush=True)
     t0 = time.perf_counter()
     tables = generate_demo_data(args.size, args.seed,
-                                progress=lambda s: print(f"  [{time.perf_counter() - t0:5.1f} s] {s}", flush=True))
+                                progress=lambda s: print(f"  [{time.perf_counter() - t0:5.1f} s] {s}", flush=True),
+                                events=not getattr(args, "no_events", False))
     t1 = time.perf_counter()
     print(f"  generated in {t1 - t0:.1f} s; writing to {out}", flush=True)
     written = write_demo_data(tables, out, args.size, args.seed, report=lambda m: print(m, flush=True))

@@ -41,6 +41,10 @@ kind                          meaning of ``start_period``/``end_period`` and ``m
                               = change in the number of items; the item ids are listed in ``description``
 ``doorstep_usage_drop``       services delivered in a community fall from ``start_period``; magnitude = relative
                               change (-0.65: down 65%)
+``survey_drop_jiezhen``       every community of a 街镇 falls by magnitude points (0-100) on one item from wave
+                              ``start_period``
+``hotline_surge``             one month (``start_period``) of extra 12345 tickets in one category of a 街镇 (named in
+                              ``description``); indicator D4.1; magnitude = relative increase (>= 0.5, >= 30 tickets)
 ============================  =====================================================================================
 
 In ``doorstep_menus``, ``to_period`` is the last month an item was offered (inclusive); empty means still offered.
@@ -205,9 +209,13 @@ def _year_of(periods: list[str]) -> np.ndarray:
 class _Context:
     """Shared state of one generation run (units, latent levels, populations)."""
 
-    def __init__(self, size: str, seed: int):
+    def __init__(self, size: str, seed: int, events: bool = True):
         self.size = size
         self.seed = seed
+        self.events = events  # False: a null data set (no planted events)
+        # alert-target events (hotline surges, a 街镇 survey drop) draw from their own stream: the other tables
+        # stay the same as without them
+        self.alert_rng = np.random.default_rng([seed, 15])
         streams = np.random.SeedSequence(seed).spawn(12)
         self.rngs = {name: np.random.default_rng(s) for name, s in zip(
             ["units", "latent", "population", "observations", "events", "survey", "hotline", "catalogue",
@@ -407,6 +415,8 @@ def _observations(ctx: _Context, population: pd.DataFrame, framework: dict) -> t
     # ---- planted events ----------------------------------------------------------------------------------
     small = ctx.size == "small"
     n_trend, n_step, n_small_step, n_shock, n_outlier = (2, 2, 1, 2, 3) if small else (6, 6, 2, 4, 5)
+    if not ctx.events:
+        n_trend = n_step = n_small_step = n_shock = n_outlier = 0
     events = []
     used: set[tuple[int, str]] = set()
 
@@ -573,7 +583,7 @@ def _survey(ctx: _Context, structure: pd.DataFrame, comm_adults: np.ndarray):
     wave_year = np.repeat(np.arange(len(YEARS)), 4)
     n_cw = rng.binomial(35, 0.86, size=(C, W))  # about 30 respondents per community and wave
     # Planted satisfaction drops: a few communities, from a wave on, on one item (score points 0-100).
-    n_drop = 2 if ctx.size == "small" else 4
+    n_drop = (2 if ctx.size == "small" else 4) if ctx.events else 0
     drop_comm = rng.choice(C, size=n_drop, replace=False)
     drop_wave = rng.integers(12, 24, size=n_drop)
     drop_item = rng.choice([0, 4, 7], size=n_drop)
@@ -589,6 +599,7 @@ def _survey(ctx: _Context, structure: pd.DataFrame, comm_adults: np.ndarray):
     for c, w0, it, s in zip(drop_comm, drop_wave, drop_item, drop_size):
         target[c, w0:, it] += s
         drop_mask[c, w0:, it] = True
+    jz_drops = _plant_jiezhen_survey_drop(ctx, target, W, exclude=ctx.comm_jz[drop_comm])
     mu_grid, score_grid = _expected_score_grid()
     mu = np.interp(target, score_grid, mu_grid)  # C x W x 8
 
@@ -649,11 +660,43 @@ def _survey(ctx: _Context, structure: pd.DataFrame, comm_adults: np.ndarray):
         "magnitude": np.round(drop_size, 2), "magnitude_sd": np.nan,
         "description": [f"satisfaction drop in one community (item {_SURVEY_ITEMS[i][0]}, score points 0-100)"
                         for i in drop_item]})
+    gt = pd.concat([gt, jz_drops], ignore_index=True) if len(jz_drops) else gt
     return survey, item_table, gt
 
 
 # ----------------------------------------------------------------------------------------------------------------
 # hotline
+
+def _plan_hotline_surges(ctx: _Context, lam: np.ndarray) -> list[dict]:
+    """Alert-target events: one-month surges of +50% (at least 30 extra tickets) in one category of one 街镇."""
+    if not ctx.events:
+        return []
+    rng = ctx.alert_rng
+    n = 2 if ctx.size == "small" else 4
+    out = []
+    for j, m in zip(rng.choice(len(ctx.jz), size=n, replace=False), rng.integers(40, len(MONTHS), size=n)):
+        k = int(rng.integers(len(_HOTLINE_CATEGORIES)))
+        expected = float(lam[ctx.comm_jz == j, m].sum() * _HOTLINE_MIX[k])
+        out.append({"j": int(j), "m": int(m), "k": k, "expected": expected,
+                    "extra": int(max(30, np.ceil(0.5 * expected)))})
+    return out
+
+
+def _plant_jiezhen_survey_drop(ctx: _Context, target: np.ndarray, W: int, exclude=()) -> pd.DataFrame:
+    """Alert-target event: one 街镇's satisfaction on one item falls by 5 points (0-100) from a wave on (in a
+    街镇 without a planted community drop, so that each event stands alone)."""
+    options = np.setdiff1d(np.arange(len(ctx.jz)), exclude)
+    if not ctx.events or not len(options):
+        return pd.DataFrame()
+    rng = ctx.alert_rng
+    j, w0, it = int(rng.choice(options)), int(rng.integers(12, W - 2)), int(rng.choice([0, 4, 7]))
+    target[ctx.comm_jz == j, w0:, it] -= 5.0
+    return pd.DataFrame([{
+        "kind": "survey_drop_jiezhen", "unit": ctx.jz["code"][j], "indicator": _SURVEY_ITEMS[it][1],
+        "start_period": QUARTERS[w0], "end_period": QUARTERS[-1], "magnitude": -5.0, "magnitude_sd": np.nan,
+        "description": f"satisfaction drop in every community of one 街镇 (item {_SURVEY_ITEMS[it][0]}, "
+                       f"score points 0-100)"}])
+
 
 def _time_of_day_quantiles() -> tuple[np.ndarray, np.ndarray]:
     """Inverse CDF grid of the time of day of a hotline call (busy in the day, quiet at night)."""
@@ -679,6 +722,10 @@ def _hotline(ctx: _Context, residents: np.ndarray) -> pd.DataFrame:
     season = season / season[:12].mean()
     lam = residents[:, month_year] * rate[:, None] / 12 * season[None, :]  # C x M
     counts = rng.poisson(lam.T)  # M x C
+    surges = _plan_hotline_surges(ctx, lam)
+    for e in surges:  # the extra tickets of each planted surge, spread over the 街镇's communities
+        in_j = j == e["j"]
+        counts[e["m"], in_j] += ctx.alert_rng.multinomial(e["extra"], lam[in_j, e["m"]] / lam[in_j, e["m"]].sum())
     per_month = counts.sum(axis=1)
     N = int(per_month.sum())
     months = pd.PeriodIndex(MONTHS, freq="M")
@@ -707,6 +754,11 @@ def _hotline(ctx: _Context, residents: np.ndarray) -> pd.DataFrame:
     cum = np.cumsum(_HOTLINE_MIX).astype(np.float32)
     cat = ((u_cat > cum[0]).astype(np.int8) + (u_cat > cum[1]) + (u_cat > cum[2]) + (u_cat > cum[3])).astype(np.int8)
     del u_cat
+    month_offsets = np.concatenate([[0], np.cumsum(per_month)])
+    for e in surges:  # the surge is in one category: that many of the 街镇's tickets of the month are of it
+        lo, hi = month_offsets[e["m"]], month_offsets[e["m"] + 1]
+        idx = lo + np.flatnonzero((j[c_idx[lo:hi]] == e["j"]) & (cat[lo:hi] != e["k"]))
+        cat[ctx.alert_rng.choice(idx, size=min(e["extra"], len(idx)), replace=False)] = e["k"]
     # Due date: created + category-dependent working days (weekends skipped), from a small lookup table.
     day0 = month_start[0] // 86400
     n_days = int((month_start[-1] // 86400) - day0 + 40)
@@ -742,6 +794,11 @@ def _hotline(ctx: _Context, residents: np.ndarray) -> pd.DataFrame:
     year = (created // 86400).astype("datetime64[D]").astype("datetime64[Y]").astype(np.int64) + 1970
     serial = np.arange(N, dtype=np.int64) - np.searchsorted(year, year, side="left")
     ticket_id = year * 10_000_000 + serial + 1
+    ctx.hotline_events = pd.DataFrame([{
+        "kind": "hotline_surge", "unit": ctx.jz["code"][e["j"]], "indicator": "D4.1", "start_period": MONTHS[e["m"]],
+        "end_period": MONTHS[e["m"]], "magnitude": round(e["extra"] / e["expected"], 3), "magnitude_sd": np.nan,
+        "description": f"12345 surge in one month: about {e['extra']} extra '{_HOTLINE_CATEGORIES[e['k']]}' tickets "
+                       f"(expected {e['expected']:.0f}; magnitude = relative increase)"} for e in surges])
     return pd.DataFrame({
         "ticket_id": ticket_id,
         "unit": pd.Categorical.from_codes(c_idx, categories=ctx.comm["code"].to_numpy()),
@@ -820,8 +877,9 @@ def _menus(ctx: _Context, catalogue: pd.DataFrame):
     bl = np.flatnonzero(tier == "bottom_line")
     lost = rng.choice(bl, size=6, replace=False)
     m_loss = int(rng.integers(48, 72))
-    adopt[c_loss, bl] = 0
-    end[c_loss, lost] = m_loss
+    if ctx.events:
+        adopt[c_loss, bl] = 0
+        end[c_loss, lost] = m_loss
     cc, ii = np.nonzero(adopt < M)
     months = np.array(MONTHS, dtype=object)
     menus = pd.DataFrame({
@@ -834,7 +892,7 @@ def _menus(ctx: _Context, catalogue: pd.DataFrame):
         "start_period": MONTHS[m_loss], "end_period": MONTHS[-1], "magnitude": -6.0, "magnitude_sd": np.nan,
         "description": "community stops offering 6 bottom-line (底线民生) items: "
                        + ";".join(catalogue["item_id"].to_numpy()[np.sort(lost)])}])
-    return menus, adopt, end, gt
+    return menus, adopt, end, (gt if ctx.events else gt.iloc[:0])
 
 
 def _records(ctx: _Context, catalogue: pd.DataFrame, adopt, end, residents) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -855,7 +913,7 @@ def _records(ctx: _Context, catalogue: pd.DataFrame, adopt, end, residents) -> t
         m = np.arange(12 * y, 12 * y + 12)
         active = (adopt[:, :, None] <= m[None, None, :]) & (end[:, :, None] > m[None, None, :])  # C x I x 12
         lam = residents[:, y][:, None, None] / 1000 * item_rate[None, :, None] * np.ones((1, 1, 12))
-        lam[c_drop, :, :] *= np.where(m >= m_drop, 0.35, 1.0)[None, :]
+        lam[c_drop, :, :] *= np.where(m >= m_drop, 0.35, 1.0)[None, :] if ctx.events else 1.0
         cnt = rng.poisson(lam) * active
         cc, ii, mm = np.nonzero(cnt)
         parts.append(pd.DataFrame({
@@ -868,7 +926,7 @@ def _records(ctx: _Context, catalogue: pd.DataFrame, adopt, end, residents) -> t
         "kind": "doorstep_usage_drop", "unit": comm_codes[c_drop], "indicator": "",
         "start_period": MONTHS[m_drop], "end_period": MONTHS[-1], "magnitude": -0.65, "magnitude_sd": np.nan,
         "description": "station usage falls: services delivered drop by 65% (magnitude = relative change)"}])
-    return records, gt
+    return records, (gt if ctx.events else gt.iloc[:0])
 
 
 def _evaluations(ctx: _Context) -> pd.DataFrame:
@@ -905,7 +963,7 @@ def _evaluations(ctx: _Context) -> pd.DataFrame:
 # ----------------------------------------------------------------------------------------------------------------
 
 def generate_demo_data(size: str = "small", seed: int = DEFAULT_SEED,
-                       progress: Callable[[str], None] | None = None) -> dict:
+                       progress: Callable[[str], None] | None = None, events: bool = True) -> dict:
     """Generate the synthetic demo data set: every raw table of ``docs/data.md`` plus the framework.
 
     Parameters
@@ -914,6 +972,7 @@ def generate_demo_data(size: str = "small", seed: int = DEFAULT_SEED,
         (36 街镇, 1,275 communities; ~1.2M survey rows, ~16M hotline tickets; under a minute).
     seed : the random seed; the same seed gives identical tables.
     progress : optional callback, called with the name of each stage before it runs (for progress displays).
+    events : False: plant no events (a null data set for false-alarm rates; district-wide movements stay).
 
     Returns
     -------
@@ -936,7 +995,7 @@ def generate_demo_data(size: str = "small", seed: int = DEFAULT_SEED,
             progress(name)
 
     stage("units and latent governance levels")
-    ctx = _Context(size, int(seed))
+    ctx = _Context(size, int(seed), events=bool(events))
     framework = default_framework()
     stage("population")
     population, structure, residents, comm_adults = _population(ctx)
@@ -952,7 +1011,8 @@ def generate_demo_data(size: str = "small", seed: int = DEFAULT_SEED,
     menus, adopt, end, gt_menu = _menus(ctx, catalogue)
     records, gt_records = _records(ctx, catalogue, adopt, end, residents)
     evaluations = _evaluations(ctx)
-    gt = pd.concat([gt_obs, gt_survey, gt_menu, gt_records], ignore_index=True)
+    gt = pd.concat([g for g in (gt_obs, gt_survey, gt_menu, gt_records, getattr(ctx, "hotline_events", None))
+                    if g is not None and len(g)], ignore_index=True)
     gt.insert(0, "event_id", [f"E{k:03d}" for k in range(1, len(gt) + 1)])
     gt["magnitude"] = gt["magnitude"].astype(float).round(4)
     gt["magnitude_sd"] = gt["magnitude_sd"].astype(float).round(3)

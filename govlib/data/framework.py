@@ -7,7 +7,9 @@ The hierarchy is just ``code``/``parent`` columns, as in COINr. :func:`load_fram
 Rules checked: a single root; no cycles; no orphan parents; unique codes; positive weights; ``goalpost_low <
 goalpost_high``; ``direction`` in {1, -1, 0}; a leaf's ``frequency`` and ``source``, when given (they are optional for a
 generic index), are among the allowed values; ``scope`` in {all, 街道, 镇};
-``transform`` in {none, log}; a log transform needs positive goalposts.
+``transform`` in {none, log}; a log transform needs positive goalposts; a ``floor`` (the bottom line, 底线: an alert
+is red when a value is worse) is worse than the ``target`` in the indicator's direction and unit, and context
+indicators (direction 0) have none. ``department`` names the responsible department (shown with alerts).
 """
 from __future__ import annotations
 
@@ -38,6 +40,8 @@ FRAMEWORK_COLUMNS: dict[str, Any] = {
     "goalpost_low": np.nan,
     "goalpost_high": np.nan,
     "target": np.nan,
+    "floor": np.nan,
+    "department": "",
     "transform": "none",
     "denominator": "",
     "denominator_scale": 1.0,
@@ -48,7 +52,7 @@ FRAMEWORK_COLUMNS: dict[str, Any] = {
 #: Top-level keys of a YAML framework file (``nodes`` holds the node list; the rest is metadata).
 FRAMEWORK_KEYS = ("name", "name_zh", "name_en", "version", "description", "description_zh", "description_en", "scale",
                   "nodes")
-NUMERIC = ("direction", "weight", "goalpost_low", "goalpost_high", "target", "denominator_scale")
+NUMERIC = ("direction", "weight", "goalpost_low", "goalpost_high", "target", "floor", "denominator_scale")
 ALLOWED = {
     "direction": {1, -1, 0},
     "type": {"objective", "subjective"},
@@ -249,7 +253,8 @@ def validate_nodes(table: pd.DataFrame, file: str = "framework", row_offset: int
 
     t["code"] = obj(text(v) for v in t["code"])
     t["parent"] = obj(text(v) for v in t["parent"])
-    for col in ("name_zh", "name_en", "unit", "frequency", "source", "denominator", "normalisation", "aggregation"):
+    for col in ("name_zh", "name_en", "unit", "frequency", "source", "denominator", "normalisation", "aggregation",
+                "department"):
         t[col] = obj(text(v) or "" for v in t[col])
     for col in ("type", "scope", "transform", "temporal_aggregation"):
         t[col] = obj(text(v) or FRAMEWORK_COLUMNS[col] for v in t[col])
@@ -333,6 +338,13 @@ def validate_nodes(table: pd.DataFrame, file: str = "framework", row_offset: int
         if np.isnan(lo) != np.isnan(hi):
             problems.append(Problem(file, r, "goalpost_high" if np.isnan(hi) else "goalpost_low", None,
                                     "give both goalposts or neither"))
+        # floor (底线, the bottom line) and target (目标) read in the indicator's direction and unit
+        fl, tg = row["floor"], row["target"]
+        if not np.isnan(fl) and d == 0:
+            problems.append(Problem(file, r, "floor", fl, "a context indicator (direction 0) has no bottom line"))
+        elif not np.isnan(fl) and not np.isnan(tg) and not np.isnan(d) and (tg - fl) * d <= 0:
+            problems.append(Problem(file, r, "floor", fl, f"the bottom line must be worse than the target ({tg:g}) "
+                                    f"in the indicator's direction ({'higher' if d > 0 else 'lower'} is better)"))
         for col in ("type", "scope", "transform", "temporal_aggregation"):
             if row[col] not in ALLOWED[col]:
                 problems.append(Problem(file, r, col, row[col], expected_one_of(sorted(ALLOWED[col]))))

@@ -135,7 +135,8 @@ def write_partitioned(df: pd.DataFrame, folder: str | Path, name: str, units: pd
     tmp = Path(tempfile.mkdtemp(prefix=f".{name}.tmp-", dir=folder))
     try:
         pq.write_to_dataset(table, tmp, partitioning=partition_schema(), basename_template="part-{i}.parquet",
-                            compression="zstd", existing_data_behavior="overwrite_or_ignore")
+                            compression="zstd", existing_data_behavior="overwrite_or_ignore",
+                            max_partitions=100_000)  # monthly alerts: 36 街镇 x ~100 periods > pyarrow's 1,024
         target = folder / name
         if target.exists():  # rewriting a dataset in the same build: swap, then remove the old one
             trash = folder / f".{name}.old-{os.getpid()}"

@@ -21,7 +21,8 @@ Outputs
 - ``trends``: unit, node, source, frequency, n, s, var_s, z, p, q (BH), tau_b, tau_a, sen_slope, sen_low,
   sen_high, pettitt_u, pettitt_p, change_point, trend, status (direction-aware), direction, p_method, test,
   first_period, last_period, n_changes, last_change, last_change_shift, fdr (the false-alarm budget used).
-- ``alerts``: unit, period, node, level, rules, evidence, message_zh, message_en (see :mod:`govlib.trend.alerts`).
+- ``alerts``: unit, period, node, level, status, first_seen, rule, rules, observed, expected_or_limit, statistic,
+  p_value, source_department, evidence, message_zh, message_en (see :mod:`govlib.trend.alerts`).
 - ``change_points``: unit, node, source, frequency, period (first period after the change), last_before,
   mean_before, mean_after, shift, shift_sd, effect (improvement / deterioration / context).
 - ``progress_to_target``: unit, node, source, frequency, method (``target``/``trend``), base_period, base_value,
@@ -64,16 +65,34 @@ key                             default    meaning
 ``target_period``               "2030"     when framework targets should be reached
 =============================== ========== ========================================================================
 
-Section ``alerts``: ``rules`` (list; default :data:`govlib.trend.alerts.DEFAULT_RULES`; see :mod:`govlib.trend.alerts`).
+Section ``alerts``: ``rules`` (list; default :data:`govlib.trend.alerts.DEFAULT_RULES`; see :mod:`govlib.trend.alerts`
+and docs/alerts.md) and the detectors' settings (:data:`ALERT_DEFAULTS`; an unknown key is an error):
+
+- ``surge``: ``node`` (D4.1: the node the 12345 surges are reported on), ``levels`` (hotline_monthly levels
+  followed: ``subdistrict``; add ``community`` where counts allow), ``b`` 3, ``w`` 1, ``n_periods`` 4,
+  ``past_excluded`` 1, ``threshold_method`` nbPlugin, ``limit54`` [5, 4] — :func:`govlib.trend.outbreak.
+  farrington_flexible` on every unit x category x month series at once, at the ``count_surge`` rule's alpha;
+- ``deterioration``: ``windows`` [1, 2], ``min_history`` 3, ``sources`` [index, indicator] —
+  :func:`govlib.trend.deterioration.step_test`, sigma = max(the node's pooled noise SD, the series' own);
+- ``survey_decline``: ``levels`` [jiezhen, subdistrict] (community estimates, ~30 respondents a wave, are too
+  noisy for wave-to-wave tests).
+
 The ``survey_below`` rule looks at each unit x indicator's latest released wave only (a persistent gap would
-otherwise repeat every wave); ``trend_down`` at each series' latest period.
+otherwise repeat every wave); ``trend_down`` at each series' latest period. Bottom lines: indicator values worse
+than the framework's ``floor``, and stations that lost bottom-line items (``doorstep_gaps``: more items missing
+than at any earlier period end). Rank falls: ``uncertainty`` (rank_p05/p95 of the Monte Carlo ranks).
+
+The ``alerts`` output has :data:`govlib.trend.alerts.ALERT_COLUMNS`: with ``status`` (new / continuing /
+resolved) and ``first_seen`` from :func:`govlib.trend.alerts.alert_lifecycle`.
 """
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
 
-from ...trend.alerts import evaluate_rules, validate_rules
+from ...trend.alerts import ALERT_COLUMNS, alert_lifecycle, evaluate_rules, validate_rules
+from ...trend.deterioration import step_test
+from ...trend.outbreak import farrington_flexible
 from ...trend.changepoint import change_points, robust_sigma
 from ...trend.control import cusum, ewma, robust_standardise
 from ...errors import InputError, ValidationError
@@ -88,6 +107,11 @@ __all__ = ["run", "TREND_DEFAULTS", "read_settings"]
 TREND_DEFAULTS = section_defaults("trend")
 
 _KEYS = ["source", "unit", "node", "frequency"]
+
+#: Settings of the alert detectors (section ``alerts``, beside ``rules``); see the module docstring.
+ALERT_DEFAULTS = {name: section_defaults("alerts")[name] for name in ("surge", "deterioration", "survey_decline")}
+_PER_YEAR = {"A": 1, "Q": 4, "M": 12}
+_CATEGORY_ZH = {"consultation": "咨询", "help": "求助", "complaint": "投诉", "suggestion": "建议", "other": "其他"}
 
 
 def read_settings(settings) -> tuple[dict, list[dict]]:
@@ -105,11 +129,24 @@ def read_settings(settings) -> tuple[dict, list[dict]]:
         cfg["base_period"] = (settings.data.get("periods", {}).get("base_period", "2018") if settings is not None
                               else "2018")
     cfg["base_period"], cfg["target_period"] = str(cfg["base_period"]), str(cfg["target_period"])
+    alerts_cfg = read_section(settings, "alerts")  # the detectors' sub-sections are declared in SCHEMA
+    file = settings.source.name if settings is not None and settings.source is not None else "govlib.yaml"
+    for section in ALERT_DEFAULTS:
+        cfg[f"alerts_{section}"] = alerts_cfg[section]
+    windows = cfg["alerts_deterioration"]["windows"]
+    limit = cfg["alerts_surge"]["limit54"]
+    problems = []
+    if not (windows and all(isinstance(w, int) and w >= 1 for w in windows)):
+        problems.append(SettingProblem(file, None, "alerts.deterioration.windows", windows,
+                                       "a list of positive whole numbers"))
+    if not (len(limit) == 2 and all(isinstance(x, int) and x >= 0 for x in limit)):
+        problems.append(SettingProblem(file, None, "alerts.surge.limit54", limit, "[cases, months]: two whole numbers"))
     try:
-        rules = validate_rules(read_section(settings, "alerts")["rules"])
+        rules = validate_rules(alerts_cfg["rules"])
     except InputError as exc:  # one error type for every settings mistake, naming the file
-        file = settings.source.name if settings is not None and settings.source is not None else "govlib.yaml"
-        raise ValidationError([SettingProblem(file, None, None, None, str(exc))]) from None
+        problems.append(SettingProblem(file, None, None, None, str(exc)))
+    if problems:
+        raise ValidationError(problems)
     return cfg, rules
 
 
@@ -174,11 +211,13 @@ def _names(tables):
         raise InputError("trend stage: the framework table (code, name_zh, name_en, direction, target) is needed")
     fw = fw.copy()
     fw["code"] = fw["code"].astype(str)
-    for col, default in [("name_zh", None), ("name_en", None), ("direction", 1), ("target", np.nan)]:
+    for col, default in [("name_zh", None), ("name_en", None), ("direction", 1), ("target", np.nan),
+                         ("floor", np.nan), ("department", "")]:
         if col not in fw.columns:
             fw[col] = fw["code"] if default is None else default
     fw["direction"] = pd.to_numeric(fw["direction"], errors="coerce").fillna(1)
     fw["target"] = pd.to_numeric(fw["target"], errors="coerce")
+    fw["floor"] = pd.to_numeric(fw["floor"], errors="coerce")
     units = tables.get("units")
     if units is not None and "code" in units.columns:
         u = units.copy()
@@ -288,6 +327,14 @@ def run(tables: dict[str, pd.DataFrame], settings) -> dict[str, pd.DataFrame]:
             r, c = np.nonzero(onset)
             facts.append(pd.DataFrame({"unit": keys["unit"].to_numpy()[r], "node": keys["node"].to_numpy()[r],
                                        "period": panel.labels[r, c], name: True}))
+        # ---- deterioration against the unit's own history (step test on the latest periods)
+        det_src = keys["source"].isin(list(cfg["alerts_deterioration"]["sources"])).to_numpy() & (direction != 0)
+        if det_src.any():
+            # the larger of the pooled and the series' own noise SD: a small unit's noisier series must not
+            # borrow the steadier noise of the large ones (false alarms)
+            det_sigma = np.fmax(sigma, own_sigma)
+            facts.append(_deterioration_facts(work, panel, keys, direction, det_sigma, det_src,
+                                              cfg["alerts_deterioration"], raw=panel.values))
         # ---- level and change of index scores
         is_index = (keys["source"] == "index").to_numpy()
         if is_index.any():
@@ -325,14 +372,24 @@ def run(tables: dict[str, pd.DataFrame], settings) -> dict[str, pd.DataFrame]:
     facts.append(pd.DataFrame({"unit": trends.loc[tested, "unit"], "node": trends.loc[tested, "node"],
                                "period": trends.loc[tested, "last_period"], "trend_q": trends.loc[tested, "q"],
                                "trend_p": trends.loc[tested, "p"], "trend_z": trends.loc[tested, "z"]}))
-    facts.append(_survey_facts(_survey_scores(tables.get("survey_estimates"), cfg), cfg))
+    survey = _survey_scores(tables.get("survey_estimates"), cfg)
+    facts.append(_survey_facts(survey, cfg))
+    timelines = [long[["unit", "node", "period"]]]
+    for extra in (_survey_decline_facts(survey, cfg), _floor_facts(long, fw), _rank_facts(tables, fw),
+                  _bottom_line_facts(tables), _surge_facts(tables, cfg, rules)):
+        if extra is None or not len(extra):
+            continue
+        timelines.append(extra[["unit", "node", "period"]])
+        if "_timeline" in extra:  # rows that only mark a period as observed (for the alert lifecycle)
+            extra = extra[~extra["_timeline"].astype("boolean").fillna(False).astype(bool)].drop(columns="_timeline")
+        facts.append(extra)
     progress = pd.concat(progress_rows, ignore_index=True)
     no_target = progress["target"].isna()
     progress["method"] = np.where(no_target, "trend", "target")
     status_by_series = trends.set_index(_KEYS)["status"]
     idx = pd.MultiIndex.from_frame(progress.loc[no_target, _KEYS])
     progress.loc[no_target, "status"] = status_by_series.reindex(idx).to_numpy()
-    alerts = _alerts(facts, fw, units, rules)
+    alerts = _alerts(facts, fw, units, rules, pd.concat(timelines, ignore_index=True), tables.get("conformity_alerts"))
     order = ["unit", "node", "source", "frequency", "n", "s", "var_s", "z", "p", "q", "tau_b", "tau_a", "sen_slope",
              "sen_low", "sen_high", "pettitt_u", "pettitt_p", "change_point", "trend", "status", "direction",
              "p_method", "test", "first_period", "last_period", "n_changes", "last_change", "last_change_shift",
@@ -377,22 +434,163 @@ def _survey_facts(e: pd.DataFrame | None, cfg: dict) -> pd.DataFrame:
     return local[["unit", "node", "period", "survey_estimate", "district_estimate", "survey_z"]]
 
 
-def _alerts(facts, fw, units, rules) -> pd.DataFrame:
+def _deterioration_facts(work, panel, keys, direction, sigma, use, dcfg, raw=None) -> pd.DataFrame:
+    """Step-test facts (:func:`govlib.trend.deterioration.step_test`) of the series in ``use``; rows with p >= 0.05
+    are dropped (they cannot fire at any sensible rate)."""
+    res = step_test(work, direction, sigma, windows=dcfg["windows"], min_history=int(dcfg["min_history"]), raw=raw)
+    r, c = np.nonzero((res["p"] < 0.05) & use[:, None])
+    freq = keys["frequency"].to_numpy()[r]
+    tests = len(dcfg["windows"]) * pd.Series(freq).map(_PER_YEAR).fillna(1).to_numpy()
+    return pd.DataFrame({"unit": keys["unit"].to_numpy()[r], "node": keys["node"].to_numpy()[r],
+                         "period": panel.labels[r, c], "det_z": res["z"][r, c], "det_p": res["p"][r, c],
+                         "det_tests": tests, "det_observed": res["recent"][r, c],
+                         "det_expected": res["history"][r, c]})
+
+
+def _survey_decline_facts(e: pd.DataFrame | None, cfg: dict) -> pd.DataFrame | None:
+    """Each released survey estimate against the same unit's previous wave (independent samples)."""
+    if e is None or not len(e):
+        return None
+    local = e[e["level"].isin(list(cfg["alerts_survey_decline"]["levels"]))].copy()
+    if "flag" in local.columns and not cfg["survey_include_suppressed"]:
+        local = local[~local["flag"].astype(str).str.startswith("suppress")]
+    if not len(local):
+        return None
+    local["_t"] = decimal_time(local["period"])
+    local = local.sort_values(["unit", "node", "_t"])
+    g = local.groupby(["unit", "node"])
+    prev, prev_se = g["estimate"].shift(1), g["se"].shift(1)
+    with np.errstate(all="ignore"):
+        z = (local["estimate"] - prev) / np.sqrt(local["se"] ** 2 + prev_se ** 2)
+    return pd.DataFrame({"unit": local["unit"], "node": local["node"], "period": local["period"],
+                         "decline_z": z.where(np.isfinite(z)), "decline_estimate": local["estimate"],
+                         "decline_previous": prev})
+
+
+def _floor_facts(long: pd.DataFrame, fw: pd.DataFrame) -> pd.DataFrame | None:
+    """Indicator values worse than the framework's bottom line (``floor``), direction-aware."""
+    floor = long["node"].map(fw["floor"])
+    d = long["node"].map(fw["direction"]).fillna(1)
+    sub = long[(long["source"] == "indicator") & floor.notna()]
+    if not len(sub):
+        return None
+    breach = (d[sub.index] * (sub["value"] - floor[sub.index]) < 0) & sub["value"].notna()
+    sub = sub[breach]
+    return pd.DataFrame({"unit": sub["unit"], "node": sub["node"], "period": sub["period"], "floor_breach": True,
+                         "floor_observed": sub["value"], "floor_limit": floor[sub.index], "floor_what": "value"})
+
+
+def _bottom_line_facts(tables) -> pd.DataFrame | None:
+    """Stations that lost bottom-line (底线民生) items: more missing than at any earlier period end (a lost item,
+    not one never ordered). Node: D5.2 (service items available); unit: the community."""
+    gaps, cat = tables.get("doorstep_gaps"), tables.get("doorstep_catalogue")
+    if gaps is None or cat is None or not len(gaps):
+        return None
+    n_bl = int((cat["tier"].astype(str) == "bottom_line").sum())
+    periods = sorted(gaps["period"].astype(str).unique(), key=lambda p: float(decimal_time(pd.Series([p]))[0]))
+    missing = gaps.groupby(["community", "period"]).size().unstack("period").reindex(columns=periods).fillna(0)
+    arr = missing.to_numpy()
+    earlier_min = np.minimum.accumulate(np.concatenate([np.full((len(arr), 1), np.inf), arr[:, :-1]], axis=1),
+                                        axis=1)
+    lost = arr > earlier_min
+    r, c = np.nonzero(np.ones_like(arr, dtype=bool))
+    out = pd.DataFrame({"unit": missing.index.to_numpy()[r].astype(str), "node": "D5.2",
+                        "period": np.array(periods, dtype=object)[c], "floor_breach": lost[r, c],
+                        "floor_observed": n_bl - arr[r, c], "floor_limit": float(n_bl), "floor_what": "items"})
+    out["_timeline"] = ~out["floor_breach"]
+    return out
+
+
+def _rank_facts(tables, fw) -> pd.DataFrame | None:
+    """Rank falls beyond the Monte Carlo rank uncertainty: this period's 90% interval wholly worse than the last."""
+    unc = tables.get("uncertainty")
+    if unc is None or not len(unc) or not {"rank_p05", "rank_p95", "rank_nominal"} <= set(unc.columns):
+        return None
+    parents = tables["framework"]["parent"] if "parent" in tables["framework"] else pd.Series(dtype=object)
+    roots = tables["framework"].loc[parents.isna(), "code"].astype(str)
+    if not len(roots):
+        return None
+    u = unc.assign(unit=unc["unit"].astype(str), period=unc["period"].astype(str))
+    u = u.assign(_t=decimal_time(u["period"])).sort_values(["unit", "_t"])
+    g = u.groupby("unit")
+    before, before_hi = g["rank_nominal"].shift(1), g["rank_p95"].shift(1)
+    fall = (u["rank_nominal"] > before) & (u["rank_p05"] > before_hi)
+    return pd.DataFrame({"unit": u["unit"], "node": roots.iloc[0], "period": u["period"], "rank_fall": fall,
+                         "rank": u["rank_nominal"], "rank_before": before})
+
+
+def _surge_facts(tables, cfg, rules) -> pd.DataFrame | None:
+    """12345 count surges per unit x category x month (improved Farrington, all series at once)."""
+    monthly = tables.get("hotline_monthly")
+    rule = next((r for r in rules if r["kind"] == "count_surge"), None)
+    if monthly is None or rule is None or not len(monthly):
+        return None
+    sc = cfg["alerts_surge"]
+    m = monthly[monthly["level"].astype(str).isin(list(sc["levels"]))
+                & monthly["period"].astype(str).str.contains("-", regex=False)]
+    cats = [c for c in _CATEGORY_ZH if f"n_{c}" in m.columns]
+    if not len(m) or not cats:
+        return None
+    long = m.melt(id_vars=["unit", "period"], value_vars=[f"n_{c}" for c in cats], var_name="category",
+                  value_name="count")
+    long["period"] = long["period"].astype(str)
+    months = pd.period_range(long["period"].min(), long["period"].max(), freq="M").strftime("%Y-%m")
+    wide = long.pivot_table(index=["unit", "category"], columns="period", values="count", aggfunc="sum")
+    wide = wide.reindex(columns=months)
+    b, w = int(sc["b"]), int(sc["w"])
+    if len(months) <= 12 * b + w:
+        return None
+    res = farrington_flexible(wide.to_numpy(dtype=float), freq=12, b=b, w=w, n_periods=int(sc["n_periods"]),
+                              past_excluded=int(sc["past_excluded"]), threshold_method=sc["threshold_method"],
+                              alpha=rule["alpha"], limit54=tuple(sc["limit54"]))
+    r, c = np.nonzero(res["alarm"])
+    cat = wide.index.get_level_values("category").to_numpy()[r]
+    cat = np.array([x[2:] for x in cat], dtype=object)
+    hits = pd.DataFrame({"unit": wide.index.get_level_values("unit").to_numpy()[r].astype(str),
+                         "period": np.asarray(months)[c], "surge_alarm": True,
+                         "surge_observed": wide.to_numpy()[r, c], "surge_expected": res["expected"][r, c],
+                         "surge_upper": res["upperbound"][r, c], "surge_p": res["pvalue"][r, c],
+                         "surge_what": [_CATEGORY_ZH[x] for x in cat], "surge_what_en": cat})
+    hits = hits[(hits["surge_observed"] - hits["surge_expected"] >= rule["min_excess"])
+                & (hits["surge_observed"] >= rule["min_ratio"] * hits["surge_expected"])]
+    hits = hits.sort_values(["unit", "period", "surge_p"])
+    names = hits.groupby(["unit", "period"]).agg(surge_what=("surge_what", "、".join),
+                                                  surge_what_en=("surge_what_en", ", ".join))
+    top = hits.groupby(["unit", "period"]).first().drop(columns=["surge_what", "surge_what_en"]).join(names)
+    top = top.reset_index().assign(node=str(sc["node"]))
+    evaluated = np.nonzero(~np.isnan(res["upperbound"]).all(axis=0))[0]
+    timeline = pd.DataFrame({"unit": np.repeat(wide.index.get_level_values("unit").unique().astype(str),
+                                               len(evaluated)), "node": str(sc["node"])})
+    timeline["period"] = np.tile(np.asarray(months)[evaluated], len(timeline) // max(len(evaluated), 1))
+    timeline["_timeline"] = True
+    return pd.concat([top, timeline], ignore_index=True)
+
+
+def _alerts(facts, fw, units, rules, timelines, conformity: pd.DataFrame | None = None) -> pd.DataFrame:
     frames = [f for f in facts if len(f)]
     if not frames:
-        return evaluate_rules(pd.DataFrame(columns=["unit", "node", "period"]), rules)
+        return pd.DataFrame(columns=ALERT_COLUMNS)
     allf = pd.concat(frames, ignore_index=True)
     allf["period"] = allf["period"].astype(str)
     merged = allf.groupby(["unit", "node", "period"], sort=True).first().reset_index()
-    for col in ("cusum_down", "ewma_down"):
+    for col in ("cusum_down", "ewma_down", "floor_breach", "surge_alarm", "rank_fall"):
         if col in merged.columns:
             merged[col] = merged[col].astype("boolean").fillna(False).astype(bool)
     merged["direction"] = merged["node"].map(fw["direction"]).fillna(1).to_numpy(dtype=float)
-    merged["survey_z"] = merged["survey_z"] * merged["direction"] if "survey_z" in merged.columns else np.nan
-    merged = merged[merged["direction"] != 0]
+    for col in ("survey_z", "decline_z"):
+        if col in merged.columns:
+            merged[col] = merged[col] * merged["direction"]
+    # context nodes (direction 0) raise no alerts, except a count surge (more tickets is worse by definition)
+    surge = merged["surge_alarm"].to_numpy() if "surge_alarm" in merged.columns else False
+    merged = merged[(merged["direction"] != 0) | surge]
+    merged["department"] = merged["node"].map(fw["department"]).fillna("")
     merged["node_zh"] = merged["node"].map(fw["name_zh"]).fillna(merged["node"])
     merged["node_en"] = merged["node"].map(fw["name_en"]).fillna(merged["node"])
     merged["unit_zh"] = merged["unit"].map(units["name_zh"]).fillna(merged["unit"]) if len(units) else merged["unit"]
     merged["unit_en"] = merged["unit"].map(units["name_en"]).fillna(merged["unit"]) if len(units) else merged["unit"]
     alerts = evaluate_rules(merged, rules)
-    return alerts.sort_values(["unit", "node", "period"]).reset_index(drop=True)
+    if conformity is not None and len(conformity):
+        # the 家门口 standard's red alerts (an overdue bottom-line non-conformity) join the same list and lifecycle
+        alerts = pd.concat([alerts, conformity.assign(rules=conformity["rule"])], ignore_index=True)
+    alerts = alert_lifecycle(alerts, timelines)
+    return alerts.sort_values(["unit", "node", "period"], kind="stable").reset_index(drop=True)
