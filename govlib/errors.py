@@ -57,6 +57,11 @@ class Problem:
     value: Any
     expected: str
 
+    def __post_init__(self) -> None:
+        # a file given as an object that knows it (govlib.data.rows.RowMap) is stored as the name a person reads
+        if not isinstance(self.file, str):
+            object.__setattr__(self, "file", str(self.file))
+
     def __str__(self) -> str:
         where = self.file
         if self.row is not None:

@@ -79,7 +79,8 @@ def test_street_section_workbook_and_portal(settings, tables):
     from govlib.reports.excel import workbook_sheets
     assert "家门口规范符合度" in workbook_sheets("2025", settings, tables)
     from govlib.reports.portal import portal_html
-    assert 'id="conformity"' in portal_html("2025", settings, tables)
+    page, _ = portal_html("2025", settings, tables)  # the page and its explorer data
+    assert 'id="conformity"' in page
 
 
 def test_reports_tolerate_a_build_without_conformity():

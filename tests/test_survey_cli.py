@@ -26,7 +26,10 @@ def clus1(reference_dir):
 
 def _run(tmp_path, *args):
     out = tmp_path / "o.csv"
-    rc = main(["survey", *args, "--out", str(out)])
+    try:
+        rc = main(["survey", *args, "--out", str(out)])
+    except SystemExit as exc:  # argparse refuses a bad option value (e.g. --level 95) with exit status 2
+        rc = exc.code
     return rc, (pd.read_csv(out) if rc == 0 else None)
 
 

@@ -16,9 +16,10 @@ R_HOM = pd.read_csv(Path(__file__).parent / "data" / "trend_homogeneity_r.csv", 
                                         ("--alpha", "1"), ("--conf-level", "95")])
 def test_levels_outside_0_1_exit_2(reference_dir, tmp_path, capsys, flag, value):
     out = tmp_path / "t.csv"
-    rc = main(["trend", "--data", str(reference_dir / "trend" / "nile.csv"), "--time", "year", "--value", "flow",
-               flag, value, "--out", str(out)])
-    assert rc == 2 and "between 0 and 1" in capsys.readouterr().err and not out.exists()
+    with pytest.raises(SystemExit) as exc:  # argparse refuses the value before any work, exit status 2
+        main(["trend", "--data", str(reference_dir / "trend" / "nile.csv"), "--time", "year", "--value", "flow",
+              flag, value, "--out", str(out)])
+    assert exc.value.code == 2 and "between 0 and 1" in capsys.readouterr().err and not out.exists()
 
 
 def test_hamed_rao_from_the_cli_matches_pymannkendall(reference_dir, tmp_path):

@@ -92,7 +92,7 @@ def run(args) -> int:
 
     from ..data.framework import load_framework
     from ..data.readers import read_table_file
-    from ..data.store import atomic_write_text
+    from ..data.store import atomic_path, atomic_write_text
     from ..errors import InputError
     from ..index.composite import DEFAULT_CHOICES, CompositeIndex
 
@@ -135,9 +135,11 @@ def run(args) -> int:
         if target:
             _output_path(Path(target), files, flag)
     cols = ["unit", "period", "node", "score", "rank"] + (["peer_rank", "coverage"] if args.details else [])
-    atomic_write_text(out, ci.scores[cols].to_csv(index=False, float_format="%.10g"))
+    with atomic_path(out) as tmp:  # a failed write (a full disk) leaves neither a half file nor a temporary
+        ci.scores[cols].to_csv(tmp, index=False, float_format="%.10g")
     if args.effective_weights:
-        atomic_write_text(args.effective_weights, ci.effective_weights().to_csv(index=False, float_format="%.10g"))
+        with atomic_path(args.effective_weights) as tmp:
+            ci.effective_weights().to_csv(tmp, index=False, float_format="%.10g")
     if args.write_recipe:
         where = Path(args.write_recipe).resolve().parent
         named = {k: _relative(Path(v), where) for k, v in files.items() if v and k != "weights"}
@@ -155,7 +157,7 @@ def _output_path(out, files: dict, flag: str = "--out"):
     from ..errors import InputError
 
     if out.is_dir():
-        raise InputError(f"{flag}: {out} is a folder; name a file to write (e.g. {out / 'scores.csv'})")
+        raise InputError(f"{flag}: {out} is a folder; name a CSV file to write (e.g. {out / 'scores.csv'})")
     if not out.parent.is_dir():
         what = "is a file, not a folder" if out.parent.exists() else "does not exist"
         raise InputError(f"{flag}: folder {out.parent} {what}")

@@ -182,7 +182,8 @@ def _write_error(processed: Path, exc: OSError) -> GovlibError:
 
     why = {errno.ENOSPC: "the disk is full", errno.EDQUOT: "the disk quota is exceeded",
            errno.EROFS: "the file system is read-only", errno.EACCES: "permission denied",
-           errno.EPERM: "permission denied"}.get(exc.errno, exc.strerror or str(exc))
+           errno.EPERM: "permission denied", errno.ENOTDIR: "a file is where govlib needs a folder",
+           errno.EEXIST: "a file is where govlib needs a folder"}.get(exc.errno, exc.strerror or str(exc))
     return GovlibError(f"cannot write the processed data in {processed}: {why}"
                        + (f" ({exc.filename})" if exc.filename else "")
                        + "; the previous build, if any, is still current and unfinished files were removed")

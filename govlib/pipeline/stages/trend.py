@@ -114,15 +114,16 @@ _PER_YEAR = {"A": 1, "Q": 4, "M": 12}
 _CATEGORY_ZH = {"consultation": "咨询", "help": "求助", "complaint": "投诉", "suggestion": "建议", "other": "其他"}
 
 
-def read_settings(settings) -> tuple[dict, list[dict]]:
-    """The ``trend`` section merged over :data:`TREND_DEFAULTS` and the checked ``alerts`` rules
+def read_settings(settings) -> tuple[dict, list[dict], dict]:
+    """The ``trend`` section merged over :data:`TREND_DEFAULTS`, the checked ``alerts`` rules and the alert
+    detectors' settings (``alerts_surge``, ``alerts_deterioration``, ``alerts_survey_decline``)
     (:func:`govlib.settings.read_section`; the rules by :func:`govlib.trend.alerts.validate_rules`).
 
     Examples
     --------
-    >>> cfg, rules = read_settings(None)
-    >>> cfg["fdr"], rules[0]["kind"]
-    (0.05, 'level_below')
+    >>> cfg, rules, detectors = read_settings(None)
+    >>> cfg["fdr"], rules[0]["kind"], detectors["alerts_surge"]["threshold_method"]
+    (0.05, 'floor_breach', 'nbPlugin')
     """
     cfg = read_section(settings, "trend")
     if cfg["base_period"] is None:
@@ -131,10 +132,9 @@ def read_settings(settings) -> tuple[dict, list[dict]]:
     cfg["base_period"], cfg["target_period"] = str(cfg["base_period"]), str(cfg["target_period"])
     alerts_cfg = read_section(settings, "alerts")  # the detectors' sub-sections are declared in SCHEMA
     file = settings.source.name if settings is not None and settings.source is not None else "govlib.yaml"
-    for section in ALERT_DEFAULTS:
-        cfg[f"alerts_{section}"] = alerts_cfg[section]
-    windows = cfg["alerts_deterioration"]["windows"]
-    limit = cfg["alerts_surge"]["limit54"]
+    detectors = {f"alerts_{section}": alerts_cfg[section] for section in ALERT_DEFAULTS}
+    windows = detectors["alerts_deterioration"]["windows"]
+    limit = detectors["alerts_surge"]["limit54"]
     problems = []
     if not (windows and all(isinstance(w, int) and w >= 1 for w in windows)):
         problems.append(SettingProblem(file, None, "alerts.deterioration.windows", windows,
@@ -147,7 +147,7 @@ def read_settings(settings) -> tuple[dict, list[dict]]:
         problems.append(SettingProblem(file, None, None, None, str(exc)))
     if problems:
         raise ValidationError(problems)
-    return cfg, rules
+    return cfg, rules, detectors
 
 
 def _frequency(periods: pd.Series) -> np.ndarray:
@@ -260,7 +260,8 @@ def run(tables: dict[str, pd.DataFrame], settings) -> dict[str, pd.DataFrame]:
     >>> out["alerts"]["period"].tolist()[:1], "sharp_drop" in out["alerts"]["rules"].iloc[0]
     (['2023'], True)
     """
-    cfg, rules = read_settings(settings)
+    cfg, rules, detectors = read_settings(settings)
+    cfg = {**cfg, **detectors}
     fw, units = _names(tables)
     parents = set(tables["framework"]["parent"].dropna().astype(str)) if "parent" in tables["framework"].columns \
         else set(fw.index)
