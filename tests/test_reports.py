@@ -146,7 +146,7 @@ def test_a_report_past_its_timeout_is_killed_and_listed(stub_notebooks):
     [result] = run_reports([district_job("2025", "en")], stub_notebooks, workers=1, timeout=1.5, force=True,
                            progress=False)
     assert result.status == "failed" and result.error == "timed out after 1.5 s", result.error
-    assert 1.5 <= result.seconds < 5 and time.perf_counter() - t0 < 15
+    assert result.seconds >= 1.5 and result.seconds < 5 and time.perf_counter() - t0 < 15  # killed at the deadline
 
 
 def test_a_fractional_timeout_reaches_nbclient_as_whole_seconds(stub_notebooks):
