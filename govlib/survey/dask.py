@@ -326,13 +326,8 @@ def estimate_on_dask(ddf, variables: str | Sequence[str], *, weight: str | None 
     variables = column_list(variables)
     combos = None
     if composite:
-        combos = {}
-        for name, coefs in composite.items():
-            unknown = [c for c in coefs if c not in variables]
-            if unknown:
-                raise InputError(f"composite {name!r} uses {unknown}, which are not among variables={variables}")
-            combos[name] = {variables.index(c): float(a) for c, a in coefs.items()}
-            names.append(name)
+        combos = _survey.composite_combinations(composite, variables)
+        names += list(combos)
     plan_d = dask.delayed(plan, pure=True)
     reduce_d = dask.delayed(reduce_survey_partition, pure=True)
     needed = [c for c in dict.fromkeys([weight, strata, *column_list(clusters), *column_list(fpc),

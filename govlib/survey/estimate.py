@@ -48,7 +48,7 @@ from .design import (FPC_KINDS, LONELY_PSU_OPTIONS, SurveyDesign, column_list, d
 from .variance import STATS, calibrated_linearisation, combine_domain_sums, finalize_domain_sums, reduce_domain_sums
 
 __all__ = [
-    "SurveyDesign", "make_design", "domain_codes", "reduce_domain_sums", "combine_domain_sums",
+    "SurveyDesign", "make_design", "domain_codes", "reduce_domain_sums", "combine_domain_sums", "composite_combinations",
     "finalize_domain_sums", "estimate", "score_items", "reliability_flags", "LONELY_PSU_OPTIONS", "FPC_KINDS",
     "STATCAN_RULES", "MEASURES", "numeric_columns",
 ]
@@ -92,6 +92,23 @@ def _variable_values(data: pd.DataFrame, variables: Sequence[str]) -> list[np.nd
 
 
 numeric_columns = _variable_values  # public hook: the same checks for govlib.survey.replicate
+
+
+def composite_combinations(composite: dict, variables: list[str]) -> dict[str, dict[int, float]]:
+    """A composite score's coefficients by variable position (``{name: {position: coefficient}}``), checked.
+
+    Examples
+    --------
+    >>> composite_combinations({"c": {"q1": 0.5, "q2": 0.5}}, ["q1", "q2"])
+    {'c': {0: 0.5, 1: 0.5}}
+    """
+    combos = {}
+    for name, coefs in composite.items():
+        unknown = [c for c in coefs if c not in variables]
+        if unknown:
+            raise InputError(f"composite {name!r} uses {unknown}, which are not among variables={variables}")
+        combos[name] = {variables.index(c): float(a) for c, a in coefs.items()}
+    return combos
 
 
 def estimate(design: SurveyDesign, data: pd.DataFrame, variables: str | Sequence[str], *,
@@ -164,13 +181,8 @@ def estimate(design: SurveyDesign, data: pd.DataFrame, variables: str | Sequence
         names = [f"{v}/{d}" for v, d in zip(variables, dens)]
         fin_stat = "ratio"
     elif composite:
-        combos = {}
-        for name, coefs in composite.items():
-            unknown = [c for c in coefs if c not in variables]
-            if unknown:
-                raise InputError(f"composite {name!r} uses {unknown}, which are not among variables={variables}")
-            combos[name] = {variables.index(c): float(a) for c, a in coefs.items()}
-            names.append(name)
+        combos = composite_combinations(composite, variables)
+        names += list(combos)
     if design.calibration:
         # calibrated designs need row-level residuals
         res = calibrated_linearisation(design, np.column_stack(values), dom, D, stat=fin_stat, ratio_pairs=ratio_pairs,
