@@ -15,10 +15,14 @@ from __future__ import annotations
 
 import argparse
 import os
-import statistics
+import sys
 import time
+from pathlib import Path
 
 import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_outbreak import timed  # noqa: E402  (the benchmarks' one timer: min, median of 3 runs)
 
 
 def main() -> None:
@@ -54,9 +58,9 @@ def main() -> None:
 
     mann_kendall_sen(x[:100], exact_max_n=0)  # warm-ups (imports, first allocations)
     floor(100)
-    t_ours = _timed3(lambda: mann_kendall_sen(x, exact_max_n=0))
+    t_ours = timed(lambda: mann_kendall_sen(x, exact_max_n=0))
     ours = t_ours[2]
-    t_floor = _timed3(lambda: floor(m))
+    t_floor = timed(lambda: floor(m))
     print(f"govlib mann_kendall_sen (MK + Sen slope with CI), all {m:,} series: {_fmt(t_ours)}; numpy floor "
           f"(S + Sen slope): {_fmt(t_floor)}")
     assert np.array_equal(ours["s"].to_numpy(), t_floor[2][0]) and np.allclose(ours["sen_slope"], t_floor[2][1])
@@ -73,10 +77,10 @@ def main() -> None:
         return out
 
     pmk_loop() if k <= 2_000 else [pmk.original_test(r) for r in x[:50]]  # warm-up
-    t_pmk = _timed3(pmk_loop)
+    t_pmk = timed(pmk_loop)
     ref = np.array(t_pmk[2])
-    t_ours_k = _timed3(lambda: mann_kendall_sen(x[:k], exact_max_n=0))
-    t_floor_k = _timed3(lambda: floor(k))
+    t_ours_k = timed(lambda: mann_kendall_sen(x[:k], exact_max_n=0))
+    t_floor_k = timed(lambda: floor(k))
     print(f"pymannkendall loop (original_test + sens_slope) on {k:,} series: {_fmt(t_pmk)}; govlib on the same "
           f"{k:,}: {_fmt(t_ours_k)}; numpy floor on the same {k:,}: {_fmt(t_floor_k)}")
     same_s = np.array_equal(ours["s"].to_numpy()[:k], ref[:, 0])
@@ -88,7 +92,7 @@ def main() -> None:
           f"max |p difference| {max_dp:.1e}; max |Sen slope difference| {max_dslope:.1e}")
 
     pettitt(x[:100])
-    t_pettitt = _timed3(lambda: pettitt(x))
+    t_pettitt = timed(lambda: pettitt(x))
     print(f"Pettitt on {m} series: {_fmt(t_pettitt)} (target < 1 s)")
 
     stage_line = "trend stage: not timed (--demo none)"
@@ -101,16 +105,6 @@ def main() -> None:
           f"min, {t_ours_k[1] / t_floor_k[1]:.1f}x median; all {m:,} series: {t_ours[0] / t_floor[0]:.1f}x min, "
           f"{t_ours[1] / t_floor[1]:.1f}x median")
     print(f"ratio Pettitt time / 1 s budget: {t_pettitt[0]:.2f} min, {t_pettitt[1]:.2f} median")
-
-
-def _timed3(fn):
-    """(min, median, last result) of 3 runs (the machine is shared)."""
-    times, out = [], None
-    for _ in range(3):
-        t0 = time.perf_counter()
-        out = fn()
-        times.append(time.perf_counter() - t0)
-    return min(times), statistics.median(times), out
 
 
 def _fmt(t) -> str:
