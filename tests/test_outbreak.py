@@ -169,6 +169,8 @@ def test_dated_series_match_r_surveillance(case, series, g):
     if case != "classic":
         for col in ("expected", "pvalue", "phi"):
             np.testing.assert_allclose(r[col][0, weeks], g[col].to_numpy(), rtol=1e-6, atol=1e-9)
+    if case.startswith("noufaily"):
+        return  # (the dates-vs-lags check below needs one case per method; it doubles the run time)
     # the convention matters exactly where the calendar moves a reference week off its fixed lag
     lagged = _run(case, y, weeks)
     b = 4 if case == "classic" else DATED_CASES[case]["b"]
@@ -189,11 +191,11 @@ def test_reference_week_is_the_nearest_with_the_same_weekday(start):
     lags = k[:, None] - refs[k]
     years = np.arange(1, 7)
     assert ((lags == 52 * years) | (lags == 52 * years + 1)).all()  # a year is 52 weeks and 1-2 days
-    def back(t, j):  # the same calendar date j years back; R (unlike pandas) takes 29 February to 1 March
-        t = pd.Timestamp(t)
-        return np.datetime64(t - pd.DateOffset(years=int(j)) + pd.Timedelta(days=int(
-            t.month == 2 and t.day == 29 and not pd.Timestamp(t.year - j, 1, 1).is_leap_year)), "D")
-    same_date = np.array([[back(t, j) for j in years] for t in d[k]])
+    t = pd.DatetimeIndex(d[k])
+    leap_day = (t.month == 2) & (t.day == 29)
+    # the same calendar date j years back; R (unlike pandas) takes 29 February to 1 March
+    same_date = np.column_stack([(t - pd.DateOffset(years=int(j))).to_numpy("datetime64[D]") + (
+        leap_day & ~pd.DatetimeIndex(t - pd.DateOffset(years=int(j))).is_leap_year) for j in years])
     assert (np.abs((d[refs[k]] - same_date).astype(int)) <= 3).all()
 
 
