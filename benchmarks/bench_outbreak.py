@@ -75,7 +75,7 @@ def fmt(t) -> str:
 
 def design(k: int, cfg: dict):
     """Rows and design matrix of the method's first fit at 0-based month k (as farrington_flexible builds them)."""
-    from govlib.trend.outbreak import _blocks  # noqa: the block layout is shared; peers differ only in fitting
+    from govlib.trend.outbreak import _blocks  # the block layout is shared; peers differ only in fitting
 
     refs = k - cfg["freq"] * np.arange(1, cfg["b"] + 1)
     f = _blocks(k, refs, cfg["w"], cfg["n_periods"])
