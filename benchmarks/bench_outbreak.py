@@ -130,8 +130,9 @@ def statsmodels_loop(y: np.ndarray, cfg: dict) -> np.ndarray:
                 h = m.get_hat_matrix_diag()
                 a = 1.5 * (yy ** (2 / 3) * mu ** (-1 / 6) - mu ** 0.5) / np.sqrt(phi * (1 - h))
                 big = a > 2.58
-                gamma = len(a) / np.where(big, a ** -2.0, 1.0).sum()
-                w = np.where(big, gamma * a ** -2.0, gamma)
+                down = np.where(big, a, 1.0) ** -2.0  # (a = 0 where the fit is exact: not down-weighted)
+                gamma = len(a) / np.where(big, down, 1.0).sum()
+                w = np.where(big, gamma * down, gamma)
                 m = sm.GLM(yy, X, family=fam, var_weights=w).fit(scale="X2")
                 return m, max(m.scale, 1.0), float(m.predict(x0[None, :])[0])
 
