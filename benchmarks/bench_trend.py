@@ -5,16 +5,24 @@
 20,000 series of length 40 with ties (values rounded to integers). govlib computes all of them at once
 (`govlib.trend.mannkendall.mann_kendall_sen`); pymannkendall is run in a loop (`original_test` + `sens_slope` per series) in the
 same run, on the first --pmk-series series (default 500), and govlib is timed again on those same series for the
-ratio (the size is printed beside it; nothing is extrapolated). S, var(S) and z must be identical. Every timing,
-govlib's, the peer's and a plain numpy floor's (the S statistic by broadcasting), is the best of 3 after a warm-up.
-The last lines are the ratios.
+ratio (the size is printed beside it; nothing is extrapolated). S, var(S) and z must be identical. The floor is
+plain numpy by broadcasting: S (sum of the signs of all pairwise differences) and Sen's slope (median of the
+pairwise slopes), without the tie-corrected variance, p-values or the slope's confidence interval; it is timed on
+all series and on the peer's k. Every timing (govlib, peer, floor) is 3 runs after a warm-up, printed as
+min / median (the machine is shared). The last lines are the ratios.
 """
 from __future__ import annotations
 
 import argparse
+import os
+import sys
 import time
+from pathlib import Path
 
 import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_outbreak import timed  # noqa: E402  (the benchmarks' one timer: min, median of 3 runs)
 
 
 def main() -> None:
@@ -36,20 +44,29 @@ def main() -> None:
     slope = rng.normal(0, 0.05, size=(m, 1))
     x = np.round(rng.normal(0, 2, size=(m, n)) + slope * np.arange(n))  # integers: many ties
     ties = float(np.mean([len(np.unique(r)) < n for r in x[:1000]]))
-    print(f"{m} series of length {n}; {ties:.0%} of them have ties")
+    print(f"{m} series of length {n}; {ties:.0%} of them have ties; load average {os.getloadavg()[0]:.1f} on "
+          f"{os.cpu_count()} cores (shared machine)")
 
-    mann_kendall_sen(x[:100], exact_max_n=0)  # warm-up (imports, first allocations)
-    times = []
-    for _ in range(3):  # best of 3, as timeit: the machine is shared
-        t0 = time.perf_counter()
-        ours = mann_kendall_sen(x, exact_max_n=0)
-        times.append(time.perf_counter() - t0)
-    t_ours = min(times)
-    print(f"govlib mann_kendall_sen (MK + Sen slope with CI), all series: {t_ours:.3f} s "
-          f"(best of 3: {', '.join(f'{t:.3f}' for t in times)})")
+    iu = np.triu_indices(n, 1)
+    span = (iu[1] - iu[0]).astype(float)
 
-    # the peer, like govlib: one warm-up, best of 3, on the same rows (the first k series; govlib is timed on
-    # those k too, and that ratio is printed with its size -- nothing is extrapolated)
+    def floor(rows):
+        """Plain numpy floor: S = sum of sign(x_j - x_i), i < j, and Sen's slope = median of the pairwise slopes,
+        by broadcasting (no tie correction of var(S), no p-value, no slope CI)."""
+        d = x[:rows, iu[1]] - x[:rows, iu[0]]
+        return np.sign(d).sum(axis=1), np.median(d / span, axis=1)
+
+    mann_kendall_sen(x[:100], exact_max_n=0)  # warm-ups (imports, first allocations)
+    floor(100)
+    t_ours = timed(lambda: mann_kendall_sen(x, exact_max_n=0))
+    ours = t_ours[2]
+    t_floor = timed(lambda: floor(m))
+    print(f"govlib mann_kendall_sen (MK + Sen slope with CI), all {m:,} series: {_fmt(t_ours)}; numpy floor "
+          f"(S + Sen slope): {_fmt(t_floor)}")
+    assert np.array_equal(ours["s"].to_numpy(), t_floor[2][0]) and np.allclose(ours["sen_slope"], t_floor[2][1])
+
+    # the peer, like govlib and the floor: one warm-up, 3 runs, on the same rows (the first k series; govlib and
+    # the floor are timed on those k too, and the ratios are printed with that size -- nothing is extrapolated)
     k = m if args.pmk_series is None else min(args.pmk_series, m)
 
     def pmk_loop():
@@ -60,19 +77,12 @@ def main() -> None:
         return out
 
     pmk_loop() if k <= 2_000 else [pmk.original_test(r) for r in x[:50]]  # warm-up
-    t_pmk_runs = []
-    for _ in range(3):
-        t0 = time.perf_counter()
-        ref = pmk_loop()
-        t_pmk_runs.append(time.perf_counter() - t0)
-    t_pmk = min(t_pmk_runs)
-    ref = np.array(ref)
-    t_ours_k = min(_timed(lambda: mann_kendall_sen(x[:k], exact_max_n=0)) for _ in range(3))
-    # a plain numpy floor for the same S statistic: sum of sign(x_j - x_i), i < j, by broadcasting
-    iu = np.triu_indices(n, 1)
-    t_floor_k = min(_timed(lambda: np.sign(x[:k, iu[1]] - x[:k, iu[0]]).sum(axis=1)) for _ in range(3))
-    print(f"pymannkendall loop (original_test + sens_slope) on {k:,} series: {t_pmk:.3f} s (best of 3 after a "
-          f"warm-up); govlib on the same {k:,}: {t_ours_k:.3f} s; numpy S-only floor: {t_floor_k:.3f} s")
+    t_pmk = timed(pmk_loop)
+    ref = np.array(t_pmk[2])
+    t_ours_k = timed(lambda: mann_kendall_sen(x[:k], exact_max_n=0))
+    t_floor_k = timed(lambda: floor(k))
+    print(f"pymannkendall loop (original_test + sens_slope) on {k:,} series: {_fmt(t_pmk)}; govlib on the same "
+          f"{k:,}: {_fmt(t_ours_k)}; numpy floor on the same {k:,}: {_fmt(t_floor_k)}")
     same_s = np.array_equal(ours["s"].to_numpy()[:k], ref[:, 0])
     same_var = np.array_equal(ours["var_s"].to_numpy()[:k], ref[:, 1])
     same_z = np.array_equal(ours["z"].to_numpy()[:k], ref[:, 2])
@@ -82,26 +92,23 @@ def main() -> None:
           f"max |p difference| {max_dp:.1e}; max |Sen slope difference| {max_dslope:.1e}")
 
     pettitt(x[:100])
-    t_pettitt = float("inf")
-    for _ in range(3):
-        t0 = time.perf_counter()
-        pettitt(x)
-        t_pettitt = min(t_pettitt, time.perf_counter() - t0)
-    print(f"Pettitt on {m} series: {t_pettitt:.3f} s (target < 1 s)")
+    t_pettitt = timed(lambda: pettitt(x))
+    print(f"Pettitt on {m} series: {_fmt(t_pettitt)} (target < 1 s)")
 
     stage_line = "trend stage: not timed (--demo none)"
     if args.demo != "none":
         stage_line = _stage_time(args.demo)
     print(stage_line)
-    print(f"ratio MK+Sen pymannkendall/govlib ({k:,} series of length {n}): {t_pmk / t_ours_k:.1f}x (target >= 50x)")
-    print(f"ratio govlib/numpy floor (S statistic only; {k:,} series of length {n}): {t_ours_k / t_floor_k:.1f}x")
-    print(f"ratio Pettitt time / 1 s budget: {t_pettitt:.2f}")
+    print(f"ratio MK+Sen pymannkendall/govlib ({k:,} series of length {n}): {t_pmk[0] / t_ours_k[0]:.1f}x min, "
+          f"{t_pmk[1] / t_ours_k[1]:.1f}x median (target >= 50x)")
+    print(f"ratio govlib/numpy floor (S + Sen slope; {k:,} series of length {n}): {t_ours_k[0] / t_floor_k[0]:.1f}x "
+          f"min, {t_ours_k[1] / t_floor_k[1]:.1f}x median; all {m:,} series: {t_ours[0] / t_floor[0]:.1f}x min, "
+          f"{t_ours[1] / t_floor[1]:.1f}x median")
+    print(f"ratio Pettitt time / 1 s budget: {t_pettitt[0]:.2f} min, {t_pettitt[1]:.2f} median")
 
 
-def _timed(fn) -> float:
-    t0 = time.perf_counter()
-    fn()
-    return time.perf_counter() - t0
+def _fmt(t) -> str:
+    return f"{t[0]:.3f} / {t[1]:.3f} s (min / median of 3)"
 
 
 def _stage_time(size: str) -> str:

@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from govlib.errors import InputError
-from govlib.trend.outbreak import ears, farrington, farrington_flexible
+from govlib.trend.outbreak import calendar_reference_weeks, ears, farrington, farrington_flexible
 
 HERE = Path(__file__).parent
 REF = Path(__file__).resolve().parents[1] / ".." / "shared" / "reference" / "trend"
@@ -117,3 +117,102 @@ def test_mistakes_are_input_errors(kwargs, msg):
 def test_negative_counts_are_refused():
     with pytest.raises(InputError, match="non-negative"):
         ears([1, 2, -3, 4, 5, 6, 7, 8, 9])
+
+
+# reference weeks by calendar date (reference="dates"): R on dated weekly sts (tests/data/make_outbreak_reference.R)
+R_DATES_CSV = HERE / "data" / "outbreak_dates_reference_r.csv"
+R_REFWEEKS_CSV = HERE / "data" / "outbreak_dates_refweeks_r.csv"
+DATED_CASES = dict(CASES, flex_b5=dict(b=5, w=2, n_periods=4, weights_threshold=2.58, alpha=0.01,
+                                       threshold_method="delta", past_excluded=2))
+
+
+def _dates(name):
+    if name == "agona":  # the R script dates agona weekly from Monday 1990-01-01
+        return np.datetime64("1990-01-01") + 7 * np.arange(312)
+    path = REF / "salmonella_newport.csv"
+    if not path.exists():
+        pytest.skip(f"reference data {path} not available")
+    return pd.read_csv(path)["date"].to_numpy("datetime64[D]")
+
+
+@pytest.mark.parametrize("series", ["agona", "newport"])
+def test_reference_weeks_by_date_are_rs(series):
+    ref = pd.read_csv(R_REFWEEKS_CSV).query("series == @series")
+    d = _dates(series)
+    ours = calendar_reference_weeks(d, 5)
+    theirs = ref.pivot(index="week", columns="years_back", values="ref_week").to_numpy()
+    np.testing.assert_array_equal(ours, np.where(np.isnan(theirs), -1, theirs - 1))
+    lags = np.arange(len(d))[:, None] - ours
+    assert (lags[ours >= 0] != (52 * np.arange(1, 6))[None, :].repeat(len(d), 0)[ours >= 0]).any()
+
+
+def _dated_groups():
+    ref = pd.read_csv(R_DATES_CSV)
+    return [(case, series, g) for (case, series), g in ref.groupby(["case", "series"], sort=True)]
+
+
+def _run(case, y, weeks, **kw):
+    if case == "classic":
+        return farrington(y, b=4, w=3, alpha=0.01, range_=weeks, **kw)
+    return farrington_flexible(y, range_=weeks, **DATED_CASES[case], **kw)
+
+
+@pytest.mark.parametrize("case,series,g", _dated_groups(), ids=lambda x: x if isinstance(x, str) else "")
+def test_dated_series_match_r_surveillance(case, series, g):
+    y, d = _series(series), _dates(series)
+    weeks = g["week"].to_numpy() - 1
+    assert (d[weeks] == g["date"].to_numpy("datetime64[D]")).all()
+    r = _run(case, y, weeks, reference="dates", dates=d)
+    np.testing.assert_array_equal(r["alarm"][0, weeks].astype(int), g["alarm"].to_numpy())
+    np.testing.assert_allclose(r["upperbound"][0, weeks], g["upperbound"].to_numpy(), rtol=1e-6, atol=1e-9)
+    np.testing.assert_array_equal(r["trend"][0, weeks].astype(int), g["trend"].to_numpy())
+    if case != "classic":
+        for col in ("expected", "pvalue", "phi"):
+            np.testing.assert_allclose(r[col][0, weeks], g[col].to_numpy(), rtol=1e-6, atol=1e-9)
+    if case.startswith("noufaily"):
+        return  # (the dates-vs-lags check below needs one case per method; it doubles the run time)
+    # the convention matters exactly where the calendar moves a reference week off its fixed lag
+    lagged = _run(case, y, weeks)
+    b = 4 if case == "classic" else DATED_CASES[case]["b"]
+    moved = (calendar_reference_weeks(d, b)[weeks] != weeks[:, None] - 52 * np.arange(1, b + 1)).any(axis=1)
+    assert moved.any()
+    same = ~moved
+    np.testing.assert_allclose(r["upperbound"][0, weeks[same]], lagged["upperbound"][0, weeks[same]], rtol=1e-9)
+    differs = ~np.isclose(r["upperbound"][0, weeks], lagged["upperbound"][0, weeks], rtol=1e-9, equal_nan=True)
+    assert not (differs & same).any() and differs.any()
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.dates(min_value=pd.Timestamp("1900-01-01").date(), max_value=pd.Timestamp("2100-01-01").date()))
+def test_reference_week_is_the_nearest_with_the_same_weekday(start):
+    d = np.datetime64(start, "D") + 7 * np.arange(400)
+    refs = calendar_reference_weeks(d, 6)
+    k = np.arange(320, 400)  # 6 years back is inside the series
+    lags = k[:, None] - refs[k]
+    years = np.arange(1, 7)
+    assert ((lags == 52 * years) | (lags == 52 * years + 1)).all()  # a year is 52 weeks and 1-2 days
+    t = pd.DatetimeIndex(d[k])
+    leap_day = (t.month == 2) & (t.day == 29)
+    # the same calendar date j years back; R (unlike pandas) takes 29 February to 1 March
+    same_date = np.column_stack([(t - pd.DateOffset(years=int(j))).to_numpy("datetime64[D]") + (
+        leap_day & ~pd.DatetimeIndex(t - pd.DateOffset(years=int(j))).is_leap_year) for j in years])
+    assert (np.abs((d[refs[k]] - same_date).astype(int)) <= 3).all()
+
+
+@pytest.mark.parametrize("kwargs,msg", [
+    (dict(reference="dates"), "needs dates"), (dict(dates=np.datetime64("2001-01-01") + 7 * np.arange(300)), "only"),
+    (dict(reference="dates", dates=np.datetime64("2001-01-01") + 7 * np.arange(299)), "one start date"),
+    (dict(reference="dates", dates=np.datetime64("2001-01-01") + 6 * np.arange(300)), "7 days apart"),
+    (dict(reference="dates", dates=["2001-01-01", "x"] * 150), "dates"),
+    (dict(reference="dates", dates=np.datetime64("2001-01-01") + 7 * np.arange(300), range_=[263]), "range"),
+    (dict(reference="weeks"), "reference"),
+])
+def test_date_mistakes_are_input_errors(kwargs, msg):
+    with pytest.raises(InputError, match=msg):
+        farrington_flexible(np.ones(300), freq=52, b=5, w=3, **kwargs)
+
+
+def test_dates_are_for_weekly_series():
+    with pytest.raises(InputError, match="freq=52"):
+        farrington(np.ones(60), freq=12, b=3, w=1, reference="dates",
+                   dates=np.datetime64("2001-01-01") + 7 * np.arange(60))
