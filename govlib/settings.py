@@ -351,6 +351,12 @@ SCHEMA: dict[str, Any] = {
             "levels": Key(["jiezhen", "subdistrict"], "unit levels whose satisfaction waves are compared",
                           ("list",)),
         },
+        "usage_drop": {  # services delivered at a station (govlib.trend.deterioration.count_drop_test)
+            "node": Key("D5", "the node the station usage-drop alerts are filed under", _T),
+            "windows": Key([1, 2], "latest months tested against the baseline before them", ("list",)),
+            "baseline": Key(12, "months before the window whose mean is the expected level", _I, low=2),
+            "min_expected": Key(10.0, "fewest expected services in the window for a test", _N, low=0),
+        },
     },
     "conformity": {  # 家门口 standard conformity (govlib.pipeline.stages.conformity)
         "frequency": Key("A", "periods of the conformity tables", _C, FREQUENCIES),

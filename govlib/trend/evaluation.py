@@ -16,7 +16,7 @@ Conventions (``govlib evaluate``):
 - **False alarms per unit-year**: unmatched amber/red episodes over the unit-years monitored.
 - **家门口 conformity** (``conformity_nonconformity`` with magnitude 1: a bottom-line non-conformity left open
   past its deadline): a worsening event of the station's 街镇 (``unit_parent`` maps the station to it; alerts of the
-  standard are raised per 街镇), matched by a red alert on any node. Non-conformities closed in time (magnitude 0),
+  standard are raised per 街镇), matched by an alert on D5 (the node the standard files its alerts under) or an ancestor. Non-conformities closed in time (magnitude 0),
   low stations and broken meeting chains are scored by :func:`govlib.services.conformity.score_planted`, not here.
 - **Recall scope** (``recall_scope``, a named convention): ``"detection_target"`` (default) scores recall over the
   worsening events at or above the issue's detection target only — a step or a one-period shock of at least
@@ -59,8 +59,9 @@ def at_detection_target(ground_truth: pd.DataFrame, *, min_step_sd: float = 1.5,
     [True, False, False, False, True, True]
     """
     kind = ground_truth["kind"].astype(str)
-    mag = pd.to_numeric(ground_truth.get("magnitude"), errors="coerce").abs()
-    mag_sd = pd.to_numeric(ground_truth.get("magnitude_sd"), errors="coerce").abs()
+    nan = pd.Series(np.nan, index=ground_truth.index)
+    mag = pd.to_numeric(ground_truth.get("magnitude", nan), errors="coerce").abs()
+    mag_sd = pd.to_numeric(ground_truth.get("magnitude_sd", nan), errors="coerce").abs()
     tol = 1e-3  # the generator rounds magnitudes
     return ((kind.isin(["step", "shock"]) & (mag_sd / np.sqrt(2) >= min_step_sd - tol))
             | ((kind == "hotline_surge") & (mag >= min_surge - tol))
@@ -209,19 +210,20 @@ def score_alerts(alerts: pd.DataFrame, ground_truth: pd.DataFrame, framework: pd
 
 def _conformity_events(ground_truth: pd.DataFrame, unit_parent: dict | None) -> pd.DataFrame:
     """The demo's overdue bottom-line non-conformities (``conformity_nonconformity``, magnitude 1) as worsening
-    events ``conformity_overdue`` of the station's 街镇 (any node: the standard's alerts are per 街镇); the other
+    events ``conformity_overdue`` of the station's 街镇 (node D5: the standard's alerts are per 街镇 and D5); the other
     conformity rows are dropped (:func:`govlib.services.conformity.score_planted` scores them)."""
     kind = ground_truth["kind"].astype(str)
     conf = kind.str.startswith("conformity_")
     if not conf.any():
         return ground_truth
-    mag = pd.to_numeric(ground_truth.get("magnitude"), errors="coerce")
+    mag = pd.to_numeric(ground_truth.get("magnitude", pd.Series(np.nan, index=ground_truth.index)),
+                        errors="coerce")
     overdue = ground_truth[(kind == "conformity_nonconformity") & (mag == 1)].copy()
     station = overdue["unit"].astype(str)
     parent = station.map(unit_parent or {})
     # a 12-digit community code: its 街镇 is the first nine digits + 000 (the registry's rule) when no map is given
     overdue["unit"] = parent.fillna(station.str.slice(0, 9) + "000")
     overdue["kind"] = "conformity_overdue"
-    overdue["indicator"] = ""
+    overdue["indicator"] = "D5"  # the standard's alerts are filed under D5 (or an ancestor)
     overdue["end_period"] = overdue["start_period"]
     return pd.concat([ground_truth[~conf], overdue], ignore_index=True)
