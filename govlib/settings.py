@@ -343,9 +343,11 @@ SCHEMA: dict[str, Any] = {
             "limit54": Key([5, 4], "low-count rule: fewer than [cases, in months] -> no alarm", ("list",)),
         },
         "deterioration": {  # a change beyond the unit's own noise (govlib.trend.deterioration)
-            "windows": Key([1, 2], "latest periods tested as a step against the history before them", ("list",)),
+            "windows": Key([1, 2, 3], "latest periods tested as a step against the history before them", ("list",)),
             "min_history": Key(3, "fewest earlier periods to estimate the unit's own noise", _I, low=2),
             "sources": Key(["index", "indicator"], "series tested", ("choices",), ("index", "indicator")),
+            "skip_observation_sources": Key(["survey"], "observations of these sources are left to the survey rules "
+                                            "(design-based SEs, one BH budget)", ("list",)),
         },
         "survey_decline": {
             "levels": Key(["jiezhen", "subdistrict"], "unit levels whose satisfaction waves are compared",

@@ -16,7 +16,7 @@ defaults in :data:`DEFAULT_RULES`.
 | ``count_surge`` | a 12345 ticket count (街镇 x category x month) above the improved-Farrington upper bound (:func:`govlib.trend.outbreak.farrington_flexible`, one-sided ``alpha``, low-count rule (5, 4)), at least ``min_excess`` tickets and ``min_ratio`` times the expected count (a significant +8% in a large series is not news) | alpha, min_excess, min_ratio |
 | ``survey_decline`` | a survey estimate significantly below the same unit's previous wave: z = (now - before) / sqrt(se_now^2 + se_before^2) (independent waves), one-sided p = Φ(z), BH q < ``fdr`` (the survey comparisons' budget) over all decline comparisons of the build — or, with ``shared_family: 1``, in one family with the ``survey_below`` comparisons (whose nulls are mostly false: communities do differ from the district, which makes BH lenient for declines) — and a drop of at least ``min_drop`` points | fdr, min_drop, shared_family |
 | ``usage_drop`` | services delivered at a station (community) fell: the latest 1 or 2 months against the mean of the 12 before, quasi-Poisson (:func:`govlib.trend.deterioration.count_drop_test`); fires when p < ``far`` / (tests per station-year) and the count is at most (1 - ``min_drop``) of the expected | far, min_drop |
-| ``rank_fall`` | the rank fell and the current rank's Monte Carlo 90% interval lies wholly below (worse than) the previous period's | — |
+| ``rank_fall`` | the rank fell by at least ``min_fall`` places and the current rank's Monte Carlo 90% interval lies wholly below (worse than) the previous period's (the intervals can be one place wide: a fall of one place is not news) | min_fall |
 | ``survey_below`` | survey estimate below the district by more than ``z`` of its SE, and still significant after the Benjamini–Hochberg correction across all survey comparisons of the report (one-sided p = Φ(z), q < ``fdr``) — without it, ~1,300 communities x 8 items at z = 1.96 give hundreds of false alarms a wave | z, fdr |
 
 :func:`evaluate_rules` works on a *facts* table (one row per unit x node x period, built by
@@ -49,7 +49,7 @@ DEFAULT_RULES: list[dict] = [
      "level": "amber"},
     {"name": "station_usage_drop", "kind": "usage_drop", "far": 0.0001, "min_drop": 0.4, "level": "amber"},
     {"name": "survey_decline", "kind": "survey_decline", "fdr": 0.05, "min_drop": 2.0, "level": "amber"},
-    {"name": "rank_fall", "kind": "rank_fall", "level": "amber"},
+    {"name": "rank_fall", "kind": "rank_fall", "min_fall": 3.0, "level": "amber"},
     {"name": "significant_decline", "kind": "trend_down", "fdr": 0.01, "level": "amber"},
     {"name": "very_low_level", "kind": "level_below", "threshold": 50.0, "level": "info"},
     {"name": "sharp_drop", "kind": "drop", "threshold": 5.0, "level": "info"},
@@ -61,13 +61,13 @@ DEFAULT_RULES: list[dict] = [
 _KIND_KEYS = {"level_below": {"threshold"}, "drop": {"threshold"}, "trend_down": {"fdr"},
               "change_point_down": {"min_shift_sd"}, "cusum_down": set(), "ewma_down": set(),
               "survey_below": {"z", "fdr"}, "floor_breach": set(), "deterioration": {"far"},
-              "count_surge": {"alpha", "min_excess", "min_ratio"}, "survey_decline": {"fdr", "min_drop", "shared_family"}, "rank_fall": set(),
+              "count_surge": {"alpha", "min_excess", "min_ratio"}, "survey_decline": {"fdr", "min_drop", "shared_family"}, "rank_fall": {"min_fall"},
               "usage_drop": {"far", "min_drop"}}
 _KIND_DEFAULTS = {"level_below": {"threshold": 60.0}, "drop": {"threshold": 5.0}, "trend_down": {"fdr": 0.05},
                   "change_point_down": {"min_shift_sd": 1.0}, "survey_below": {"z": 1.96, "fdr": 0.05},
                   "deterioration": {"far": 0.0001}, "count_surge": {"alpha": 0.0005, "min_excess": 20.0, "min_ratio": 1.3},
                   "survey_decline": {"fdr": 0.05, "min_drop": 2.0, "shared_family": 0.0},
-                  "usage_drop": {"far": 0.0001, "min_drop": 0.4}}
+                  "usage_drop": {"far": 0.0001, "min_drop": 0.4}, "rank_fall": {"min_fall": 3.0}}
 #: Alert columns: identity, level, the lifecycle (``status`` new / continuing / resolved, ``first_seen``) and the
 #: evidence of the leading rule (the most severe that fired; the first of them in rule order).
 ALERT_COLUMNS = ["unit", "period", "node", "level", "status", "first_seen", "rule", "rules", "observed",
@@ -342,8 +342,9 @@ def evaluate_rules(facts: pd.DataFrame, rules=None) -> pd.DataFrame:
                 ev = "observed=" + _fmt(obs_v, 1).to_numpy() + ", expected=" + _fmt(lim_v, 1).to_numpy() + ", z=" \
                     + _fmt(z, 2).to_numpy()
             else:  # rank_fall
-                hit = pd.Series(col("rank_fall", False)).fillna(False).astype(bool).to_numpy()
                 obs_v, lim_v = num("rank"), num("rank_before")
+                hit = pd.Series(col("rank_fall", False)).fillna(False).astype(bool).to_numpy() \
+                    & (obs_v - lim_v >= rule["min_fall"])
                 zh = "排名由第 " + _fmt(lim_v, 0).to_numpy() + " 位降至第 " + _fmt(obs_v, 0).to_numpy() \
                     + " 位，超出排名的不确定范围"
                 en = "rank fell from " + _fmt(lim_v, 0).to_numpy() + " to " + _fmt(obs_v, 0).to_numpy() \

@@ -22,10 +22,10 @@ from scipy.stats import chi2, norm
 
 from ..errors import InputError
 
-__all__ = ["step_test", "count_drop_test", "noise_sd"]
+__all__ = ["step_test", "count_drop_test", "noise_sd", "season_scale"]
 
 
-def step_test(values, direction, sigma, *, windows=(1, 2), min_history: int = 3, raw=None) -> dict:
+def step_test(values, direction, sigma, *, windows=(1, 2), min_history: int = 3, raw=None, scale=None) -> dict:
     """One-sided step test of the latest ``m`` periods against all earlier ones (vectorised, cumulative sums).
 
     Parameters
@@ -37,6 +37,9 @@ def step_test(values, direction, sigma, *, windows=(1, 2), min_history: int = 3,
     raw : (S, T) values in the indicator's own scale (default ``values``): the evidence ``recent`` is the raw
         recent mean and ``history`` = recent - (recent - history in ``values``), i.e. the history's level in the
         season of the recent window.
+    scale : (S, T) noise scale of each value (e.g. :func:`season_scale`: a count's noise grows with its season's
+        level): the test runs on ``values / scale`` (then ``sigma`` is in those units); the evidence stays in
+        the values' units.
 
     Returns
     -------
@@ -57,9 +60,11 @@ def step_test(values, direction, sigma, *, windows=(1, 2), min_history: int = 3,
     if not windows or any(int(m) < 1 for m in windows) or min_history < 1:
         raise InputError(f"windows: expected positive lengths and min_history >= 1, got {windows!r}, {min_history}")
     S, T = x.shape
-    ok = ~np.isnan(x)
+    xs = x if scale is None else x / np.asarray(scale, dtype=float)
+    ok = ~np.isnan(xs)
     zero = np.zeros((S, 1))
-    csum = np.concatenate([zero, np.cumsum(np.where(ok, x, 0.0), axis=1)], axis=1)
+    csum = np.concatenate([zero, np.cumsum(np.where(ok, xs, 0.0), axis=1)], axis=1)
+    vsum = np.concatenate([zero, np.cumsum(np.where(ok, x, 0.0), axis=1)], axis=1)
     rsum = np.concatenate([zero, np.cumsum(np.where(ok, raw, 0.0), axis=1)], axis=1)
     ccnt = np.concatenate([zero, np.cumsum(ok, axis=1)], axis=1)
     best = {k: np.full((S, T), np.nan) for k in ("p", "z", "recent", "history", "window")}
@@ -74,9 +79,10 @@ def step_test(values, direction, sigma, *, windows=(1, 2), min_history: int = 3,
             hist = csum[:, s0] / n_hist
             z = np.where(good, d * (recent - hist) / (sd * np.sqrt(1 / m + 1 / n_hist)), np.nan)
             raw_recent = (rsum[:, c + 1] - rsum[:, s0]) / n_recent
+            gap = (vsum[:, c + 1] - vsum[:, s0]) / n_recent - vsum[:, s0] / n_hist  # in the values' units
         p = norm.cdf(z)
         better = ~np.isnan(p) & (np.isnan(best["p"]) | (p < best["p"]))
-        for k, v in (("p", p), ("z", z), ("recent", raw_recent), ("history", raw_recent - (recent - hist)),
+        for k, v in (("p", p), ("z", z), ("recent", raw_recent), ("history", raw_recent - gap),
                      ("window", np.full((S, T), float(m)))):
             best[k] = np.where(better, v, best[k])
     return best
@@ -169,7 +175,8 @@ def noise_sd(values, groups=None) -> dict:
       median's downward bias. A step or an outlier inflates one series' estimate, not the group's median. (The MAD
       of 7 differences, the change-point stage's robust SD, is too unstable for a test at p ~ 1e-5: it is 0.2
       noise SDs in a few series in a hundred.)
-    - ``own``: the series' mean squared difference / 2 without its largest difference (a step), a floor that keeps
+    - ``own``: the series' mean squared difference / 2 without its two largest differences (a step makes one, a
+      one-period shock two), a floor that keeps
       a noisier series (a small unit) from borrowing the steadier noise of its group; it is biased low, so it
       raises sigma only where the series is clearly noisier.
 
@@ -196,8 +203,10 @@ def noise_sd(values, groups=None) -> dict:
     k = ok.sum(axis=1)
     with np.errstate(all="ignore"):
         v = np.where(k > 0, np.nansum(d2, axis=1) / k / 2, np.nan)
-        top = np.where(k > 1, np.nanmax(np.where(ok, d2, -np.inf), axis=1, initial=-np.inf), 0.0)
-        own = np.sqrt(np.where(k > 1, (np.nansum(d2, axis=1) - top) / np.maximum(k - 1, 1) / 2, v))
+        # without the two largest differences (a step makes one, a one-period shock two)
+        srt = np.sort(np.where(ok, d2, -np.inf), axis=1)[:, ::-1]
+        top = np.where(np.isfinite(srt[:, :2]), srt[:, :2], 0.0).sum(axis=1) if d2.shape[1] >= 2 else 0.0
+        own = np.sqrt(np.where(k > 2, (np.nansum(d2, axis=1) - top) / np.maximum(k - 2, 1) / 2, v))
     g = pd.Series(np.zeros(len(x)) if groups is None else np.asarray(groups))
     frame = pd.DataFrame({"g": g.to_numpy(), "v": v, "k": np.where(k > 0, k, np.nan)})
     med_v = frame.groupby("g")["v"].transform("median").to_numpy()
@@ -205,3 +214,42 @@ def noise_sd(values, groups=None) -> dict:
     with np.errstate(all="ignore"):
         pooled = np.sqrt(med_v * med_k / chi2.ppf(0.5, med_k))
     return {"pooled": pooled, "own": own}
+
+
+def season_scale(values, seasons, groups=None) -> np.ndarray:
+    """Noise scale of every value of deseasonalised sub-annual series, by season: the root of the median over the
+    group's series of their mean squared value in that season (the median's chi2 bias corrected as in
+    :func:`noise_sd`). Counts (meetings a quarter) vary more in their busy season; one scale for all seasons
+    turns every busy-season wobble into a signal.
+
+    Parameters
+    ----------
+    values : (S, T) deseasonalised values (each series' season median removed).
+    seasons : (S, T) season labels.
+    groups : (S,) group labels (default: one group).
+
+    Returns
+    -------
+    (S, T) array (NaN where the value is missing).
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(2)
+    >>> x = rng.normal(0, 1, size=(100, 16)) * np.tile([1.0, 4.0], 8)
+    >>> s = season_scale(x, np.tile(np.array(["Q1", "Q2"]), (100, 8)))
+    >>> [round(float(v), 0) for v in s[0, :2]]
+    [1.0, 4.0]
+    """
+    x = np.asarray(values, dtype=float)
+    seas = np.asarray(seasons)
+    r, c = np.nonzero(~np.isnan(x))
+    g = np.zeros(len(x)) if groups is None else np.asarray(groups)
+    flat = pd.DataFrame({"r": r, "g": g[r], "s": seas[r, c], "v2": x[r, c] ** 2})
+    per = flat.groupby(["g", "s", "r"], sort=False)["v2"].agg(["mean", "size"]).reset_index()
+    pooled = per.groupby(["g", "s"], sort=False).agg(m=("mean", "median"), k=("size", "median")).reset_index()
+    k = np.maximum(np.round(pooled["k"].to_numpy()), 1)
+    pooled["scale"] = np.sqrt(pooled["m"].to_numpy() * k / chi2.ppf(0.5, k))
+    flat = flat.merge(pooled[["g", "s", "scale"]], on=["g", "s"], how="left")
+    out = np.full(x.shape, np.nan)
+    out[r, c] = flat["scale"].to_numpy()
+    return out

@@ -72,7 +72,9 @@ and docs/alerts.md) and the detectors' settings (:data:`ALERT_DEFAULTS`; an unkn
   followed: ``subdistrict``; add ``community`` where counts allow), ``b`` 3, ``w`` 1, ``n_periods`` 4,
   ``past_excluded`` 1, ``threshold_method`` nbPlugin, ``limit54`` [5, 4] — :func:`govlib.trend.outbreak.
   farrington_flexible` on every unit x category x month series at once, at the ``count_surge`` rule's alpha;
-- ``deterioration``: ``windows`` [1, 2], ``min_history`` 3, ``sources`` [index, indicator] —
+- ``deterioration``: ``windows`` [1, 2, 3], ``min_history`` 3, ``sources`` [index, indicator],
+  ``skip_observation_sources`` [survey] (survey indicators are tested by the survey rules, with their design-based
+  SEs) —
   :func:`govlib.trend.deterioration.step_test`, sigma = max(the node's pooled noise SD, the series' own);
 - ``survey_decline``: ``levels`` [jiezhen, subdistrict] (community estimates, ~30 respondents a wave, are too
   noisy for wave-to-wave tests).
@@ -94,7 +96,7 @@ import numpy as np
 import pandas as pd
 
 from ...trend.alerts import ALERT_COLUMNS, alert_lifecycle, evaluate_rules, validate_rules
-from ...trend.deterioration import count_drop_test, noise_sd, step_test
+from ...trend.deterioration import count_drop_test, noise_sd, season_scale, step_test
 from ...trend.outbreak import farrington_flexible
 from ...trend.changepoint import change_points, robust_sigma
 from ...trend.control import cusum, ewma, robust_standardise
@@ -274,6 +276,10 @@ def run(tables: dict[str, pd.DataFrame], settings) -> dict[str, pd.DataFrame]:
     parents = set(tables["framework"]["parent"].dropna().astype(str)) if "parent" in tables["framework"].columns \
         else set(fw.index)
     long = _series_long(tables, cfg, parents)
+    obs = tables.get("observations")
+    skip = list(cfg["alerts_deterioration"]["skip_observation_sources"])
+    skip_nodes = set(obs.loc[obs["source"].astype(str).isin(skip), "indicator"].astype(str)) \
+        if obs is not None and "source" in obs.columns and skip else set()
     pieces = _trend_rows(long, cfg)
     facts, trend_tables, progress_rows, cp_rows = [], [], [], []
     for panel, table in pieces:
@@ -338,13 +344,17 @@ def run(tables: dict[str, pd.DataFrame], settings) -> dict[str, pd.DataFrame]:
                                        "period": panel.labels[r, c], name: True}))
         # ---- deterioration against the unit's own history (step test on the latest periods)
         det_src = keys["source"].isin(list(cfg["alerts_deterioration"]["sources"])).to_numpy() & (direction != 0)
+        det_src &= ~((keys["source"] == "indicator") & keys["node"].isin(skip_nodes)).to_numpy()
         if det_src.any():
             # the larger of the pooled and the series' own noise SD (deterioration.noise_sd): a small unit's
             # noisier series must not borrow the steadier noise of the large ones (false alarms)
-            ns = noise_sd(work, groups=keys["source"] + "|" + keys["node"] + "|" + keys["frequency"])
+            groups = (keys["source"] + "|" + keys["node"] + "|" + keys["frequency"]).to_numpy()
+            # sub-annual series: noise by season (a count's busy season varies more), then the test in those units
+            scale = season_scale(work, panel.seasons, groups) if panel.seasons is not None else None
+            ns = noise_sd(work if scale is None else work / scale, groups=groups)
             det_sigma = np.fmax(ns["pooled"], ns["own"])
             facts.append(_deterioration_facts(work, panel, keys, direction, det_sigma, det_src,
-                                              cfg["alerts_deterioration"], raw=panel.values))
+                                              cfg["alerts_deterioration"], raw=panel.values, scale=scale))
         # ---- level and change of index scores
         is_index = (keys["source"] == "index").to_numpy()
         if is_index.any():
@@ -444,10 +454,11 @@ def _survey_facts(e: pd.DataFrame | None, cfg: dict) -> pd.DataFrame:
     return local[["unit", "node", "period", "survey_estimate", "district_estimate", "survey_z"]]
 
 
-def _deterioration_facts(work, panel, keys, direction, sigma, use, dcfg, raw=None) -> pd.DataFrame:
+def _deterioration_facts(work, panel, keys, direction, sigma, use, dcfg, raw=None, scale=None) -> pd.DataFrame:
     """Step-test facts (:func:`govlib.trend.deterioration.step_test`) of the series in ``use``; rows with p >= 0.05
     are dropped (they cannot fire at any sensible rate)."""
-    res = step_test(work, direction, sigma, windows=dcfg["windows"], min_history=int(dcfg["min_history"]), raw=raw)
+    res = step_test(work, direction, sigma, windows=dcfg["windows"], min_history=int(dcfg["min_history"]), raw=raw,
+                    scale=scale)
     r, c = np.nonzero((res["p"] < 0.05) & use[:, None])
     freq = keys["frequency"].to_numpy()[r]
     tests = len(dcfg["windows"]) * pd.Series(freq).map(_PER_YEAR).fillna(1).to_numpy()
