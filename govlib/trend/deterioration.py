@@ -218,8 +218,8 @@ def noise_sd(values, groups=None) -> dict:
 
 def season_scale(values, seasons, groups=None) -> np.ndarray:
     """Noise scale of every value of deseasonalised sub-annual series, by season: the root of the median over the
-    group's series of their mean squared value in that season (the median's chi2 bias corrected as in
-    :func:`noise_sd`). Counts (meetings a quarter) vary more in their busy season; one scale for all seasons
+    group's series of their median squared value in that season / the median of chi2_1 (robust to an outlying
+    year). Counts (meetings a quarter) vary more in their busy season; one scale for all seasons
     turns every busy-season wobble into a signal.
 
     Parameters
@@ -245,10 +245,11 @@ def season_scale(values, seasons, groups=None) -> np.ndarray:
     r, c = np.nonzero(~np.isnan(x))
     g = np.zeros(len(x)) if groups is None else np.asarray(groups)
     flat = pd.DataFrame({"r": r, "g": g[r], "s": seas[r, c], "v2": x[r, c] ** 2})
-    per = flat.groupby(["g", "s", "r"], sort=False)["v2"].agg(["mean", "size"]).reset_index()
-    pooled = per.groupby(["g", "s"], sort=False).agg(m=("mean", "median"), k=("size", "median")).reset_index()
-    k = np.maximum(np.round(pooled["k"].to_numpy()), 1)
-    pooled["scale"] = np.sqrt(pooled["m"].to_numpy() * k / chi2.ppf(0.5, k))
+    # per series and season the median squared value / the median of chi2_1 (one outlying year, e.g. the alarm
+    # itself, does not move it), then the median over the group's series
+    per = flat.groupby(["g", "s", "r"], sort=False)["v2"].median().rename("m").reset_index()
+    pooled = per.groupby(["g", "s"], sort=False)["m"].median().reset_index()
+    pooled["scale"] = np.sqrt(pooled["m"].to_numpy() / chi2.ppf(0.5, 1))
     flat = flat.merge(pooled[["g", "s", "scale"]], on=["g", "s"], how="left")
     out = np.full(x.shape, np.nan)
     out[r, c] = flat["scale"].to_numpy()

@@ -63,9 +63,10 @@ def at_detection_target(ground_truth: pd.DataFrame, *, min_step_sd: float = 1.5,
     mag = pd.to_numeric(ground_truth.get("magnitude", nan), errors="coerce").abs()
     mag_sd = pd.to_numeric(ground_truth.get("magnitude_sd", nan), errors="coerce").abs()
     tol = 1e-3  # the generator rounds magnitudes
-    return ((kind.isin(["step", "shock"]) & (mag_sd / np.sqrt(2) >= min_step_sd - tol))
-            | ((kind == "hotline_surge") & (mag >= min_surge - tol))
-            | ((kind == "survey_drop_jiezhen") & (mag >= min_survey_drop - tol))
+    # an event whose size is not given is scored (it cannot be shown to be below the target)
+    return ((kind.isin(["step", "shock"]) & ~(mag_sd / np.sqrt(2) < min_step_sd - tol))
+            | ((kind == "hotline_surge") & ~(mag < min_surge - tol))
+            | ((kind == "survey_drop_jiezhen") & ~(mag < min_survey_drop - tol))
             | kind.isin(["doorstep_menu_loss", "doorstep_usage_drop", "conformity_overdue"])).to_numpy(dtype=bool)
 
 
