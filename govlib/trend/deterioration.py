@@ -16,6 +16,8 @@ months against the mean of the ``baseline`` months before them, quasi-Poisson.
 """
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pandas as pd
 from scipy.stats import chi2, norm
@@ -98,10 +100,11 @@ def count_drop_test(counts, *, windows=(1, 2), baseline: int = 12, min_expected:
 
         z = (R - m mu) / sqrt(phi (m mu + m^2 mu / baseline))
 
-    and the lower-tail p = Φ(z) (normal approximation: with ``min_expected`` or more expected counts in the window).
-    phi is the dispersion: by default each series' own Pearson dispersion of its baseline months, never below 1
-    (a Poisson series), so a series that varies more than Poisson needs a larger drop. The smallest p over the
-    windows is reported, with the ratio R / (m mu).
+    and the lower-tail p = Φ(z) (normal approximation: with ``min_expected`` or more expected counts in the window;
+    the Poisson lower tail is lighter than the normal's, so the test errs on the safe side). phi is the dispersion:
+    by default the median over the series of their Pearson dispersion in the same baseline months (its median bias
+    removed), raised to a series' own where even the 99% lower bound of its own is larger, never below 1 (a
+    Poisson series). The smallest p over the windows is reported, with the ratio R / (m mu).
 
     Parameters
     ----------
@@ -109,7 +112,7 @@ def count_drop_test(counts, *, windows=(1, 2), baseline: int = 12, min_expected:
     windows : window lengths (periods) tried.
     baseline : periods before the window whose mean is the expected level.
     min_expected : fewest expected counts in the window for a test (else NaN).
-    dispersion : (S,) phi per series (default: estimated from each baseline, at least 1).
+    dispersion : (S,) phi per series (default: estimated from the baselines as above).
 
     Returns
     -------
@@ -150,8 +153,17 @@ def count_drop_test(counts, *, windows=(1, 2), baseline: int = 12, min_expected:
             R = csum[:, c + 1] - csum[:, s0c]
             mu = (csum[:, s0c] - csum[:, b0c]) / baseline
             if dispersion is None:
-                var = (csq[:, s0c] - csq[:, b0c] - baseline * mu ** 2) / (baseline - 1)
-                phi = np.fmax(var / mu, 1.0)
+                # Pearson dispersion of each baseline; pooled: the median over the series (bias of the median of
+                # chi2_(b-1) / (b-1) removed); a series' own counts only where even its 99% lower bound is larger
+                # (an own estimate from 12 months is too noisy to use as it is: the test would be liberal)
+                own = (csq[:, s0c] - csq[:, b0c] - baseline * mu ** 2) / (baseline - 1) / mu
+                own = np.where(good & (mu > 0), own, np.nan)
+                df = baseline - 1
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore", RuntimeWarning)  # periods with no testable series
+                    pooled = np.nanmedian(own, axis=0, keepdims=True) * df / chi2.ppf(0.5, df)
+                lower = own * df / chi2.ppf(0.99, df)
+                phi = np.fmax(np.fmax(np.nan_to_num(pooled, nan=1.0), np.nan_to_num(lower, nan=0.0)), 1.0)
             else:
                 phi = np.broadcast_to(np.asarray(dispersion, dtype=float)[:, None], (S, T))
             good &= (m * mu >= min_expected)

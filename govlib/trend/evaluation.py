@@ -223,7 +223,7 @@ def _conformity_events(ground_truth: pd.DataFrame, unit_parent: dict | None) -> 
     station = overdue["unit"].astype(str)
     parent = station.map(unit_parent or {})
     # a 12-digit community code: its 街镇 is the first nine digits + 000 (the registry's rule) when no map is given
-    overdue["unit"] = parent.fillna(station.str.slice(0, 9) + "000")
+    overdue["unit"] = parent.astype(object).fillna(station.str.slice(0, 9) + "000")
     overdue["kind"] = "conformity_overdue"
     overdue["indicator"] = "D5"  # the standard's alerts are filed under D5 (or an ancestor)
     overdue["end_period"] = overdue["start_period"]
