@@ -78,6 +78,7 @@ def run(args) -> int:
     unit_years = series_years[["unit", "period"]].drop_duplicates()
     jiezhen = unit_years["unit"].str.fullmatch(r"\d{6}\d{3}000") & (unit_years["unit"] != "310115000000")
     kinds = {r["name"]: r["kind"] for r in validate_rules((settings.section("alerts") or {}).get("rules"))}
+    kinds.setdefault("conformity_overdue_bottom_line", "conformity")  # the 家门口 standard's red alerts
     try:
         reg = _read(processed / "units", "units")
         unit_parent = dict(zip(reg["code"].astype(str), reg["parent"].astype(str))) if "parent" in reg else None
@@ -93,13 +94,14 @@ def run(args) -> int:
               "trend_tests": legacy}
     text = json.dumps(result, indent=2, ensure_ascii=False, default=float)
     print(text)
-    if scored["n_events"] == 0:  # a null data set: only the false-alarm rate is meaningful
-        targets = [("amber/red alerts <= 0.02 per unit-year", result["false_alarms_per_unit_year"] <= 0.02)]
-    else:
-        targets = [("alert precision (amber+red) >= 0.8", result["precision"] >= 0.8),
-                   ("red precision >= 0.95", not result["precision_red"] < 0.95),
-                   ("recall of worsening events >= 0.9", result["recall"] >= 0.9),
-                   ("median delay <= 1 period", result["median_delay_periods"] <= 1)]
+    # the null target (--no-events data) is on unmatched alerts: the 家门口 conformity events are planted even there
+    targets = [("false amber/red alerts <= 0.02 per unit-year (the --no-events target)",
+                result["false_alarms_per_unit_year"] <= 0.02)]
+    if scored["n_events"] > 0:
+        targets += [("alert precision (amber+red) >= 0.8", result["precision"] >= 0.8),
+                    ("red precision >= 0.95", not result["precision_red"] < 0.95),
+                    ("recall of worsening events >= 0.9", result["recall"] >= 0.9),
+                    ("median delay <= 1 period", result["median_delay_periods"] <= 1)]
     if args.recall_scope == "detection_target":
         b = result["below_target"]
         print(f"recall scope: events at or above the detection target ({result['n_events']} scored); "
