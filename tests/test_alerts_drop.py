@@ -203,3 +203,28 @@ def test_detection_target_is_monotone_in_the_size(step_sd, surge, drop):
     t = at_detection_target(gt)
     assert (t[1] >= t[0]) and (t[3] >= t[2]) and (t[5] >= t[4])
     assert t[0] == (step_sd / np.sqrt(2) >= 1.5 - 1e-3)
+
+
+def test_stage_raises_a_station_usage_drop_and_counts_missing_months_as_zero():
+    from govlib.pipeline.stages.trend import run
+    from govlib.settings import load_settings
+    rng = np.random.default_rng(8)
+    months = pd.period_range("2021-01", "2024-12", freq="M").strftime("%Y-%m").tolist()
+    rows = []
+    for k, code in enumerate(["310115004001", "310115004002", "310115004003"]):
+        counts = rng.poisson(60 + 20 * k, size=len(months)).astype(float)
+        if k == 0:
+            counts[30:] = rng.poisson(60 * 0.3, size=len(months) - 30)  # a 70 % drop from month 31
+        rows.append(pd.DataFrame({"unit": code, "period": months, "services": counts}))
+    usage = pd.concat(rows, ignore_index=True)
+    usage = usage[~((usage["unit"] == "310115004003") & usage["period"].between("2024-01", "2024-06"))]  # no records
+    fw = pd.DataFrame({"code": ["SGI", "D5"], "parent": [None, "SGI"], "name_zh": ["指数", "家门口"],
+                       "name_en": ["Index", "Doorstep"], "direction": [1, 1]})
+    obs = pd.DataFrame({"unit": "310115004000", "period": [str(y) for y in range(2018, 2025)], "indicator": "D5",
+                        "value": 70 + rng.normal(0, 1, 7)})
+    out = run({"observations": obs, "framework": fw, "doorstep_usage_monthly": usage}, load_settings())["alerts"]
+    a = out[(out["rule"] == "station_usage_drop") & (out["status"] == "new")]
+    assert set(zip(a["unit"], a["period"])) >= {("310115004001", months[30]), ("310115004003", "2024-01")}
+    assert not (a["unit"] == "310115004002").any()
+    first = a.set_index(["unit", "period"]).loc[("310115004001", months[30])]
+    assert first["node"] == "D5" and first["observed"] < 0.5 * first["expected_or_limit"]
