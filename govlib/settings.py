@@ -355,7 +355,7 @@ SCHEMA: dict[str, Any] = {
         },
         "usage_drop": {  # services delivered at a station (govlib.trend.deterioration.count_drop_test)
             "node": Key("D5", "the node the station usage-drop alerts are filed under", _T),
-            "windows": Key([1, 2], "latest months tested against the baseline before them", ("list",)),
+            "windows": Key([1, 2, 3], "latest months tested against the baseline before them", ("list",)),
             "baseline": Key(12, "months before the window whose mean is the expected level", _I, low=2),
             "min_expected": Key(10.0, "fewest expected services in the window for a test", _N, low=0),
         },

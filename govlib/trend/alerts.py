@@ -15,7 +15,7 @@ defaults in :data:`DEFAULT_RULES`.
 | ``deterioration`` | the mean of the latest 1 or 2 periods is worse than the unit's own in-control history (all earlier periods) by more than its noise allows: one-sided z = (recent - history) / (sigma sqrt(1/m + 1/n)), sigma the node's pooled robust noise SD; fires when p < ``far`` / (tests per series-year), so that the false-alarm rate per series-year is at most ``far`` (Bonferroni; checked by simulation in ``tests/test_alerts.py``) | far |
 | ``count_surge`` | a 12345 ticket count (街镇 x category x month) above the improved-Farrington upper bound (:func:`govlib.trend.outbreak.farrington_flexible`, one-sided ``alpha``, low-count rule (5, 4)), at least ``min_excess`` tickets and ``min_ratio`` times the expected count (a significant +8% in a large series is not news) | alpha, min_excess, min_ratio |
 | ``survey_decline`` | a survey estimate significantly below the same unit's previous wave: z = (now - before) / sqrt(se_now^2 + se_before^2) (independent waves), one-sided p = Φ(z), BH q < ``fdr`` (the survey comparisons' budget) over all decline comparisons of the build — or, with ``shared_family: 1``, in one family with the ``survey_below`` comparisons (whose nulls are mostly false: communities do differ from the district, which makes BH lenient for declines) — and a drop of at least ``min_drop`` points | fdr, min_drop, shared_family |
-| ``usage_drop`` | services delivered at a station (community) fell: the latest 1 or 2 months against the mean of the 12 before, quasi-Poisson (:func:`govlib.trend.deterioration.count_drop_test`); fires when p < ``far`` / (tests per station-year) and the count is at most (1 - ``min_drop``) of the expected | far, min_drop |
+| ``usage_drop`` | services delivered at a station (community) fell: the latest 1-3 months against the mean of the 12 before, quasi-Poisson (:func:`govlib.trend.deterioration.count_drop_test`); fires when p < ``far`` / (tests per station-year) and the count is at most (1 - ``min_drop``) of the expected | far, min_drop |
 | ``rank_fall`` | the rank fell by at least ``min_fall`` places and the current rank's Monte Carlo 90% interval lies wholly below (worse than) the previous period's (the intervals can be one place wide: a fall of one place is not news) | min_fall |
 | ``survey_below`` | survey estimate below the district by more than ``z`` of its SE, and still significant after the Benjamini–Hochberg correction across all survey comparisons of the report (one-sided p = Φ(z), q < ``fdr``) — without it, ~1,300 communities x 8 items at z = 1.96 give hundreds of false alarms a wave | z, fdr |
 
@@ -335,10 +335,10 @@ def evaluate_rules(facts: pd.DataFrame, rules=None) -> pd.DataFrame:
                 stat_v, p_v = z, p
                 pct = _fmt(100 * (1 - obs_v / lim_v), 0).to_numpy()
                 stats = " (z=" + _fmt(z, 2).to_numpy() + ", p=" + _fmt_p(p).to_numpy() + ")"
-                zh = "站点服务量下降 " + pct + "%：月均 " + _fmt(obs_v, 0).to_numpy() + " 次，此前 12 个月月均 " \
+                zh = "站点服务量下降 " + pct + "%：月均 " + _fmt(obs_v, 0).to_numpy() + " 次，此前基线月均 " \
                     + _fmt(lim_v, 0).to_numpy() + " 次" + stats
                 en = "services delivered at the station fell by " + pct + "%: " + _fmt(obs_v, 0).to_numpy() \
-                    + " a month against " + _fmt(lim_v, 0).to_numpy() + " a month over the previous 12" + stats
+                    + " a month against " + _fmt(lim_v, 0).to_numpy() + " a month in the months before" + stats
                 ev = "observed=" + _fmt(obs_v, 1).to_numpy() + ", expected=" + _fmt(lim_v, 1).to_numpy() + ", z=" \
                     + _fmt(z, 2).to_numpy()
             else:  # rank_fall

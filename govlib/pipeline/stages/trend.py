@@ -78,7 +78,7 @@ and docs/alerts.md) and the detectors' settings (:data:`ALERT_DEFAULTS`; an unkn
   :func:`govlib.trend.deterioration.step_test`, sigma = max(the node's pooled noise SD, the series' own);
 - ``survey_decline``: ``levels`` [jiezhen, subdistrict] (community estimates, ~30 respondents a wave, are too
   noisy for wave-to-wave tests).
-- ``usage_drop``: ``node`` (D5), ``windows`` [1, 2], ``baseline`` 12, ``min_expected`` 10 —
+- ``usage_drop``: ``node`` (D5), ``windows`` [1, 2, 3], ``baseline`` 12, ``min_expected`` 10 —
   :func:`govlib.trend.deterioration.count_drop_test` on every station's (community's) services per month
   (``doorstep_usage_monthly`` of the doorstep stage), at the ``usage_drop`` rule's ``far``.
 
