@@ -344,7 +344,8 @@ SCHEMA: dict[str, Any] = {
         },
         "deterioration": {  # a change beyond the unit's own noise (govlib.trend.deterioration)
             "windows": Key([1, 2, 3], "latest periods tested as a step against the history before them", ("list",)),
-            "min_history": Key(3, "fewest earlier periods to estimate the unit's own noise", _I, low=2),
+            "min_history": Key(2, "fewest earlier periods before a test (sub-annual series: at least a year)", _I,
+                               low=1),
             "sources": Key(["index", "indicator"], "series tested", ("choices",), ("index", "indicator")),
             "skip_observation_sources": Key(["survey"], "observations of these sources are left to the survey rules "
                                             "(design-based SEs, one BH budget)", ("list",)),

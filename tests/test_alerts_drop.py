@@ -142,7 +142,7 @@ def test_deterioration_with_pooled_noise_keeps_its_false_alarm_rate():
     x = rng.normal(0, 1, size=(S, 8)) * np.repeat(rng.uniform(0.5, 5, 300), 36)[:, None]
     groups = np.repeat(np.arange(300), 36)
     ns = noise_sd(x, groups=groups)
-    r = step_test(x, np.ones(S), np.fmax(ns["pooled"], ns["own"]), windows=windows, min_history=3)
+    r = step_test(x, np.ones(S), np.fmax(ns["pooled"], ns["own"]), windows=windows, min_history=2)
     fired = r["p"] < far / len(windows)
     years = (~np.isnan(r["p"])).sum()
     assert fired.sum() / years <= far + 3 * np.sqrt(far / years)

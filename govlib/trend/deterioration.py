@@ -35,7 +35,7 @@ def step_test(values, direction, sigma, *, windows=(1, 2), min_history: int = 3,
     values : (S, T) series (NaN = missing), e.g. deseasonalised.
     direction : (S,) 1 higher is better, -1 lower is better.
     sigma : (S,) noise SD of each series.
-    windows, min_history : window lengths tried; fewest earlier values for a test.
+    windows, min_history : window lengths tried; fewest earlier values for a test (a number, or one per series).
     raw : (S, T) values in the indicator's own scale (default ``values``): the evidence ``recent`` is the raw
         recent mean and ``history`` = recent - (recent - history in ``values``), i.e. the history's level in the
         season of the recent window.
@@ -59,9 +59,11 @@ def step_test(values, direction, sigma, *, windows=(1, 2), min_history: int = 3,
     raw = x if raw is None else np.asarray(raw, dtype=float)
     d = np.asarray(direction, dtype=float)[:, None]
     sd = np.asarray(sigma, dtype=float)[:, None]
-    if not windows or any(int(m) < 1 for m in windows) or min_history < 1:
-        raise InputError(f"windows: expected positive lengths and min_history >= 1, got {windows!r}, {min_history}")
     S, T = x.shape
+    min_history = np.broadcast_to(np.asarray(min_history), (S,))[:, None]
+    if not windows or any(int(m) < 1 for m in windows) or (min_history < 1).any():
+        raise InputError(f"windows: expected positive lengths and min_history >= 1, got {windows!r}, "
+                         f"{int(min_history.min())}")
     xs = x if scale is None else x / np.asarray(scale, dtype=float)
     ok = ~np.isnan(xs)
     zero = np.zeros((S, 1))

@@ -72,7 +72,8 @@ and docs/alerts.md) and the detectors' settings (:data:`ALERT_DEFAULTS`; an unkn
   followed: ``subdistrict``; add ``community`` where counts allow), ``b`` 3, ``w`` 1, ``n_periods`` 4,
   ``past_excluded`` 1, ``threshold_method`` nbPlugin, ``limit54`` [5, 4] — :func:`govlib.trend.outbreak.
   farrington_flexible` on every unit x category x month series at once, at the ``count_surge`` rule's alpha;
-- ``deterioration``: ``windows`` [1, 2, 3], ``min_history`` 3, ``sources`` [index, indicator],
+- ``deterioration``: ``windows`` [1, 2, 3], ``min_history`` 2 (sub-annual series: at least a year),
+  ``sources`` [index, indicator],
   ``skip_observation_sources`` [survey] (survey indicators are tested by the survey rules, with their design-based
   SEs) —
   :func:`govlib.trend.deterioration.step_test`, sigma = max(the node's pooled noise SD, the series' own);
@@ -457,8 +458,10 @@ def _survey_facts(e: pd.DataFrame | None, cfg: dict) -> pd.DataFrame:
 def _deterioration_facts(work, panel, keys, direction, sigma, use, dcfg, raw=None, scale=None) -> pd.DataFrame:
     """Step-test facts (:func:`govlib.trend.deterioration.step_test`) of the series in ``use``; rows with p >= 0.05
     are dropped (they cannot fire at any sensible rate)."""
-    res = step_test(work, direction, sigma, windows=dcfg["windows"], min_history=int(dcfg["min_history"]), raw=raw,
-                    scale=scale)
+    # sub-annual series: at least a year of history (every season seen once) before the first test
+    ppy = keys["frequency"].map(_PER_YEAR).fillna(1).to_numpy(dtype=int)
+    min_history = np.where(ppy > 1, np.maximum(int(dcfg["min_history"]), ppy), int(dcfg["min_history"]))
+    res = step_test(work, direction, sigma, windows=dcfg["windows"], min_history=min_history, raw=raw, scale=scale)
     r, c = np.nonzero((res["p"] < 0.05) & use[:, None])
     freq = keys["frequency"].to_numpy()[r]
     tests = len(dcfg["windows"]) * pd.Series(freq).map(_PER_YEAR).fillna(1).to_numpy()
