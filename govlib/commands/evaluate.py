@@ -22,7 +22,8 @@ DESCRIPTION = (
     "precision of amber+red alert episodes by rule and level, recall and median delay in periods, false alarms "
     "per unit-year. Targets: precision >= 0.8, red precision >= 0.95, recall >= 0.9 with median delay <= 1 "
     "period; on --no-events data <= 0.02 amber/red alerts per unit-year. Recall is scored, by default, over the "
-    "events at or above the issue's detection target (--recall-scope; smaller planted events are listed apart). Trend tests and change points are scored "
+    "events at or above the issue's detection target (--recall-scope; smaller planted events are listed apart). "
+    "Trend tests and change points are scored "
     "as before (govlib.trend.alerts.score_detection), under 'trend_tests'.")
 
 

@@ -61,7 +61,8 @@ DEFAULT_RULES: list[dict] = [
 _KIND_KEYS = {"level_below": {"threshold"}, "drop": {"threshold"}, "trend_down": {"fdr"},
               "change_point_down": {"min_shift_sd"}, "cusum_down": set(), "ewma_down": set(),
               "survey_below": {"z", "fdr"}, "floor_breach": set(), "deterioration": {"far"},
-              "count_surge": {"alpha", "min_excess", "min_ratio"}, "survey_decline": {"fdr", "min_drop", "shared_family"}, "rank_fall": {"min_fall"},
+              "count_surge": {"alpha", "min_excess", "min_ratio"}, "survey_decline": {"fdr", "min_drop", "shared_family"},
+              "rank_fall": {"min_fall"},
               "usage_drop": {"far", "min_drop"}}
 _KIND_DEFAULTS = {"level_below": {"threshold": 60.0}, "drop": {"threshold": 5.0}, "trend_down": {"fdr": 0.05},
                   "change_point_down": {"min_shift_sd": 1.0}, "survey_below": {"z": 1.96, "fdr": 0.05},

@@ -16,8 +16,9 @@ Conventions (``govlib evaluate``):
 - **False alarms per unit-year**: unmatched amber/red episodes over the unit-years monitored.
 - **家门口 conformity** (``conformity_nonconformity`` with magnitude 1: a bottom-line non-conformity left open
   past its deadline): a worsening event of the station's 街镇 (``unit_parent`` maps the station to it; alerts of the
-  standard are raised per 街镇), matched by an alert on D5 (the node the standard files its alerts under) or an ancestor. Non-conformities closed in time (magnitude 0),
-  low stations and broken meeting chains are scored by :func:`govlib.services.conformity.score_planted`, not here.
+  standard are raised per 街镇), matched by an alert on D5 (the node the standard files its alerts under) or an
+  ancestor. Non-conformities closed in time (magnitude 0), low stations and broken meeting chains are scored by
+  :func:`govlib.services.conformity.score_planted`, not here.
 - **Recall scope** (``recall_scope``, a named convention): ``"detection_target"`` (default) scores recall over the
   worsening events at or above the issue's detection target only — a step or a one-period shock of at least
   ``min_step_sd`` SDs of period-to-period change (``|magnitude_sd|`` / sqrt(2): ``magnitude_sd`` is in noise SDs,
