@@ -228,3 +228,25 @@ def test_stage_raises_a_station_usage_drop_and_counts_missing_months_as_zero():
     assert not (a["unit"] == "310115004002").any()
     first = a.set_index(["unit", "period"]).loc[("310115004001", months[30])]
     assert first["node"] == "D5" and first["observed"] < 0.5 * first["expected_or_limit"]
+
+
+def test_stage_leaves_index_scores_with_missing_indicators_out_of_the_step_test():
+    from govlib.pipeline.stages.trend import run
+    from govlib.settings import load_settings
+    rng = np.random.default_rng(9)
+    units = [f"3101150{k:02d}000" for k in range(4, 16)]
+    years = [str(y) for y in range(2018, 2026)]
+    scores = pd.DataFrame([(u, y, "D1", 70 + rng.normal(0, 1), 1.0) for u in units for y in years],
+                          columns=["unit", "period", "node", "score", "coverage"])
+    gap = (scores["unit"] == units[0]) & (scores["period"] == "2022")
+    fw = pd.DataFrame({"code": ["SGI", "D1", "D1.1"], "parent": [None, "SGI", "D1"], "name_zh": ["指数", "一", "一一"],
+                       "name_en": ["Index", "One", "One one"], "direction": [1, 1, 1]})
+
+    def amber(sc):
+        a = run({"index_scores": sc, "framework": fw}, load_settings())["alerts"]
+        return a[(a["rule"] == "worse_than_own_history") & (a["status"] == "new")]
+
+    dropped = scores.assign(score=np.where(gap, 55.0, scores["score"]))
+    assert (amber(dropped)["unit"] == units[0]).any()  # a real 15-point fall is a warning
+    partial = dropped.assign(coverage=np.where(gap, 0.75, 1.0))  # the same fall with an indicator missing
+    assert not (amber(partial)["unit"] == units[0]).any()

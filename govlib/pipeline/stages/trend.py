@@ -354,7 +354,8 @@ def run(tables: dict[str, pd.DataFrame], settings) -> dict[str, pd.DataFrame]:
             scale = season_scale(work, panel.seasons, groups) if panel.seasons is not None else None
             ns = noise_sd(work if scale is None else work / scale, groups=groups)
             det_sigma = np.fmax(ns["pooled"], ns["own"])
-            facts.append(_deterioration_facts(work, panel, keys, direction, det_sigma, det_src,
+            facts.append(_deterioration_facts(_full_coverage(work, panel, keys, tables.get("index_scores")),
+                                              panel, keys, direction, det_sigma, det_src,
                                               cfg["alerts_deterioration"], raw=panel.values, scale=scale))
         # ---- level and change of index scores
         is_index = (keys["source"] == "index").to_numpy()
@@ -453,6 +454,24 @@ def _survey_facts(e: pd.DataFrame | None, cfg: dict) -> pd.DataFrame:
         local["survey_z"] = (local["estimate"] - local["district_estimate"]) / local["se"].where(local["se"] > 0)
     local = local.rename(columns={"estimate": "survey_estimate"})
     return local[["unit", "node", "period", "survey_estimate", "district_estimate", "survey_z"]]
+
+
+def _full_coverage(work, panel, keys, scores) -> np.ndarray:
+    """``work`` with the index scores that rest on fewer indicators than the node has (``coverage`` < 1) left out:
+    a missing indicator moves a node's score, which is no change in the unit (the step test's false alarms)."""
+    if scores is None or "coverage" not in scores.columns or not (keys["source"] == "index").any():
+        return work
+    low = scores[pd.to_numeric(scores["coverage"], errors="coerce") < 1]
+    if not len(low):
+        return work
+    r, c = np.nonzero((keys["source"] == "index").to_numpy()[:, None] & ~np.isnan(work))
+    cells = pd.MultiIndex.from_arrays([keys["unit"].to_numpy()[r].astype(str), keys["node"].to_numpy()[r].astype(str),
+                                       panel.labels[r, c].astype(str)])
+    partial = cells.isin(pd.MultiIndex.from_arrays([low["unit"].astype(str), low["node"].astype(str),
+                                                    low["period"].astype(str)]))
+    out = work.copy()
+    out[r[partial], c[partial]] = np.nan
+    return out
 
 
 def _deterioration_facts(work, panel, keys, direction, sigma, use, dcfg, raw=None, scale=None) -> pd.DataFrame:
