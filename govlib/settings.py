@@ -343,13 +343,22 @@ SCHEMA: dict[str, Any] = {
             "limit54": Key([5, 4], "low-count rule: fewer than [cases, in months] -> no alarm", ("list",)),
         },
         "deterioration": {  # a change beyond the unit's own noise (govlib.trend.deterioration)
-            "windows": Key([1, 2], "latest periods tested as a step against the history before them", ("list",)),
-            "min_history": Key(3, "fewest earlier periods to estimate the unit's own noise", _I, low=2),
+            "windows": Key([1, 2, 3], "latest periods tested as a step against the history before them", ("list",)),
+            "min_history": Key(2, "fewest earlier periods before a test (sub-annual series: at least a year)", _I,
+                               low=1),
             "sources": Key(["index", "indicator"], "series tested", ("choices",), ("index", "indicator")),
+            "skip_observation_sources": Key(["survey"], "observations of these sources are left to the survey rules "
+                                            "(design-based SEs, one BH budget)", ("list",)),
         },
         "survey_decline": {
             "levels": Key(["jiezhen", "subdistrict"], "unit levels whose satisfaction waves are compared",
                           ("list",)),
+        },
+        "usage_drop": {  # services delivered at a station (govlib.trend.deterioration.count_drop_test)
+            "node": Key("D5", "the node the station usage-drop alerts are filed under", _T),
+            "windows": Key([1, 2, 3], "latest months tested against the baseline before them", ("list",)),
+            "baseline": Key(12, "months before the window whose mean is the expected level", _I, low=2),
+            "min_expected": Key(10.0, "fewest expected services in the window for a test", _N, low=0),
         },
     },
     "conformity": {  # 家门口 standard conformity (govlib.pipeline.stages.conformity)

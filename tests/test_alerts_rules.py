@@ -202,12 +202,12 @@ def test_stage_alert_columns_and_lifecycle(stage_alerts):
     assert list(stage_alerts.columns) == ALERT_COLUMNS
     red = stage_alerts[stage_alerts["level"] == "red"].iloc[0]
     assert red["source_department"] == "区城运中心" and red["status"] == "new" and red["first_seen"] == MONTHS[90]
-    # the month after the breach the drop still weighs on the latest two months (a continuing amber warning);
-    # the warning is resolved the month after that
+    # the two months after the breach the drop still weighs on the latest two and three months (windows 1-3: a
+    # continuing amber warning); the warning is resolved the month after that
     mine = stage_alerts[(stage_alerts["unit"] == "310115005000") & (stage_alerts["node"] == "D4.2")].set_index("period")
     assert (mine.loc[MONTHS[91], "status"], mine.loc[MONTHS[91], "level"]) == ("continuing", "amber")
-    assert mine.loc[MONTHS[91], "first_seen"] == MONTHS[90]
-    assert mine.loc[MONTHS[92], "status"] == "resolved"
+    assert mine.loc[MONTHS[92], "first_seen"] == MONTHS[90]
+    assert mine.loc[MONTHS[93], "status"] == "resolved"
 
 
 def test_score_alerts_needs_unit_node_or_ancestor_direction_and_window():

@@ -8,7 +8,7 @@ from pathlib import Path
 import pandas as pd
 
 from ..trend.alerts import score_detection, series_years_from_trends, validate_rules
-from ..trend.evaluation import score_alerts
+from ..trend.evaluation import RECALL_SCOPES, score_alerts
 from . import non_negative
 from ..errors import InputError
 from ..settings import load_settings
@@ -21,7 +21,9 @@ DESCRIPTION = (
     "score_alerts: a hit needs the event's unit, its node or an ancestor, and a period in the event's window): "
     "precision of amber+red alert episodes by rule and level, recall and median delay in periods, false alarms "
     "per unit-year. Targets: precision >= 0.8, red precision >= 0.95, recall >= 0.9 with median delay <= 1 "
-    "period; on --no-events data <= 0.02 amber/red alerts per unit-year. Trend tests and change points are scored "
+    "period; on --no-events data <= 0.02 amber/red alerts per unit-year. Recall is scored, by default, over the "
+    "events at or above the issue's detection target (--recall-scope; smaller planted events are listed apart). "
+    "Trend tests and change points are scored "
     "as before (govlib.trend.alerts.score_detection), under 'trend_tests'.")
 
 
@@ -30,6 +32,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="processed folder (default: the current build under paths.processed)")
     parser.add_argument("--ground-truth", default=None, help="ground truth table (default: raw/ground_truth.csv)")
     parser.add_argument("--min-sd", type=non_negative, default=1.5, help="step events at least this many SD count (1.5)")
+    parser.add_argument("--recall-scope", choices=RECALL_SCOPES, default="detection_target",
+                        help="events scored for recall: 'detection_target' (default: events at or above the issue's "
+                             "detection target; smaller ones are reported apart under below_target) or 'all'")
     parser.add_argument("--out", default=None, help="write the metrics as JSON here")
 
 
@@ -74,7 +79,14 @@ def run(args) -> int:
     unit_years = series_years[["unit", "period"]].drop_duplicates()
     jiezhen = unit_years["unit"].str.fullmatch(r"\d{6}\d{3}000") & (unit_years["unit"] != "310115000000")
     kinds = {r["name"]: r["kind"] for r in validate_rules((settings.section("alerts") or {}).get("rules"))}
-    scored = score_alerts(alerts, truth, framework, unit_years=len(unit_years), rule_kinds=kinds)
+    kinds.setdefault("conformity_overdue_bottom_line", "conformity")  # the 家门口 standard's red alerts
+    try:
+        reg = _read(processed / "units", "units")
+        unit_parent = dict(zip(reg["code"].astype(str), reg["parent"].astype(str))) if "parent" in reg else None
+    except InputError:
+        unit_parent = None
+    scored = score_alerts(alerts, truth, framework, unit_years=len(unit_years), rule_kinds=kinds,
+                          recall_scope=args.recall_scope, unit_parent=unit_parent)
     per_event = scored.pop("per_event")
     per_alert = scored.pop("per_alert")
     jz_false = per_alert[~per_alert["matched"] & per_alert["unit"].isin(unit_years.loc[jiezhen, "unit"])]
@@ -83,13 +95,19 @@ def run(args) -> int:
               "trend_tests": legacy}
     text = json.dumps(result, indent=2, ensure_ascii=False, default=float)
     print(text)
-    if scored["n_events"] == 0:  # a null data set: only the false-alarm rate is meaningful
-        targets = [("amber/red alerts <= 0.02 per unit-year", result["false_alarms_per_unit_year"] <= 0.02)]
-    else:
-        targets = [("alert precision (amber+red) >= 0.8", result["precision"] >= 0.8),
-                   ("red precision >= 0.95", not result["precision_red"] < 0.95),
-                   ("recall of worsening events >= 0.9", result["recall"] >= 0.9),
-                   ("median delay <= 1 period", result["median_delay_periods"] <= 1)]
+    # the null target (--no-events data) is on unmatched alerts: the 家门口 conformity events are planted even there
+    targets = [("false amber/red alerts <= 0.02 per unit-year (the --no-events target)",
+                result["false_alarms_per_unit_year"] <= 0.02)]
+    if scored["n_events"] > 0:
+        targets += [("alert precision (amber+red) >= 0.8", result["precision"] >= 0.8),
+                    ("red precision >= 0.95", not result["precision_red"] < 0.95),
+                    ("recall of worsening events >= 0.9", result["recall"] >= 0.9),
+                    ("median delay <= 1 period", result["median_delay_periods"] <= 1)]
+    if args.recall_scope == "detection_target":
+        b = result["below_target"]
+        print(f"recall scope: events at or above the detection target ({result['n_events']} scored); "
+              f"{b['n']} smaller worsening events are not scored for recall (an alert on them counts as true): "
+              + ", ".join(f"{k} {v['caught']}/{v['n']} caught" for k, v in b["by_kind"].items()))
     for label, ok in targets:
         print(f"{'PASS' if ok else 'FAIL'}  {label}")
     # 家门口 conformity (#18): the demo's planted non-conformities and broken meeting chains.

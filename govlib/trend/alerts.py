@@ -15,7 +15,8 @@ defaults in :data:`DEFAULT_RULES`.
 | ``deterioration`` | the mean of the latest 1 or 2 periods is worse than the unit's own in-control history (all earlier periods) by more than its noise allows: one-sided z = (recent - history) / (sigma sqrt(1/m + 1/n)), sigma the node's pooled robust noise SD; fires when p < ``far`` / (tests per series-year), so that the false-alarm rate per series-year is at most ``far`` (Bonferroni; checked by simulation in ``tests/test_alerts.py``) | far |
 | ``count_surge`` | a 12345 ticket count (街镇 x category x month) above the improved-Farrington upper bound (:func:`govlib.trend.outbreak.farrington_flexible`, one-sided ``alpha``, low-count rule (5, 4)), at least ``min_excess`` tickets and ``min_ratio`` times the expected count (a significant +8% in a large series is not news) | alpha, min_excess, min_ratio |
 | ``survey_decline`` | a survey estimate significantly below the same unit's previous wave: z = (now - before) / sqrt(se_now^2 + se_before^2) (independent waves), one-sided p = Φ(z), BH q < ``fdr`` (the survey comparisons' budget) over all decline comparisons of the build — or, with ``shared_family: 1``, in one family with the ``survey_below`` comparisons (whose nulls are mostly false: communities do differ from the district, which makes BH lenient for declines) — and a drop of at least ``min_drop`` points | fdr, min_drop, shared_family |
-| ``rank_fall`` | the rank fell and the current rank's Monte Carlo 90% interval lies wholly below (worse than) the previous period's | — |
+| ``usage_drop`` | services delivered at a station (community) fell: the latest 1-3 months against the mean of the 12 before, quasi-Poisson (:func:`govlib.trend.deterioration.count_drop_test`); fires when p < ``far`` / (tests per station-year) and the count is at most (1 - ``min_drop``) of the expected | far, min_drop |
+| ``rank_fall`` | the rank fell by at least ``min_fall`` places and the current rank's Monte Carlo 90% interval lies wholly below (worse than) the previous period's (the intervals can be one place wide: a fall of one place is not news) | min_fall |
 | ``survey_below`` | survey estimate below the district by more than ``z`` of its SE, and still significant after the Benjamini–Hochberg correction across all survey comparisons of the report (one-sided p = Φ(z), q < ``fdr``) — without it, ~1,300 communities x 8 items at z = 1.96 give hundreds of false alarms a wave | z, fdr |
 
 :func:`evaluate_rules` works on a *facts* table (one row per unit x node x period, built by
@@ -46,8 +47,9 @@ DEFAULT_RULES: list[dict] = [
     {"name": "worse_than_own_history", "kind": "deterioration", "far": 0.0001, "level": "amber"},
     {"name": "hotline_surge", "kind": "count_surge", "alpha": 0.0005, "min_excess": 20.0, "min_ratio": 1.3,
      "level": "amber"},
+    {"name": "station_usage_drop", "kind": "usage_drop", "far": 0.0001, "min_drop": 0.4, "level": "amber"},
     {"name": "survey_decline", "kind": "survey_decline", "fdr": 0.05, "min_drop": 2.0, "level": "amber"},
-    {"name": "rank_fall", "kind": "rank_fall", "level": "amber"},
+    {"name": "rank_fall", "kind": "rank_fall", "min_fall": 3.0, "level": "amber"},
     {"name": "significant_decline", "kind": "trend_down", "fdr": 0.01, "level": "amber"},
     {"name": "very_low_level", "kind": "level_below", "threshold": 50.0, "level": "info"},
     {"name": "sharp_drop", "kind": "drop", "threshold": 5.0, "level": "info"},
@@ -59,11 +61,14 @@ DEFAULT_RULES: list[dict] = [
 _KIND_KEYS = {"level_below": {"threshold"}, "drop": {"threshold"}, "trend_down": {"fdr"},
               "change_point_down": {"min_shift_sd"}, "cusum_down": set(), "ewma_down": set(),
               "survey_below": {"z", "fdr"}, "floor_breach": set(), "deterioration": {"far"},
-              "count_surge": {"alpha", "min_excess", "min_ratio"}, "survey_decline": {"fdr", "min_drop", "shared_family"}, "rank_fall": set()}
+              "count_surge": {"alpha", "min_excess", "min_ratio"}, "survey_decline": {"fdr", "min_drop", "shared_family"},
+              "rank_fall": {"min_fall"},
+              "usage_drop": {"far", "min_drop"}}
 _KIND_DEFAULTS = {"level_below": {"threshold": 60.0}, "drop": {"threshold": 5.0}, "trend_down": {"fdr": 0.05},
                   "change_point_down": {"min_shift_sd": 1.0}, "survey_below": {"z": 1.96, "fdr": 0.05},
                   "deterioration": {"far": 0.0001}, "count_surge": {"alpha": 0.0005, "min_excess": 20.0, "min_ratio": 1.3},
-                  "survey_decline": {"fdr": 0.05, "min_drop": 2.0, "shared_family": 0.0}}
+                  "survey_decline": {"fdr": 0.05, "min_drop": 2.0, "shared_family": 0.0},
+                  "usage_drop": {"far": 0.0001, "min_drop": 0.4}, "rank_fall": {"min_fall": 3.0}}
 #: Alert columns: identity, level, the lifecycle (``status`` new / continuing / resolved, ``first_seen``) and the
 #: evidence of the leading rule (the most severe that fired; the first of them in rule order).
 ALERT_COLUMNS = ["unit", "period", "node", "level", "status", "first_seen", "rule", "rules", "observed",
@@ -174,7 +179,8 @@ def evaluate_rules(facts: pd.DataFrame, rules=None) -> pd.DataFrame:
         ``surge_expected``, ``surge_upper``, ``surge_what`` (count_surge: the p-value is the detector's upper-tail
         probability; the alarm needs the count above the bound computed at the rule's alpha, ``surge_alarm``);
         ``decline_z``, ``decline_estimate``, ``decline_previous`` (survey_decline, z signed so negative is worse);
-        ``rank_fall`` (bool), ``rank``, ``rank_before`` (rank_fall).
+        ``rank_fall`` (bool), ``rank``, ``rank_before`` (rank_fall); ``usage_p``, ``usage_z``, ``usage_tests``,
+        ``usage_observed``, ``usage_expected`` (services per month: recent and baseline) (usage_drop).
     rules : a rules list (see the module docstring); None: :data:`DEFAULT_RULES`.
 
     Returns
@@ -322,9 +328,24 @@ def evaluate_rules(facts: pd.DataFrame, rules=None) -> pd.DataFrame:
                 en = "the survey estimate fell significantly from " + _fmt(before).to_numpy() + " to " \
                     + _fmt(now).to_numpy() + " since the previous wave (z=" + _fmt(z, 2).to_numpy() + ")"
                 ev = "decline_z=" + _fmt(z, 2).to_numpy()
+            elif kind == "usage_drop":
+                z, p = num("usage_z"), num("usage_p")
+                obs_v, lim_v = num("usage_observed"), num("usage_expected")
+                tests = np.maximum(num("usage_tests"), 1)
+                hit = (p < rule["far"] / tests) & (obs_v <= (1 - rule["min_drop"]) * lim_v)
+                stat_v, p_v = z, p
+                pct = _fmt(100 * (1 - obs_v / lim_v), 0).to_numpy()
+                stats = " (z=" + _fmt(z, 2).to_numpy() + ", p=" + _fmt_p(p).to_numpy() + ")"
+                zh = "站点服务量下降 " + pct + "%：月均 " + _fmt(obs_v, 0).to_numpy() + " 次，此前基线月均 " \
+                    + _fmt(lim_v, 0).to_numpy() + " 次" + stats
+                en = "services delivered at the station fell by " + pct + "%: " + _fmt(obs_v, 0).to_numpy() \
+                    + " a month against " + _fmt(lim_v, 0).to_numpy() + " a month in the months before" + stats
+                ev = "observed=" + _fmt(obs_v, 1).to_numpy() + ", expected=" + _fmt(lim_v, 1).to_numpy() + ", z=" \
+                    + _fmt(z, 2).to_numpy()
             else:  # rank_fall
-                hit = pd.Series(col("rank_fall", False)).fillna(False).astype(bool).to_numpy()
                 obs_v, lim_v = num("rank"), num("rank_before")
+                hit = pd.Series(col("rank_fall", False)).fillna(False).astype(bool).to_numpy() \
+                    & (obs_v - lim_v >= rule["min_fall"])
                 zh = "排名由第 " + _fmt(lim_v, 0).to_numpy() + " 位降至第 " + _fmt(obs_v, 0).to_numpy() \
                     + " 位，超出排名的不确定范围"
                 en = "rank fell from " + _fmt(lim_v, 0).to_numpy() + " to " + _fmt(obs_v, 0).to_numpy() \

@@ -14,6 +14,20 @@ Conventions (``govlib evaluate``):
   the hit's period contains the start, e.g. an annual alert on a monthly event).
 - **Precision** counts alert episodes (status ``new``; a continuing alert is the same warning), amber and red.
 - **False alarms per unit-year**: unmatched amber/red episodes over the unit-years monitored.
+- **家门口 conformity** (``conformity_nonconformity`` with magnitude 1: a bottom-line non-conformity left open
+  past its deadline): a worsening event of the station's 街镇 (``unit_parent`` maps the station to it; alerts of the
+  standard are raised per 街镇), matched by an alert on D5 (the node the standard files its alerts under) or an
+  ancestor. Non-conformities closed in time (magnitude 0), low stations and broken meeting chains are scored by
+  :func:`govlib.services.conformity.score_planted`, not here.
+- **Recall scope** (``recall_scope``, a named convention): ``"detection_target"`` (default) scores recall over the
+  worsening events at or above the issue's detection target only — a step or a one-period shock of at least
+  ``min_step_sd`` SDs of period-to-period change (``|magnitude_sd|`` / sqrt(2): ``magnitude_sd`` is in noise SDs,
+  and the change between two periods of white noise has SD sqrt(2) noise SDs), a hotline surge of +50% (the
+  demo plants at least 30 tickets), a 街镇 survey drop of at least ``min_survey_drop`` points, a bottom-line menu
+  loss, a station usage drop, an overdue bottom-line non-conformity. Smaller worsening events (small steps, slow
+  linear ``trend`` events, single-community survey drops of ~30 respondents a wave) are treated like ``outlier``:
+  an alert on them is true, a miss is not scored — and they are reported apart (``below_target``: their number and
+  how many were caught), so that nothing is hidden. ``"all"`` scores every worsening event.
 """
 from __future__ import annotations
 
@@ -23,12 +37,38 @@ import pandas as pd
 from ..errors import InputError
 from ..periods import decimal_time
 
-__all__ = ["WORSENING_KINDS", "score_alerts"]
+__all__ = ["WORSENING_KINDS", "RECALL_SCOPES", "at_detection_target", "score_alerts"]
 
 #: Event kinds that always mean a worsening (the sign of the others follows the framework direction).
 WORSENING_KINDS = ("survey_drop", "survey_drop_jiezhen", "doorstep_menu_loss", "doorstep_usage_drop",
-                   "hotline_surge")
+                   "hotline_surge", "conformity_overdue")
 _SIGNED_KINDS = ("step", "trend", "shock")
+#: Conventions of the recall denominator (see the module docstring).
+RECALL_SCOPES = ("detection_target", "all")
+
+
+def at_detection_target(ground_truth: pd.DataFrame, *, min_step_sd: float = 1.5, min_surge: float = 0.5,
+                        min_survey_drop: float = 5.0) -> np.ndarray:
+    """Which events are at or above the issue's detection target (bool per row; see the module docstring).
+
+    Examples
+    --------
+    >>> gt = pd.DataFrame({"kind": ["step", "step", "trend", "survey_drop", "survey_drop_jiezhen", "hotline_surge"],
+    ...                    "magnitude": [3.0, 1.0, 0.9, -12.0, -5.0, 0.5],
+    ...                    "magnitude_sd": [-3.2, 1.1, 0.8, np.nan, np.nan, np.nan]})
+    >>> at_detection_target(gt).tolist()
+    [True, False, False, False, True, True]
+    """
+    kind = ground_truth["kind"].astype(str)
+    nan = pd.Series(np.nan, index=ground_truth.index)
+    mag = pd.to_numeric(ground_truth.get("magnitude", nan), errors="coerce").abs()
+    mag_sd = pd.to_numeric(ground_truth.get("magnitude_sd", nan), errors="coerce").abs()
+    tol = 1e-3  # the generator rounds magnitudes
+    # an event whose size is not given is scored (it cannot be shown to be below the target)
+    return ((kind.isin(["step", "shock"]) & ~(mag_sd / np.sqrt(2) < min_step_sd - tol))
+            | ((kind == "hotline_surge") & ~(mag < min_surge - tol))
+            | ((kind == "survey_drop_jiezhen") & ~(mag < min_survey_drop - tol))
+            | kind.isin(["doorstep_menu_loss", "doorstep_usage_drop", "conformity_overdue"])).to_numpy(dtype=bool)
 
 
 def _per_year(periods: pd.Series) -> np.ndarray:
@@ -50,7 +90,9 @@ def _ancestors(framework: pd.DataFrame) -> dict[str, set[str]]:
 
 def score_alerts(alerts: pd.DataFrame, ground_truth: pd.DataFrame, framework: pd.DataFrame,
                  unit_years: int, *, district_code: str = "310115000000", max_delay_periods: int = 4,
-                 on_time_periods: float = 1.0, rule_kinds: dict | None = None) -> dict:
+                 on_time_periods: float = 1.0, rule_kinds: dict | None = None,
+                 recall_scope: str = "detection_target", min_step_sd: float = 1.5,
+                 unit_parent: dict | None = None) -> dict:
     """Precision, recall, delay and false alarms of amber/red alerts against worsening events (pure).
 
     Parameters
@@ -61,13 +103,17 @@ def score_alerts(alerts: pd.DataFrame, ground_truth: pd.DataFrame, framework: pd
     unit_years : number of unit-years monitored (denominator of the false-alarm rate).
     max_delay_periods, on_time_periods : window after the event's end; the delay counted "on time".
     rule_kinds : rule name -> kind, to report by kind too.
+    recall_scope : ``"detection_target"`` or ``"all"`` (the events recall is scored over; module docstring).
+    min_step_sd : the detection target of steps and shocks, in SDs of period-to-period change.
+    unit_parent : unit -> parent unit (stations/communities -> 街镇), for the 家门口 conformity events.
 
     Returns
     -------
     dict: ``precision`` (amber+red), ``precision_red``, ``precision_by_level``, ``precision_by_rule``,
     ``n_alerts`` (episodes by level), ``recall`` (any delay within the window), ``recall_on_time`` (delay <=
     ``on_time_periods``), ``median_delay_periods``, ``recall_by_kind``, ``false_alarms_per_unit_year``,
-    ``n_events``, and ``per_event`` / ``per_alert`` DataFrames.
+    ``n_events`` (scored for recall), ``recall_scope``, ``below_target`` (worsening events outside the scope:
+    n, caught, by kind), and ``per_event`` (with ``in_scope``) / ``per_alert`` DataFrames.
 
     Examples
     --------
@@ -83,6 +129,9 @@ def score_alerts(alerts: pd.DataFrame, ground_truth: pd.DataFrame, framework: pd
     need = {"kind", "unit", "indicator", "start_period"}
     if need - set(ground_truth.columns):
         raise InputError(f"ground_truth: missing columns {sorted(need - set(ground_truth.columns))}")
+    if recall_scope not in RECALL_SCOPES:
+        raise InputError(f"recall_scope: expected one of {', '.join(RECALL_SCOPES)}, got {recall_scope!r}")
+    ground_truth = _conformity_events(ground_truth, unit_parent)
     fw = framework.assign(code=framework["code"].astype(str))
     direction = fw.set_index("code")["direction"].astype(float)
     anc = _ancestors(fw)
@@ -95,7 +144,10 @@ def score_alerts(alerts: pd.DataFrame, ground_truth: pd.DataFrame, framework: pd
     d = pd.to_numeric(gt["indicator"].map(direction), errors="coerce").fillna(1.0).to_numpy(dtype=float)
     signed = gt["kind"].isin(_SIGNED_KINDS)
     gt["worsening"] = gt["kind"].isin(WORSENING_KINDS) | (signed & (d * mag < 0))
-    gt["anomaly"] = gt["kind"] == "outlier"
+    gt["in_scope"] = gt["worsening"] & (at_detection_target(gt, min_step_sd=min_step_sd)
+                                        if recall_scope == "detection_target" else True)
+    # outside the scope: an alert on the event is true (it is real), a miss is not scored
+    gt["anomaly"] = (gt["kind"] == "outlier") | (gt["worsening"] & ~gt["in_scope"])
     gt["ppy"] = _per_year(gt["start_period"])
     gt["t0"] = decimal_time(gt["start_period"].astype(str))
     t_end = decimal_time(gt["end_period"].astype(str)) + 1.0 / _per_year(gt["end_period"])
@@ -112,6 +164,7 @@ def score_alerts(alerts: pd.DataFrame, ground_truth: pd.DataFrame, framework: pd
     al["_a"] = np.arange(len(al))
     scored = gt[gt["worsening"] | gt["anomaly"]]
     pairs = al.merge(scored[["_e", "unit", "indicator", "t0", "t1", "ppy", "worsening"]], on="unit")
+    pairs["worsening"] = pairs["worsening"].astype(bool)
     node_ok = np.array([ind == "" or node in anc.get(ind, {ind}) for node, ind in
                         zip(pairs["node"], pairs["indicator"])], dtype=bool)
     pairs = pairs[node_ok & (pairs["tb"] > pairs["t0"]) & (pairs["ta"] < pairs["t1"])]
@@ -119,7 +172,8 @@ def score_alerts(alerts: pd.DataFrame, ground_truth: pd.DataFrame, framework: pd
     first = pairs[pairs["worsening"]].groupby("_e")["delay"].min()
     gt["detected"] = gt["_e"].map(first).notna()
     gt["delay_periods"] = gt["_e"].map(first).round(6)
-    events = gt[gt["worsening"]]
+    events = gt[gt["in_scope"]]
+    below = gt[gt["worsening"] & ~gt["in_scope"]]
     al["matched"] = al["_a"].isin(pairs["_a"])
     episodes = al[al["status"] == "new"] if "status" in al else al
 
@@ -147,6 +201,31 @@ def score_alerts(alerts: pd.DataFrame, ground_truth: pd.DataFrame, framework: pd
                                "recall_on_time": share(g["detected"] & (g["delay_periods"] <= on_time_periods))}
                            for k, g in events.groupby("kind")},
         "false_alarms_per_unit_year": float((~episodes["matched"]).sum() / max(unit_years, 1)),
+        "recall_scope": recall_scope,
+        "below_target": {"n": int(len(below)), "caught": int(below["detected"].sum()),
+                         "by_kind": {k: {"n": int(len(g)), "caught": int(g["detected"].sum())}
+                                     for k, g in below.groupby("kind")}},
         "per_event": gt.drop(columns=["_e", "t0", "t1"]),
         "per_alert": episodes.drop(columns=["_a", "ta", "tb"]),
     }
+
+
+def _conformity_events(ground_truth: pd.DataFrame, unit_parent: dict | None) -> pd.DataFrame:
+    """The demo's overdue bottom-line non-conformities (``conformity_nonconformity``, magnitude 1) as worsening
+    events ``conformity_overdue`` of the station's 街镇 (node D5: the standard's alerts are per 街镇 and D5); the other
+    conformity rows are dropped (:func:`govlib.services.conformity.score_planted` scores them)."""
+    kind = ground_truth["kind"].astype(str)
+    conf = kind.str.startswith("conformity_")
+    if not conf.any():
+        return ground_truth
+    mag = pd.to_numeric(ground_truth.get("magnitude", pd.Series(np.nan, index=ground_truth.index)),
+                        errors="coerce")
+    overdue = ground_truth[(kind == "conformity_nonconformity") & (mag == 1)].copy()
+    station = overdue["unit"].astype(str)
+    parent = station.map(unit_parent or {})
+    # a 12-digit community code: its 街镇 is the first nine digits + 000 (the registry's rule) when no map is given
+    overdue["unit"] = parent.astype(object).fillna(station.str.slice(0, 9) + "000")
+    overdue["kind"] = "conformity_overdue"
+    overdue["indicator"] = "D5"  # the standard's alerts are filed under D5 (or an ancestor)
+    overdue["end_period"] = overdue["start_period"]
+    return pd.concat([ground_truth[~conf], overdue], ignore_index=True)

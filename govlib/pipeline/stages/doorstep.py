@@ -11,7 +11,8 @@ Outputs:
   meeting records cover only in part);
 - ``doorstep_coverage`` (:func:`govlib.services.doorstep.menu_coverage`), ``doorstep_gaps``
   (:func:`~govlib.services.doorstep.bottom_line_gaps`), ``doorstep_equity`` (:func:`~govlib.services.doorstep.equity_table`),
-  ``doorstep_usage`` (:func:`~govlib.services.doorstep.usage_table`), ``doorstep_usage_trends`` (Mann-Kendall and Sen
+  ``doorstep_usage`` (:func:`~govlib.services.doorstep.usage_table`), ``doorstep_usage_monthly`` (services per
+  community and month: the station usage-drop alerts' series), ``doorstep_usage_trends`` (Mann-Kendall and Sen
   slopes of each 街镇's usage per 1,000 residents per year by category, complete periods only, from
   :func:`govlib.trend.mannkendall.trend_table`), ``doorstep_meetings`` (quarterly and annual rows),
   ``doorstep_evaluations_summary`` and ``doorstep_unevaluated`` (:func:`~govlib.services.doorstep.evaluation_summary`).
@@ -130,6 +131,7 @@ def run(tables: dict[str, pd.DataFrame], settings) -> dict[str, pd.DataFrame]:
     if records is not None and len(records):
         usage = ds.usage_table(records, catalogue, units, population, frequency=cfg["usage_frequency"])
         out["doorstep_usage"] = usage
+        out["doorstep_usage_monthly"] = _usage_monthly(records)
         if cfg["usage_trends"]:
             out["doorstep_usage_trends"] = _usage_trends(usage)
     out["doorstep_equity"] = ds.equity_table(coverage, usage if usage is not None and
@@ -154,6 +156,18 @@ def run(tables: dict[str, pd.DataFrame], settings) -> dict[str, pd.DataFrame]:
         obs.loc[(obs["indicator"] == "D5.4") & obs["period"].isin(incomplete), "flag"] = "provisional"
     out["observations_doorstep"] = obs
     return out
+
+
+def _usage_monthly(records: pd.DataFrame) -> pd.DataFrame:
+    """Services delivered per community and month (``unit, period, services``): the series of the trend stage's
+    station usage-drop test (:func:`govlib.trend.deterioration.count_drop_test`)."""
+    date = pd.to_datetime(records["date"])
+    g = pd.DataFrame({"unit": records["community"].astype(str).to_numpy(),
+                      "month": (date.dt.year * 12 + date.dt.month - 1).to_numpy(),
+                      "services": pd.to_numeric(records["count"], errors="coerce").to_numpy()})
+    g = g.groupby(["unit", "month"], as_index=False, sort=True)["services"].sum()
+    g["period"] = (g["month"] // 12).astype(str) + "-" + (g["month"] % 12 + 1).map("{:02d}".format)
+    return g[["unit", "period", "services"]]
 
 
 def _usage_trends(usage: pd.DataFrame) -> pd.DataFrame:

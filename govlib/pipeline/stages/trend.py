@@ -72,10 +72,16 @@ and docs/alerts.md) and the detectors' settings (:data:`ALERT_DEFAULTS`; an unkn
   followed: ``subdistrict``; add ``community`` where counts allow), ``b`` 3, ``w`` 1, ``n_periods`` 4,
   ``past_excluded`` 1, ``threshold_method`` nbPlugin, ``limit54`` [5, 4] — :func:`govlib.trend.outbreak.
   farrington_flexible` on every unit x category x month series at once, at the ``count_surge`` rule's alpha;
-- ``deterioration``: ``windows`` [1, 2], ``min_history`` 3, ``sources`` [index, indicator] —
+- ``deterioration``: ``windows`` [1, 2, 3], ``min_history`` 2 (sub-annual series: at least a year),
+  ``sources`` [index, indicator],
+  ``skip_observation_sources`` [survey] (survey indicators are tested by the survey rules, with their design-based
+  SEs) —
   :func:`govlib.trend.deterioration.step_test`, sigma = max(the node's pooled noise SD, the series' own);
 - ``survey_decline``: ``levels`` [jiezhen, subdistrict] (community estimates, ~30 respondents a wave, are too
   noisy for wave-to-wave tests).
+- ``usage_drop``: ``node`` (D5), ``windows`` [1, 2, 3], ``baseline`` 12, ``min_expected`` 10 —
+  :func:`govlib.trend.deterioration.count_drop_test` on every station's (community's) services per month
+  (``doorstep_usage_monthly`` of the doorstep stage), at the ``usage_drop`` rule's ``far``.
 
 The ``survey_below`` rule looks at each unit x indicator's latest released wave only (a persistent gap would
 otherwise repeat every wave); ``trend_down`` at each series' latest period. Bottom lines: indicator values worse
@@ -91,7 +97,7 @@ import numpy as np
 import pandas as pd
 
 from ...trend.alerts import ALERT_COLUMNS, alert_lifecycle, evaluate_rules, validate_rules
-from ...trend.deterioration import step_test
+from ...trend.deterioration import count_drop_test, noise_sd, season_scale, step_test
 from ...trend.outbreak import farrington_flexible
 from ...trend.changepoint import change_points, robust_sigma
 from ...trend.control import cusum, ewma, robust_standardise
@@ -109,7 +115,8 @@ TREND_DEFAULTS = section_defaults("trend")
 _KEYS = ["source", "unit", "node", "frequency"]
 
 #: Settings of the alert detectors (section ``alerts``, beside ``rules``); see the module docstring.
-ALERT_DEFAULTS = {name: section_defaults("alerts")[name] for name in ("surge", "deterioration", "survey_decline")}
+ALERT_DEFAULTS = {name: section_defaults("alerts")[name] for name in ("surge", "deterioration", "survey_decline",
+                                                                     "usage_drop")}
 _PER_YEAR = {"A": 1, "Q": 4, "M": 12}
 _CATEGORY_ZH = {"consultation": "咨询", "help": "求助", "complaint": "投诉", "suggestion": "建议", "other": "其他"}
 
@@ -134,8 +141,12 @@ def read_settings(settings) -> tuple[dict, list[dict], dict]:
     file = settings.source.name if settings is not None and settings.source is not None else "govlib.yaml"
     detectors = {f"alerts_{section}": alerts_cfg[section] for section in ALERT_DEFAULTS}
     windows = detectors["alerts_deterioration"]["windows"]
+    usage_windows = detectors["alerts_usage_drop"]["windows"]
     limit = detectors["alerts_surge"]["limit54"]
     problems = []
+    if not (usage_windows and all(isinstance(w, int) and w >= 1 for w in usage_windows)):
+        problems.append(SettingProblem(file, None, "alerts.usage_drop.windows", usage_windows,
+                                       "a list of positive whole numbers"))
     if not (windows and all(isinstance(w, int) and w >= 1 for w in windows)):
         problems.append(SettingProblem(file, None, "alerts.deterioration.windows", windows,
                                        "a list of positive whole numbers"))
@@ -266,6 +277,10 @@ def run(tables: dict[str, pd.DataFrame], settings) -> dict[str, pd.DataFrame]:
     parents = set(tables["framework"]["parent"].dropna().astype(str)) if "parent" in tables["framework"].columns \
         else set(fw.index)
     long = _series_long(tables, cfg, parents)
+    obs = tables.get("observations")
+    skip = list(cfg["alerts_deterioration"]["skip_observation_sources"])
+    skip_nodes = set(obs.loc[obs["source"].astype(str).isin(skip), "indicator"].astype(str)) \
+        if obs is not None and "source" in obs.columns and skip else set()
     pieces = _trend_rows(long, cfg)
     facts, trend_tables, progress_rows, cp_rows = [], [], [], []
     for panel, table in pieces:
@@ -330,12 +345,18 @@ def run(tables: dict[str, pd.DataFrame], settings) -> dict[str, pd.DataFrame]:
                                        "period": panel.labels[r, c], name: True}))
         # ---- deterioration against the unit's own history (step test on the latest periods)
         det_src = keys["source"].isin(list(cfg["alerts_deterioration"]["sources"])).to_numpy() & (direction != 0)
+        det_src &= ~((keys["source"] == "indicator") & keys["node"].isin(skip_nodes)).to_numpy()
         if det_src.any():
-            # the larger of the pooled and the series' own noise SD: a small unit's noisier series must not
-            # borrow the steadier noise of the large ones (false alarms)
-            det_sigma = np.fmax(sigma, own_sigma)
-            facts.append(_deterioration_facts(work, panel, keys, direction, det_sigma, det_src,
-                                              cfg["alerts_deterioration"], raw=panel.values))
+            # the larger of the pooled and the series' own noise SD (deterioration.noise_sd): a small unit's
+            # noisier series must not borrow the steadier noise of the large ones (false alarms)
+            groups = (keys["source"] + "|" + keys["node"] + "|" + keys["frequency"]).to_numpy()
+            # sub-annual series: noise by season (a count's busy season varies more), then the test in those units
+            scale = season_scale(work, panel.seasons, groups) if panel.seasons is not None else None
+            ns = noise_sd(work if scale is None else work / scale, groups=groups)
+            det_sigma = np.fmax(ns["pooled"], ns["own"])
+            facts.append(_deterioration_facts(_full_coverage(work, panel, keys, tables.get("index_scores")),
+                                              panel, keys, direction, det_sigma, det_src,
+                                              cfg["alerts_deterioration"], raw=panel.values, scale=scale))
         # ---- level and change of index scores
         is_index = (keys["source"] == "index").to_numpy()
         if is_index.any():
@@ -377,7 +398,7 @@ def run(tables: dict[str, pd.DataFrame], settings) -> dict[str, pd.DataFrame]:
     facts.append(_survey_facts(survey, cfg))
     timelines = [long[["unit", "node", "period"]]]
     for extra in (_survey_decline_facts(survey, cfg), _floor_facts(long, fw), _rank_facts(tables, fw),
-                  _bottom_line_facts(tables), _surge_facts(tables, cfg, rules)):
+                  _bottom_line_facts(tables), _surge_facts(tables, cfg, rules), _usage_drop_facts(tables, cfg, rules)):
         if extra is None or not len(extra):
             continue
         timelines.append(extra[["unit", "node", "period"]])
@@ -435,10 +456,31 @@ def _survey_facts(e: pd.DataFrame | None, cfg: dict) -> pd.DataFrame:
     return local[["unit", "node", "period", "survey_estimate", "district_estimate", "survey_z"]]
 
 
-def _deterioration_facts(work, panel, keys, direction, sigma, use, dcfg, raw=None) -> pd.DataFrame:
+def _full_coverage(work, panel, keys, scores) -> np.ndarray:
+    """``work`` with the index scores that rest on fewer indicators than the node has (``coverage`` < 1) left out:
+    a missing indicator moves a node's score, which is no change in the unit (the step test's false alarms)."""
+    if scores is None or "coverage" not in scores.columns or not (keys["source"] == "index").any():
+        return work
+    low = scores[pd.to_numeric(scores["coverage"], errors="coerce") < 1]
+    if not len(low):
+        return work
+    r, c = np.nonzero((keys["source"] == "index").to_numpy()[:, None] & ~np.isnan(work))
+    cells = pd.MultiIndex.from_arrays([keys["unit"].to_numpy()[r].astype(str), keys["node"].to_numpy()[r].astype(str),
+                                       panel.labels[r, c].astype(str)])
+    partial = cells.isin(pd.MultiIndex.from_arrays([low["unit"].astype(str), low["node"].astype(str),
+                                                    low["period"].astype(str)]))
+    out = work.copy()
+    out[r[partial], c[partial]] = np.nan
+    return out
+
+
+def _deterioration_facts(work, panel, keys, direction, sigma, use, dcfg, raw=None, scale=None) -> pd.DataFrame:
     """Step-test facts (:func:`govlib.trend.deterioration.step_test`) of the series in ``use``; rows with p >= 0.05
     are dropped (they cannot fire at any sensible rate)."""
-    res = step_test(work, direction, sigma, windows=dcfg["windows"], min_history=int(dcfg["min_history"]), raw=raw)
+    # sub-annual series: at least a year of history (every season seen once) before the first test
+    ppy = keys["frequency"].map(_PER_YEAR).fillna(1).to_numpy(dtype=int)
+    min_history = np.where(ppy > 1, np.maximum(int(dcfg["min_history"]), ppy), int(dcfg["min_history"]))
+    res = step_test(work, direction, sigma, windows=dcfg["windows"], min_history=min_history, raw=raw, scale=scale)
     r, c = np.nonzero((res["p"] < 0.05) & use[:, None])
     freq = keys["frequency"].to_numpy()[r]
     tests = len(dcfg["windows"]) * pd.Series(freq).map(_PER_YEAR).fillna(1).to_numpy()
@@ -565,6 +607,33 @@ def _surge_facts(tables, cfg, rules) -> pd.DataFrame | None:
     timeline["period"] = np.tile(np.asarray(months)[evaluated], len(timeline) // max(len(evaluated), 1))
     timeline["_timeline"] = True
     return pd.concat([top, timeline], ignore_index=True)
+
+
+def _usage_drop_facts(tables, cfg, rules) -> pd.DataFrame | None:
+    """Drops in the services delivered at each station (community x month), all stations at once
+    (:func:`govlib.trend.deterioration.count_drop_test`); a month without records between a station's first month
+    and the last month of the data counts 0."""
+    monthly = tables.get("doorstep_usage_monthly")
+    if monthly is None or not len(monthly) or not any(r["kind"] == "usage_drop" for r in rules):
+        return None
+    uc = cfg["alerts_usage_drop"]
+    m = monthly.assign(unit=monthly["unit"].astype(str), period=monthly["period"].astype(str))
+    months = pd.period_range(m["period"].min(), m["period"].max(), freq="M").strftime("%Y-%m")
+    wide = m.pivot_table(index="unit", columns="period", values="services", aggfunc="sum").reindex(columns=months)
+    arr = wide.to_numpy(dtype=float)
+    started = np.cumsum(~np.isnan(arr), axis=1) > 0
+    arr = np.where(started & np.isnan(arr), 0.0, arr)
+    windows = tuple(int(w) for w in uc["windows"])
+    res = count_drop_test(arr, windows=windows, baseline=int(uc["baseline"]), min_expected=float(uc["min_expected"]))
+    node = str(uc["node"])
+    r, c = np.nonzero(res["p"] < 0.01)
+    units = wide.index.to_numpy().astype(str)
+    hits = pd.DataFrame({"unit": units[r], "node": node, "period": np.asarray(months)[c], "usage_p": res["p"][r, c],
+                         "usage_z": res["z"][r, c], "usage_tests": 12.0 * len(windows),
+                         "usage_observed": res["observed"][r, c], "usage_expected": res["expected"][r, c]})
+    tr, tc = np.nonzero(~np.isnan(res["p"]))
+    timeline = pd.DataFrame({"unit": units[tr], "node": node, "period": np.asarray(months)[tc], "_timeline": True})
+    return pd.concat([hits, timeline], ignore_index=True)
 
 
 def _alerts(facts, fw, units, rules, timelines, conformity: pd.DataFrame | None = None) -> pd.DataFrame:
