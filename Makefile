@@ -13,6 +13,9 @@ LOCK_PYTHON := 3.11
 TEST_ROOT := $(CURDIR)/.test-project
 PERIOD ?= latest
 WORKERS ?= 2
+# pytest-xdist workers of `make test`; each takes whole files (module fixtures and notebooks stay in one process), the
+# slowest files first (tests/conftest.py orders them). TEST_WORKERS=0 runs the suite in this one process.
+TEST_WORKERS ?= 2
 
 .PHONY: setup demo test test-fast lab clean bench chromium help lock lock-refresh
 
@@ -50,6 +53,7 @@ test: setup chromium
 	GOVLIB_ROOT=$(TEST_ROOT) $(BIN)/govlib demo-data --size small >/dev/null
 	GOVLIB_ROOT=$(TEST_ROOT) $(BIN)/govlib build --quiet
 	GOVLIB_ROOT=$(TEST_ROOT) MPLBACKEND=Agg $(BIN)/python -m pytest -q -p no:cacheprovider \
+		-n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder \
 		--doctest-modules govlib tests --nbval-lax --nbval-current-env notebooks
 
 # `make lock`: resolve pyproject.toml's ranges again, keeping every pin that still satisfies them (a new dependency
