@@ -18,6 +18,9 @@ from conftest import count
 from govlib.data.store import file_sha256
 
 KILL_RUNS = 3
+# 200 Monte Carlo replications of the index's uncertainty instead of the default 1,000: most of the index stage's time,
+# and nothing checked here (kills at random moments, byte identity of two builds) depends on how many there are.
+FEWER_REPLICATIONS = "\nindex:\n  uncertainty:\n    replications: 200\n"
 
 
 def _env(root: Path) -> dict:
@@ -49,7 +52,8 @@ def _current_is_complete(root: Path) -> str | None:
 @pytest.fixture(scope="module")
 def demo_project(tmp_path_factory):
     root = tmp_path_factory.mktemp("crash")
-    shutil.copy(Path(__file__).resolve().parents[1] / "govlib.yaml", root / "govlib.yaml")
+    settings = (Path(__file__).resolve().parents[1] / "govlib.yaml").read_text(encoding="utf-8")
+    (root / "govlib.yaml").write_text(settings + FEWER_REPLICATIONS, encoding="utf-8")
     subprocess.run([sys.executable, "-m", "govlib.cli", "demo-data", "--size", "small"], env=_env(root),
                    check=True, stdout=subprocess.DEVNULL)
     return root
