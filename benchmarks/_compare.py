@@ -54,12 +54,17 @@ def measure(label: str, func: Callable[[], Any], n: int | None = None) -> Timing
     return timing
 
 
+def ratio(ours: Timing, other: Timing | None, what: str) -> None:
+    """One line: govlib / ``other`` from the minima and from the medians (n/a when ``other`` was not measured)."""
+    if other is None:
+        print(f"  ratio govlib / {what}: n/a (not measured in this run)")
+    else:
+        print(f"  ratio govlib / {what} ({other.label}): min {ours.min / other.min:.3g}, "
+              f"median {ours.median / other.median:.3g}")
+
+
 def report(ours: Timing, peer: Timing | None, floor: Timing | None, size: str, note: str = "") -> None:
     """The benchmark's last lines: govlib / peer and govlib / floor (min and median), with the data size."""
     print(f"ratios, {size}{'; ' + note if note else ''} (> 1: govlib is slower):")
-    for other, what in ((peer, "peer"), (floor, "floor")):
-        if other is None:
-            print(f"  ratio govlib / {what}: n/a (not measured in this run)")
-            continue
-        print(f"  ratio govlib / {what} ({other.label}): min {ours.min / other.min:.3g}, "
-              f"median {ours.median / other.median:.3g}")
+    ratio(ours, peer, "peer")
+    ratio(ours, floor, "floor")
