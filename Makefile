@@ -23,7 +23,7 @@ help:
 	@echo "make demo   - set up, generate the synthetic demo data, build, render all reports and the portal"
 	@echo "make test   - set up and run the whole test suite (unit, reference, property, notebook, browser)"
 	@echo "make lab    - JupyterLab with the govlib kernel"
-	@echo "make bench  - run the benchmarks in benchmarks/"
+	@echo "make bench  - run the benchmarks in benchmarks/ (QUICK=1: quick sizes)"
 	@echo "make clean  - remove build products (data/processed, outputs, build/)"
 	@echo "make lock   - regenerate requirements/lock.txt from pyproject.toml's ranges (on purpose only)"
 
@@ -72,8 +72,13 @@ lock-refresh:
 lab: setup
 	@BIN=$(BIN) bash scripts/lab.sh
 
+# Each benchmark times govlib, its peer and a numpy/pandas floor in the same run and prints both ratios last.
+# `make bench QUICK=1`: the quick sizes (minutes in all); RUNS=N: runs per contender (min and median; default 3).
+QUICK ?=
+RUNS ?= 3
 bench: setup
-	@for b in benchmarks/bench_*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
+	@for b in benchmarks/bench_*.py; do echo "== $$b"; \
+		GOVLIB_BENCH_QUICK=$(QUICK) GOVLIB_BENCH_RUNS=$(RUNS) $(BIN)/python $$b || exit 1; done
 
 clean:
 	rm -rf data/processed/builds data/processed/current data/processed/.build.lock outputs/* build/ .test-project .pytest_cache
