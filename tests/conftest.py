@@ -73,3 +73,14 @@ def pytest_sessionfinish(session, exitstatus):
 def pytest_testnodedown(node, error):
     for what, n in getattr(node, "workeroutput", {}).get("reliability", {}).items():
         RELIABILITY[what] += n
+
+
+# The files that take longest (CPU seconds on the 2-core machine: builds of the demo, report renders, a browser) go
+# first, so that with `--dist loadfile --no-loadscope-reorder` no worker starts one of them when the rest is done.
+SLOWEST_FIRST = ("test_crash_safety.py", "test_hostile_data.py", "test_reports_rendered.py", "test_reports.py",
+                 "test_import.py", "test_distributed.py", "test_index.py", "test_hostile_settings.py")
+
+
+def pytest_collection_modifyitems(session, config, items):
+    rank = {name: i for i, name in enumerate(SLOWEST_FIRST)}
+    items.sort(key=lambda item: rank.get(item.path.name, len(rank)))  # stable: the order within a file is kept
