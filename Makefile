@@ -13,6 +13,9 @@ LOCK_PYTHON := 3.11
 TEST_ROOT := $(CURDIR)/.test-project
 PERIOD ?= latest
 WORKERS ?= 2
+# pytest-xdist workers of `make test`; each takes whole files (module fixtures and notebooks stay in one process), the
+# slowest files first (tests/conftest.py orders them). TEST_WORKERS=0 runs the suite in this one process.
+TEST_WORKERS ?= 2
 
 .PHONY: setup demo test test-fast lab clean bench chromium help lock lock-refresh
 
@@ -20,7 +23,7 @@ help:
 	@echo "make demo   - set up, generate the synthetic demo data, build, render all reports and the portal"
 	@echo "make test   - set up and run the whole test suite (unit, reference, property, notebook, browser)"
 	@echo "make lab    - JupyterLab with the govlib kernel"
-	@echo "make bench  - run the benchmarks in benchmarks/"
+	@echo "make bench  - run the benchmarks in benchmarks/ (QUICK=1: quick sizes)"
 	@echo "make clean  - remove build products (data/processed, outputs, build/)"
 	@echo "make lock   - regenerate requirements/lock.txt from pyproject.toml's ranges (on purpose only)"
 
@@ -50,6 +53,7 @@ test: setup chromium
 	GOVLIB_ROOT=$(TEST_ROOT) $(BIN)/govlib demo-data --size small >/dev/null
 	GOVLIB_ROOT=$(TEST_ROOT) $(BIN)/govlib build --quiet
 	GOVLIB_ROOT=$(TEST_ROOT) MPLBACKEND=Agg $(BIN)/python -m pytest -q -p no:cacheprovider \
+		-n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder \
 		--doctest-modules govlib tests --nbval-lax --nbval-current-env notebooks
 
 # `make lock`: resolve pyproject.toml's ranges again, keeping every pin that still satisfies them (a new dependency
@@ -68,8 +72,13 @@ lock-refresh:
 lab: setup
 	@BIN=$(BIN) bash scripts/lab.sh
 
+# Each benchmark times govlib, its peer and a numpy/pandas floor in the same run and prints both ratios last.
+# `make bench QUICK=1`: the quick sizes (minutes in all); RUNS=N: runs per contender (min and median; default 3).
+QUICK ?=
+RUNS ?= 3
 bench: setup
-	@for b in benchmarks/bench_*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
+	@for b in benchmarks/bench_*.py; do echo "== $$b"; \
+		GOVLIB_BENCH_QUICK=$(QUICK) GOVLIB_BENCH_RUNS=$(RUNS) $(BIN)/python $$b || exit 1; done
 
 clean:
 	rm -rf data/processed/builds data/processed/current data/processed/.build.lock outputs/* build/ .test-project .pytest_cache

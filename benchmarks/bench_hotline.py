@@ -1,14 +1,17 @@
 """Benchmark: aggregate 2 million synthetic 12345 tickets to community x month and 街镇 indicators.
 
-Run: ``python benchmarks/bench_hotline.py [n_tickets]``. Prints the wall time (one plain run) and the peak memory
-(a second run under tracemalloc: Python allocations incl. numpy/pandas buffers, over the input) of
+Run: ``python benchmarks/bench_hotline.py [n_tickets]`` (``GOVLIB_BENCH_QUICK=1``: 200,000 tickets). Three
+contenders on the same tickets, each run 3 times (min and median wall time), then the peak memory of one more run
+under tracemalloc (Python allocations incl. numpy/pandas buffers; polars allocates outside Python, so not for it):
 
-1. govlib's path: ``reduce_tickets`` in chunks -> ``combine_counts`` -> ``finalise_monthly`` ->
-   ``hotline_observations``;
-2. the peer: the same community x month counts with a plain pandas ``groupby().agg()`` on boolean columns (what
-   one would write without govlib; it computes the counts only, no validation, no roll-up, no rates).
+1. govlib: ``reduce_tickets`` in chunks -> ``combine_counts`` -> ``finalise_monthly`` -> ``hotline_observations``
+   (validation of the ticket times, the roll-up to 街镇 and district, the rates and their denominators);
+2. the peer: polars (the same community x month counts with ``group_by().agg()``, multi-threaded; the tickets are
+   converted to a polars frame before the clock starts);
+3. the floor: the same counts with a plain pandas ``groupby().agg()`` on boolean columns (what one would write
+   without govlib: counts only, no validation, no roll-up, no rates).
 
-The last lines are the ratios govlib / pandas of time and peak memory measured in this run.
+The last lines are the ratios govlib / peer and govlib / floor of the times, and govlib / floor of peak memory.
 """
 from __future__ import annotations
 
@@ -16,11 +19,15 @@ import sys
 import time
 import tracemalloc
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 
-from govlib.services.hotline import combine_counts, finalise_monthly, hotline_observations, reduce_tickets
-from govlib.data.units import units_table
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _compare import measure, quick, report  # noqa: E402
+from govlib.services.hotline import combine_counts, finalise_monthly, hotline_observations, reduce_tickets  # noqa: E402
+from govlib.data.units import units_table  # noqa: E402
 
 
 def synthesise(n: int, seed: int = 1) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
@@ -70,32 +77,50 @@ def pandas_path(tickets):
         rated=("rated", "sum"), satisfied=("satisfied", "sum"), repeat=("repeat", "sum"))
 
 
-def measure(fn, *args):
-    """Wall time of one plain run, then peak traced memory of a second run (tracemalloc slows Python code)."""
-    t0 = time.perf_counter()
-    out = fn(*args)
-    elapsed = time.perf_counter() - t0
+def polars_path(t):
+    """The floor's counts in polars (a lazy query over the whole frame)."""
+    import polars as pl
+
+    return (t.lazy().with_columns(period=pl.col("created_at").dt.truncate("1mo"))
+            .group_by("unit", "period").agg(
+                n=pl.len(), complaint=(pl.col("category") == "complaint").sum(),
+                on_time=(pl.col("closed_at") <= pl.col("due_at")).sum(),
+                rated=pl.col("satisfaction").is_not_null().sum(), satisfied=(pl.col("satisfaction") >= 4).sum(),
+                repeat=pl.col("repeat").sum())
+            .collect())
+
+
+def peak_mib(fn, *args) -> float:
+    """Peak traced memory of one run (tracemalloc slows Python code: never timed)."""
     tracemalloc.start()
     fn(*args)
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
-    return out, elapsed, peak / 2 ** 20
+    return peak / 2 ** 20
 
 
 def main() -> None:
-    n = int(sys.argv[1]) if len(sys.argv) > 1 else 2_000_000
+    import polars as pl
+
+    n = int(sys.argv[1]) if len(sys.argv) > 1 else (200_000 if quick() else 2_000_000)
     t0 = time.perf_counter()
     tickets, units, population = synthesise(n)
     print(f"synthesised {n:,} tickets over {tickets['unit'].nunique():,} communities in "
           f"{time.perf_counter() - t0:.1f} s ({tickets.memory_usage(deep=True).sum() / 2**20:.0f} MiB)")
-    obs, t_gov, m_gov = measure(govlib_path, tickets, units, population)
-    print(f"govlib  reduce(chunks of 500k)+combine+finalise+observations: {t_gov:6.2f} s, peak {m_gov:7.1f} MiB "
-          f"({len(obs):,} observations)")
-    counts, t_pd, m_pd = measure(pandas_path, tickets)
-    print(f"pandas  groupby().agg() counts only:                          {t_pd:6.2f} s, peak {m_pd:7.1f} MiB "
-          f"({len(counts):,} community-months)")
-    print(f"ratio time   govlib/pandas: {t_gov / t_pd:.2f}")
-    print(f"ratio memory govlib/pandas: {m_gov / m_pd:.2f}")
+    as_polars = pl.from_pandas(tickets)
+    ours = measure("govlib reduce(chunks of 500k)+combine+finalise+observations",
+                   lambda: govlib_path(tickets, units, population))
+    peer = measure("polars group_by().agg() counts only", lambda: polars_path(as_polars))
+    floor = measure("pandas groupby().agg() counts only", lambda: pandas_path(tickets))
+    counts, by_polars = floor.result, peer.result
+    same = all(int(counts[c].sum()) == int(by_polars[c].sum()) for c in ("n", "complaint", "on_time", "rated",
+                                                                        "satisfied", "repeat"))
+    print(f"  {len(ours.result):,} observations (govlib); {len(counts):,} community-months (pandas), "
+          f"{by_polars.height:,} (polars); polars and pandas counts agree: {same}")
+    m_gov, m_pd = peak_mib(govlib_path, tickets, units, population), peak_mib(pandas_path, tickets)
+    print(f"  peak traced memory: govlib {m_gov:.1f} MiB, pandas floor {m_pd:.1f} MiB")
+    report(ours, peer, floor, f"{n:,} tickets")
+    print(f"  ratio memory govlib / floor: {m_gov / m_pd:.2f}")
 
 
 if __name__ == "__main__":

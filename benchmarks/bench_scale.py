@@ -16,7 +16,13 @@ Dask worker / pool process, sampled every 0.1 s with psutil):
    streaming path ``aggregate_ticket_files`` and ``aggregate_tickets_on_dask``;
 3. report fan-out: the same tasks on local clusters of 1, 2 and 4 workers (and a process pool of 2).
 
-Run: ``nice python benchmarks/bench_scale.py [--scale 0.02 | --full] [--workers 2] [--keep DIR]``.
+Each aggregation is also timed against a peer and a floor, all run ``--runs`` times (default 3; min and median):
+survey -- govlib on Dask against govlib in memory (the peer: the same estimates) and a plain pandas read + weighted
+``groupby`` mean per domain (the floor: point estimates only, no variance); hotline -- govlib's streaming path against
+polars' streaming ``group_by`` (the peer) and pyarrow batches + a pandas ``groupby`` (the floor), both counts only.
+
+Run: ``nice python benchmarks/bench_scale.py [--scale 0.02 | --full] [--workers 2] [--keep DIR]``
+(``GOVLIB_BENCH_QUICK=1``: scale 0.005, fan-out of 4 tasks).
 """
 from __future__ import annotations
 
@@ -32,6 +38,9 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _compare import Timing, quick, ratio, runs  # noqa: E402
 
 DISTRICTS, JIEZHEN, COMMUNITIES = 16, 215, 6_600
 YEARS = list(range(2016, 2026))
@@ -197,15 +206,20 @@ def write_tickets(folder: Path, units: pd.DataFrame, n_rows: int, chunk: int = 5
 
 
 # ----------------------------------------------------------------------------------------------- phases
-def timed(probe: PeakRSS, label: str, func, results: dict):
-    gc.collect()
-    probe.reset()
-    t0 = time.perf_counter()
-    out = func()
-    dt = time.perf_counter() - t0
-    time.sleep(probe.interval * 2)
-    results[label] = (dt, probe.peak)
-    print(f"  {label:<44s} {dt:8.1f} s   peak RSS {gb(probe.peak)}", flush=True)
+def timed(probe: PeakRSS, label: str, func, results: dict, n: int = 1):
+    """Run ``func`` ``n`` times; keep the wall times (a Timing) and the highest peak RSS of the process tree."""
+    timing, peak = Timing(label), 0
+    for _ in range(n):
+        gc.collect()
+        probe.reset()
+        t0 = time.perf_counter()
+        out = func()
+        timing.seconds.append(time.perf_counter() - t0)
+        time.sleep(probe.interval * 2)
+        peak = max(peak, probe.peak)
+    results[label] = (timing, peak)
+    print(f"  {label:<44s} {timing.min:8.2f} s (median {timing.median:.2f} s of {n})   peak RSS {gb(peak)}",
+          flush=True)
     return out
 
 
@@ -214,15 +228,45 @@ def skipped(label: str, need: float, limit: float, results: dict):
     print(f"  {label:<44s} skipped: would need ~{gb(need)} (> --pandas-limit-gb {limit:g})", flush=True)
 
 
+def polars_counts(files):
+    """The peer: community x month counts of the ticket files with polars' streaming engine."""
+    import polars as pl
+
+    return (pl.scan_parquet([str(f) for f in files])
+            .with_columns(period=pl.col("created_at").dt.truncate("1mo")).group_by("unit", "period").agg(
+                n=pl.len(), complaint=(pl.col("category") == "complaint").sum(),
+                on_time=(pl.col("closed_at") <= pl.col("due_at")).sum(),
+                rated=pl.col("satisfaction").is_not_null().sum(), satisfied=(pl.col("satisfaction") >= 4).sum(),
+                repeat=pl.col("repeat").sum())
+            .collect(engine="streaming"))
+
+
+def floor_counts(files, batch_rows=500_000):
+    """The floor: the same counts with pyarrow batches and a pandas groupby per batch, summed."""
+    import pyarrow.dataset as ds
+
+    parts = []
+    for batch in ds.dataset([str(f) for f in files], format="parquet").to_batches(batch_size=batch_rows):
+        t = batch.to_pandas()
+        df = pd.DataFrame({"unit": t["unit"], "period": t["created_at"].dt.to_period("M"),
+                           "complaint": t["category"] == "complaint", "on_time": t["closed_at"] <= t["due_at"],
+                           "rated": t["satisfaction"].notna(), "satisfied": (t["satisfaction"] >= 4).fillna(False),
+                           "repeat": t["repeat"]})
+        parts.append(df.groupby(["unit", "period"], observed=True).sum())
+    return pd.concat(parts).groupby(level=[0, 1], observed=True).sum()
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--scale", type=float, default=0.02, help="fraction of the full 50M/20M rows (default 0.02)")
+    ap.add_argument("--scale", type=float, default=0.005 if quick() else 0.02,
+                    help="fraction of the full 50M/20M rows (default 0.02; quick 0.005)")
+    ap.add_argument("--runs", type=int, default=runs(), help="runs of each compared aggregation (min and median)")
     ap.add_argument("--full", action="store_true", help="the full Shanghai scale (same as --scale 1)")
     ap.add_argument("--workers", type=int, default=2, help="Dask worker processes for the aggregations")
     ap.add_argument("--worker-memory", default="2.5GiB", help="memory limit per Dask worker")
     ap.add_argument("--pandas-limit-gb", type=float, default=6.0,
                     help="run the in-memory pandas paths only if their estimated peak is below this")
-    ap.add_argument("--fanout-tasks", type=int, default=12, help="tasks in the fan-out benchmark")
+    ap.add_argument("--fanout-tasks", type=int, default=4 if quick() else 12, help="tasks in the fan-out benchmark")
     ap.add_argument("--fanout-n", type=int, default=3_000_000, help="loop steps per dummy report task")
     ap.add_argument("--keep", type=Path, default=None, help="generate into (and keep) this folder")
     ap.add_argument("--skip", nargs="*", default=[], choices=["survey", "hotline", "fanout"])
@@ -275,14 +319,21 @@ def main(argv=None) -> int:
                         df = pd.read_parquet(sfiles)
                         d = survey.make_design(df, **design_kw)
                         return survey.estimate(d, df, ITEMS, by=by)
-                    want = timed(probe, "survey pandas (read + estimate)", pandas_survey, results)
+                    want = timed(probe, "survey pandas (read + estimate)", pandas_survey, results, args.runs)
                 else:
                     want = None
                     skipped("survey pandas (read + estimate)", n_resp * SURVEY_BYTES_PER_ROW, args.pandas_limit_gb,
                             results)
                 got = timed(probe, "survey dask (read_parquet + estimate_on_dask)",
                             lambda: sd.estimate_on_dask(dd.read_parquet([str(f) for f in sfiles]), ITEMS, by=by,
-                                                        **design_kw), results)
+                                                        **design_kw), results, args.runs)
+
+                def floor_survey():  # read + weighted mean per (wave, 街镇) of every item: no variance
+                    df = pd.read_parquet(sfiles)
+                    wy = df[ITEMS].mul(df["weight"], axis=0).assign(**{k: df[k] for k in by})
+                    w = df[ITEMS].notna().mul(df["weight"], axis=0).assign(**{k: df[k] for k in by})
+                    return (wy.groupby(by, observed=True).sum() / w.groupby(by, observed=True).sum())
+                timed(probe, "survey floor (read + weighted groupby mean)", floor_survey, results, args.runs)
                 if want is not None:
                     key = by + ["variable"]
                     a = got.assign(**{k: got[k].astype(str) for k in by}).sort_values(key)
@@ -296,16 +347,21 @@ def main(argv=None) -> int:
                 if n_tick * TICKET_BYTES_PER_ROW < limit:
                     def pandas_hotline():
                         return hotline.aggregate_tickets(pd.read_parquet(tfiles), units, population)
-                    want = timed(probe, "hotline pandas (read + aggregate_tickets)", pandas_hotline, results)
+                    want = timed(probe, "hotline pandas (read + aggregate_tickets)", pandas_hotline, results,
+                                 args.runs)
                 else:
                     want = None
                     skipped("hotline pandas (read + aggregate_tickets)", n_tick * TICKET_BYTES_PER_ROW,
                             args.pandas_limit_gb, results)
                 streamed = timed(probe, "hotline streaming (pyarrow batches, 1 proc)",
                                  lambda: hs.aggregate_ticket_files(tfiles, units, population, batch_rows=500_000),
-                                 results)
+                                 results, args.runs)
                 on_dask = timed(probe, "hotline dask (aggregate_tickets_on_dask)",
-                                lambda: hs.aggregate_tickets_on_dask(tfiles, units, population), results)
+                                lambda: hs.aggregate_tickets_on_dask(tfiles, units, population), results, args.runs)
+                timed(probe, "hotline peer (polars streaming group_by)", lambda: polars_counts(tfiles), results,
+                      args.runs)
+                timed(probe, "hotline floor (pyarrow batches + pandas groupby)", lambda: floor_counts(tfiles),
+                      results, args.runs)
                 cols = ["level", "unit", "period"]
                 same = streamed.sort_values(cols).reset_index(drop=True).equals(
                     on_dask.sort_values(cols).reset_index(drop=True))
@@ -335,24 +391,31 @@ def main(argv=None) -> int:
         if args.keep is None:
             shutil.rmtree(root, ignore_errors=True)
 
-    print("ratios (same run):")
+    print("ratios (same run; min and median of the runs; > 1: the first is slower):")
+    t = {label: v[0] for label, v in results.items() if v}
     peak_all = max(v[1] for v in results.values() if v)
     for a, b, what in [
-        ("survey dask (read_parquet + estimate_on_dask)", "survey pandas (read + estimate)", "survey dask/pandas time"),
+        ("survey dask (read_parquet + estimate_on_dask)", "survey pandas (read + estimate)", "peer, survey dask/pandas"),
+        ("survey dask (read_parquet + estimate_on_dask)", "survey floor (read + weighted groupby mean)",
+         "floor, survey dask/floor"),
+        ("hotline streaming (pyarrow batches, 1 proc)", "hotline peer (polars streaming group_by)",
+         "peer, hotline streaming/polars"),
+        ("hotline streaming (pyarrow batches, 1 proc)", "hotline floor (pyarrow batches + pandas groupby)",
+         "floor, hotline streaming/floor"),
         ("hotline streaming (pyarrow batches, 1 proc)", "hotline pandas (read + aggregate_tickets)",
          "hotline streaming/pandas time"),
         ("hotline dask (aggregate_tickets_on_dask)", "hotline pandas (read + aggregate_tickets)",
          "hotline dask/pandas time"),
-        ("fan-out dask (1 worker)", "fan-out dask (2 workers)", "fan-out speed-up 2 vs 1 dask worker"),
-        ("fan-out dask (1 worker)", "fan-out dask (4 workers)", "fan-out speed-up 4 vs 1 dask worker"),
+        ("fan-out dask (1 worker)", "fan-out dask (2 workers)", "fan-out 1 vs 2 dask workers (speed-up)"),
+        ("fan-out dask (1 worker)", "fan-out dask (4 workers)", "fan-out 1 vs 4 dask workers (speed-up)"),
         ("fan-out dask (2 workers)", "fan-out process pool (2)", "fan-out dask(2)/process pool(2) time"),
     ]:
-        ra, rb = results.get(a), results.get(b)
-        if ra and rb:
-            ratio = ra[0] / rb[0]
-            print(f"  {what:<42s} {ratio:6.2f}")
+        if a in t and b in t and what.startswith(("peer", "floor")):
+            ratio(t[a], t[b], what)
+        elif a in t and b in t:
+            print(f"  {what}: min {t[a].min / t[b].min:.3g}, median {t[a].median / t[b].median:.3g}")
         elif a in results or b in results:
-            print(f"  {what:<42s}   n/a (a path was skipped)")
+            print(f"  ratio {what}: n/a (a path was skipped)")
     print(f"  peak RSS of the process tree, any phase:  {gb(peak_all)} (limit 8 GB: "
           f"{'OK' if peak_all < 8 * 2**30 else 'EXCEEDED'})")
     return 0

@@ -40,3 +40,47 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
         terminalreporter.write_sep("-", "reliability counts")
         for what, n in RELIABILITY.items():
             terminalreporter.write_line(f"{what}: {n}")
+
+
+# ---- pytest-xdist (`make test` runs the suite on two workers) ---------------------------------------------------
+# Each worker gets a temporary folder of its own (TMPDIR, inherited by the kernels and subprocesses it starts), so a
+# test that checks what was left in the temporary folder sees only its own worker's files. The reliability counts of
+# every worker are sent to the controller and printed there as one sum.
+def pytest_configure(config):
+    worker = getattr(config, "workerinput", None)
+    if worker is not None:
+        import tempfile
+
+        config._govlib_tmp = tempfile.mkdtemp(prefix=f"govlib-{worker['workerid']}-")
+        os.environ["TMPDIR"] = config._govlib_tmp
+        tempfile.tempdir = None  # gettempdir() reads TMPDIR again
+
+
+def pytest_unconfigure(config):
+    folder = getattr(config, "_govlib_tmp", None)
+    if folder is not None:
+        import shutil
+
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def pytest_sessionfinish(session, exitstatus):
+    if hasattr(session.config, "workeroutput"):
+        session.config.workeroutput["reliability"] = dict(RELIABILITY)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node, error):
+    for what, n in getattr(node, "workeroutput", {}).get("reliability", {}).items():
+        RELIABILITY[what] += n
+
+
+# The files that take longest (CPU seconds on the 2-core machine: builds of the demo, report renders, a browser) go
+# first, so that with `--dist loadfile --no-loadscope-reorder` no worker starts one of them when the rest is done.
+SLOWEST_FIRST = ("test_crash_safety.py", "test_hostile_data.py", "test_reports_rendered.py", "test_reports.py",
+                 "test_import.py", "test_distributed.py", "test_index.py", "test_hostile_settings.py")
+
+
+def pytest_collection_modifyitems(session, config, items):
+    rank = {name: i for i, name in enumerate(SLOWEST_FIRST)}
+    items.sort(key=lambda item: rank.get(item.path.name, len(rank)))  # stable: the order within a file is kept

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -458,10 +459,20 @@ def test_weights_and_lists_are_checked(project, capsys, text, message):
     assert code == 2 and message in err
 
 
+@pytest.fixture(scope="module")
+def demo_template(tmp_path_factory):
+    """The small synthetic data set, made once as a new user would (``govlib demo-data``); each test copies it."""
+    root = tmp_path_factory.mktemp("demo-template")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("GOVLIB_ROOT", str(root))
+        assert cli.main(["demo-data", "--size", "small"]) == 0
+    return root
+
+
 @pytest.fixture
-def demo_project(project, capsys):
-    """A project with the small synthetic data set, made as a new user would (``govlib demo-data``)."""
-    assert cli.main(["demo-data", "--size", "small"]) == 0
+def demo_project(project, demo_template, capsys):
+    """A project of its own with the small synthetic data set (a copy of ``demo_template``)."""
+    shutil.copytree(demo_template, project, dirs_exist_ok=True)
     capsys.readouterr()
     return project
 
