@@ -199,27 +199,38 @@ def _run(tables: dict[str, pd.DataFrame], settings) -> dict[str, pd.DataFrame]:
     psus_per_unit = frame.groupby(["_wave", "_unit"])["_wpsu"].nunique()
     single_psu_units = set(psus_per_unit[psus_per_unit == 1].index) if not design.two_stage else set()
 
-    # All measures in one pass per level: the calibration cross-tables are built once per estimate() call.
-    blocks, variables = [frame], []
-    for measure in cfg["measures"]:
-        scores = score_items(resp, items, measure=measure)
-        blocks.append(scores.add_prefix(f"_{measure}__"))
-        variables += [f"_{measure}__{i}" for i in item_names]
-    data = pd.concat(blocks, axis=1)
+    variables = [f"_{measure}__{i}" for measure in cfg["measures"] for i in item_names]
     comp = {"_score__composite": {f"_score__{i}": a for i, a in composite["composite"].items()}} \
         if "score" in cfg["measures"] else None
     if comp:  # the composite's design effect: that of each respondent's composite score (issue 14)
-        data[COMPOSITE_ROWS] = _composite_rows(data, comp["_score__composite"])
         variables.append(COMPOSITE_ROWS)
+    score_items(resp, items)  # every code checked on the whole table first: one error names them all
+    per_level: dict[str, list[pd.DataFrame]] = {level: [] for level, _ in levels}
+    for rows in wave_chunks(frame["_wave"], WAVE_CHUNK_ROWS):
+        # Whole waves at a time: every stratum, PSU, calibration cell and domain lies within a wave, and the
+        # design's subset keeps the whole design's structure and degrees of freedom, so every estimate equals the
+        # whole design's while only these waves' scores and linearised values are held.
+        part = resp.iloc[rows].reset_index(drop=True)
+        blocks = [frame.iloc[rows].reset_index(drop=True)]
+        blocks += [score_items(part, items, measure=measure).add_prefix(f"_{measure}__")
+                   for measure in cfg["measures"]]
+        data = pd.concat(blocks, axis=1)
+        if comp:
+            data[COMPOSITE_ROWS] = _composite_rows(data, comp["_score__composite"])
+        part_design = design.subset(rows, data)
+        for level, col in levels:
+            by = ["_wave"] + ([col] if col else [])
+            # Communities get the 0-100 score only (what the profiles and small-area estimation use): top-2-box
+            # and net shares of ~30 respondents are mostly suppressed anyway, and each measure costs a variance
+            # pass.
+            wanted = [v for v in variables if level != "community" or v.startswith("_score__")]
+            with np.errstate(invalid="ignore", divide="ignore"):  # an all-missing item is NaN (empty="nan")
+                e = estimate(part_design, data, wanted, by=by, stat="mean", composite=comp, **est_args)
+            per_level[level].append(_composite_design_effect(e, by))
+        del data, blocks, part, part_design
     parts = []
     for level, col in levels:
-        by = ["_wave"] + ([col] if col else [])
-        # Communities get the 0-100 score only (what the profiles and small-area estimation use): top-2-box and
-        # net shares of ~30 respondents are mostly suppressed anyway, and each measure costs a variance pass.
-        wanted = [v for v in variables if level != "community" or v.startswith("_score__")]
-        with np.errstate(invalid="ignore", divide="ignore"):  # an all-missing item is NaN (empty="nan"), silently
-            e = estimate(design, data, wanted, by=by, stat="mean", composite=comp, **est_args)
-        e = _composite_design_effect(e, by)
+        e = pd.concat(per_level.pop(level), ignore_index=True)
         e["level"] = level
         e["unit"] = e[col] if col else "district"
         e["period"] = e["_wave"]
@@ -258,6 +269,28 @@ def _run(tables: dict[str, pd.DataFrame], settings) -> dict[str, pd.DataFrame]:
 
 
 COMPOSITE_ROWS = "_score__composite_rows"
+
+#: Waves are estimated together until they hold about this many respondents: the stage's memory is that of such
+#: a chunk (scores, linearised values), and fewer, larger chunks spread the per-call overhead.
+WAVE_CHUNK_ROWS = 250_000
+
+
+def wave_chunks(wave: pd.Series, chunk_rows: int) -> list[np.ndarray]:
+    """Row numbers of consecutive whole waves (in sorted order), about ``chunk_rows`` respondents a chunk.
+
+    A wave larger than ``chunk_rows`` is a chunk of its own; the chunks' rows, concatenated, list every row once.
+
+    Examples
+    --------
+    >>> [c.tolist() for c in wave_chunks(pd.Series(["b", "a", "b", "c", "a"]), 3)]
+    [[1, 4], [0, 2, 3]]
+    """
+    code, _ = pd.factorize(wave, sort=True)
+    sizes = np.bincount(code)
+    chunk_of_wave = pd.factorize(np.cumsum(sizes) // max(int(chunk_rows), 1))[0]
+    chunk = chunk_of_wave[code]
+    order = np.argsort(chunk, kind="stable")
+    return np.split(order, np.cumsum(np.bincount(chunk))[:-1])
 
 
 def _composite_rows(data: pd.DataFrame, coefs: dict[str, float]) -> np.ndarray:
