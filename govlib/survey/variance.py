@@ -340,9 +340,8 @@ def _scale_rows(M, v: np.ndarray):
 
 
 def _domain_totals(dom: np.ndarray, weights: np.ndarray, n_domains: int) -> np.ndarray:
-    """(n_domains, k) column sums of ``weights`` (n, k) by domain."""
-    return np.stack([np.bincount(dom, weights=weights[:, j], minlength=n_domains) for j in range(weights.shape[1])],
-                    axis=1)
+    """(n_domains, k) column sums of ``weights`` (n, k) by domain (one pass over the rows, in row order)."""
+    return _group_sums(dom, None, weights, n_domains)
 
 
 def calibrated_linearisation(design: SurveyDesign, values: np.ndarray, dom: np.ndarray, n_domains: int, *,

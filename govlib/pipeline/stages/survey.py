@@ -234,9 +234,10 @@ def _run(tables: dict[str, pd.DataFrame], settings) -> dict[str, pd.DataFrame]:
         e["level"] = level
         e["unit"] = e[col] if col else "district"
         e["period"] = e["_wave"]
-        split = e["variable"].str.slice(1).str.split("__", n=1, regex=False)
-        e["measure"] = split.str[0]
-        e["item"] = split.str[1]
+        code, names = pd.factorize(e["variable"])  # split the few distinct names, not every row's
+        split = pd.Series(names).str.slice(1).str.split("__", n=1, regex=False)
+        e["measure"] = pd.Series(split.str[0].to_numpy()[code], index=e.index, dtype=object)
+        e["item"] = pd.Series(split.str[1].to_numpy()[code], index=e.index, dtype=object)
         e["indicator"] = e["item"].map(indicator_of).fillna("D6")
         psu_dom = np.zeros(len(e), bool)
         if level == "community" and single_psu_units:
