@@ -83,6 +83,24 @@ def read_settings(settings) -> dict[str, Any]:
     return read_section(settings, "survey")
 
 
+def _text(s: pd.Series) -> pd.Categorical:
+    """``s.astype(str)`` coded as a categorical: the same strings, but hashing, grouping and fingerprinting a
+    million respondents' codes costs a pass over integers, not over strings."""
+    codes, uniques = pd.factorize(s, use_na_sentinel=False)
+    labels = pd.Index(np.asarray(uniques, dtype=object)).astype(str)
+    if not labels.is_unique:  # e.g. 1 and "1": keep astype(str)'s meaning
+        return pd.Categorical(s.astype(str).to_numpy())
+    return pd.Categorical.from_codes(codes, categories=labels)
+
+
+def _joined(a: pd.Categorical, b: pd.Categorical) -> pd.Categorical:
+    """``a + "|" + b`` of two coded columns, coded (strata and PSUs are crossed with the wave)."""
+    nb = len(b.categories)
+    codes, uniques = pd.factorize(a.codes.astype(np.int64) * nb + b.codes)
+    return pd.Categorical.from_codes(codes, categories=[f"{a.categories[u // nb]}|{b.categories[u % nb]}"
+                                                        for u in uniques])
+
+
 def _year(wave: pd.Series) -> pd.Series:
     return wave.astype(str).str.slice(0, 4).astype(int)
 
@@ -95,13 +113,13 @@ def _calibrate(design, frame: pd.DataFrame, population: pd.DataFrame, cfg: dict)
     pop["year"] = pd.to_numeric(pop["year"], errors="coerce").astype("Int64").astype(float)
     pop["sex"] = pop["sex"].astype(str)
     pop["age_group"] = pop["age_group"].astype(str)
-    waves = pd.DataFrame({"_wave": frame["_wave"].unique()})
+    waves = pd.DataFrame({"_wave": np.asarray(frame["_wave"].unique(), dtype=object).astype(str)})
     waves["year"] = _year(waves["_wave"]).astype(float)
     pop = waves.merge(pop, on="year", how="inner")
     pop = pop.rename(columns={"code": "_stratum"})
     keys = ["_wave", "_stratum"]
     # margins only for the 街镇 x waves that were surveyed
-    present = frame[keys].drop_duplicates()
+    present = frame[keys].drop_duplicates().astype(str)
     pop = pop.merge(present, on=keys, how="inner")
     if cfg["calibration"] == "poststratify":
         cells = keys + ["sex", "age_group"]
@@ -152,16 +170,16 @@ def _run(tables: dict[str, pd.DataFrame], settings) -> dict[str, pd.DataFrame]:
     indicator_of = dict(zip(item_names, items["indicator"].astype(str)))
 
     frame = pd.DataFrame({
-        "_wave": resp["wave"].astype(str).to_numpy(),
-        "_stratum": resp[cfg["strata"]].astype(str).to_numpy(),
-        "_psu": resp[cfg["psu"]].astype(str).to_numpy(),
-        "_unit": resp["unit"].astype(str).to_numpy(),
+        "_wave": _text(resp["wave"]),
+        "_stratum": _text(resp[cfg["strata"]]),
+        "_psu": _text(resp[cfg["psu"]]),
+        "_unit": _text(resp["unit"]),
     })
-    frame["_wstratum"] = frame["_wave"] + "|" + frame["_stratum"]
-    frame["_wpsu"] = frame["_wave"] + "|" + frame["_psu"]
+    frame["_wstratum"] = _joined(frame["_wave"].array, frame["_stratum"].array)
+    frame["_wpsu"] = _joined(frame["_wave"].array, frame["_psu"].array)
     for c in ("sex", "age_group"):
         if c in resp.columns:
-            frame[c] = resp[c].astype(str).to_numpy()
+            frame[c] = _text(resp[c])
     fpc = list(cfg["fpc"] or [])
     if "fpc" not in (settings.section("survey") if settings is not None else {}) \
             and not any(c in resp.columns for c in fpc):
@@ -196,7 +214,7 @@ def _run(tables: dict[str, pd.DataFrame], settings) -> dict[str, pd.DataFrame]:
     if cfg["community_level"]:
         levels.append(("community", "_unit"))
     # a community domain that is a single PSU has no design SE unless the second stage enters the variance
-    psus_per_unit = frame.groupby(["_wave", "_unit"])["_wpsu"].nunique()
+    psus_per_unit = frame.groupby(["_wave", "_unit"], observed=True)["_wpsu"].nunique()
     single_psu_units = set(psus_per_unit[psus_per_unit == 1].index) if not design.two_stage else set()
 
     variables = [f"_{measure}__{i}" for measure in cfg["measures"] for i in item_names]
@@ -329,7 +347,8 @@ def _small_area(estimates: pd.DataFrame, frame: pd.DataFrame, resp: pd.DataFrame
     """Fay-Herriot per wave x item over communities, the community's 街镇 as a factor covariate."""
     com = estimates[(estimates["level"] == "community") & (estimates["measure"] == "score")
                     & (estimates["item"] != "composite")].copy()
-    parent = frame.drop_duplicates("_unit").set_index("_unit")["_stratum"]
+    parent = frame.drop_duplicates("_unit").set_index("_unit")["_stratum"].astype(str)
+    parent.index = parent.index.astype(str)
     com["jiezhen"] = com["unit"].map(parent)
     # a domain without a design SE (single PSU, no second stage) gets the within-community SRS variance
     var = com["se"].to_numpy() ** 2
@@ -337,7 +356,7 @@ def _small_area(estimates: pd.DataFrame, frame: pd.DataFrame, resp: pd.DataFrame
     if no_se.any():
         srs = com["estimate"].to_numpy()  # placeholder replaced below
         scores = score_items(resp, items, measure="score")
-        long = pd.DataFrame({"_wave": frame["_wave"], "_unit": frame["_unit"]}).join(scores)
+        long = pd.DataFrame({"_wave": frame["_wave"].astype(str), "_unit": frame["_unit"].astype(str)}).join(scores)
         melted = long.melt(id_vars=["_wave", "_unit"], var_name="item", value_name="y").dropna()
         g = melted.groupby(["_wave", "_unit", "item"])["y"]
         s2n = (g.var(ddof=1) / g.count()).rename("s2n").reset_index()
