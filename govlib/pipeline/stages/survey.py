@@ -97,8 +97,8 @@ def _joined(a: pd.Categorical, b: pd.Categorical) -> pd.Categorical:
     """``a + "|" + b`` of two coded columns, coded (strata and PSUs are crossed with the wave)."""
     nb = len(b.categories)
     codes, uniques = pd.factorize(a.codes.astype(np.int64) * nb + b.codes)
-    return pd.Categorical.from_codes(codes, categories=[f"{a.categories[u // nb]}|{b.categories[u % nb]}"
-                                                        for u in uniques])
+    ca, cb = np.asarray(a.categories, dtype=object), np.asarray(b.categories, dtype=object)
+    return pd.Categorical.from_codes(codes, categories=[f"{ca[u // nb]}|{cb[u % nb]}" for u in uniques])
 
 
 def _year(wave: pd.Series) -> pd.Series:
@@ -244,7 +244,7 @@ def _run(tables: dict[str, pd.DataFrame], settings) -> dict[str, pd.DataFrame]:
             wanted = [v for v in variables if level != "community" or v.startswith("_score__")]
             with np.errstate(invalid="ignore", divide="ignore"):  # an all-missing item is NaN (empty="nan")
                 e = estimate(part_design, data, wanted, by=by, stat="mean", composite=comp, **est_args)
-            per_level[level].append(_composite_design_effect(e, by))
+            per_level[level].append(_composite_design_effect(e))
         del data, blocks, part, part_design
     parts = []
     for level, col in levels:
@@ -323,22 +323,26 @@ def _composite_rows(data: pd.DataFrame, coefs: dict[str, float]) -> np.ndarray:
         return np.where(den > 0, num / den, np.nan)
 
 
-def _composite_design_effect(e: pd.DataFrame, by: list[str]) -> pd.DataFrame:
+def _composite_design_effect(e: pd.DataFrame) -> pd.DataFrame:
     """Give the composite rows the ``deff`` of the respondent-level composite score and ``n_eff = n / deff``.
 
     The composite is a linear combination of domain means, so the linearisation gives its SE but no SRS variance
     to compare with; without a deff its ``n_eff`` was NaN and every composite was flagged ``suppress``.
     """
-    helper = e["variable"] == COMPOSITE_ROWS
+    helper = (e["variable"] == COMPOSITE_ROWS).to_numpy()
     if not helper.any():
         return e
-    deff = e.loc[helper].set_index(by)["deff"]
-    target = e["variable"] == "_score__composite"
-    keys = pd.MultiIndex.from_frame(e.loc[target, by]) if len(by) > 1 else pd.Index(e.loc[target, by[0]])
-    got = deff.reindex(keys).to_numpy(dtype=float)
-    e.loc[target, "deff"] = got
+    # estimate() lays out one row per domain and variable, domain by domain: the helper's rows and the
+    # composite's rows are the same domains in the same order
+    target = (e["variable"] == "_score__composite").to_numpy()
+    got = e["deff"].to_numpy(dtype=float)[helper]
+    deff = e["deff"].to_numpy(dtype=float).copy()
+    n_eff = e["n_eff"].to_numpy(dtype=float).copy()
+    deff[target] = got
     with np.errstate(invalid="ignore", divide="ignore"):
-        e.loc[target, "n_eff"] = e.loc[target, "n"].to_numpy(dtype=float) / got
+        n_eff[target] = e["n"].to_numpy(dtype=float)[target] / got
+    e["deff"] = deff
+    e["n_eff"] = n_eff
     return e.loc[~helper].reset_index(drop=True)
 
 
