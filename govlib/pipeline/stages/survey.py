@@ -229,7 +229,9 @@ def _run(tables: dict[str, pd.DataFrame], settings) -> dict[str, pd.DataFrame]:
         # design's subset keeps the whole design's structure and degrees of freedom, so every estimate equals the
         # whole design's while only these waves' scores and linearised values are held.
         part = resp.iloc[rows].reset_index(drop=True)
-        blocks = [frame.iloc[rows].reset_index(drop=True)]
+        # only these waves' categories: the design's fingerprint hashes the categories of every coded column
+        blocks = [frame.iloc[rows].reset_index(drop=True).apply(
+            lambda c: c.cat.remove_unused_categories() if isinstance(c.dtype, pd.CategoricalDtype) else c)]
         blocks += [score_items(part, items, measure=measure).add_prefix(f"_{measure}__")
                    for measure in cfg["measures"]]
         data = pd.concat(blocks, axis=1)
