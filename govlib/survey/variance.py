@@ -364,11 +364,14 @@ def calibrated_linearisation(design: SurveyDesign, values: np.ndarray, dom: np.n
     wv = np.where(valid, w[:, None], 0.0)
     N_d = _domain_totals(dom, valid.astype(float), n_domains)
     W_d = _domain_totals(dom, wv, n_domains)
-    Y_d = _domain_totals(dom, wv * y, n_domains)
+    wy = wv * y
+    Y_d = _domain_totals(dom, wy, n_domains)
+    wy *= y  # now w*y*y: one (rows x variables) temporary fewer
     with np.errstate(divide="ignore", invalid="ignore"):
         mean = Y_d / W_d
-        s2 = (_domain_totals(dom, wv * y * y, n_domains) - mean * Y_d) / W_d * N_d / (N_d - 1)
+        s2 = (_domain_totals(dom, wy, n_domains) - mean * Y_d) / W_d * N_d / (N_d - 1)
         fsrs = (W_d - N_d) / W_d
+    del wv, wy
     # linearised values u (n x m), only within each row's own domain
     if stat == "ratio":
         num = [a for a, _ in ratio_pairs]
@@ -401,7 +404,9 @@ def calibrated_linearisation(design: SurveyDesign, values: np.ndarray, dom: np.n
         est, n_out = Y_d, N_d
         with np.errstate(divide="ignore", invalid="ignore"):
             vsrs = s2 * W_d ** 2 / N_d * fsrs
-    x = w[:, None] * np.nan_to_num(u)
+    if not np.isfinite(u).all():
+        u = np.nan_to_num(u)
+    x = np.multiply(u, w[:, None], out=u)  # u is a fresh array here (never the caller's values)
     m = x.shape[1]
     if ssu is None or np.bincount(ssu).max() <= 1:  # second-stage units are single rows
         var = _blocked_variance(design, x, dom, n_domains)
@@ -631,7 +636,9 @@ def _blocked_variance(design: SurveyDesign, x: np.ndarray, dom: np.ndarray, n_do
         touched[t] = True
     out = np.zeros((n_domains, m))
     for a, b_ in zip(bounds[:-1], bounds[1:]):
-        rows = row_order[row_start[a]:row_start[b_]]
+        # one chunk (the build's waves): every row in its own order, no (rows x columns) copy; grouped sums add
+        # each group's rows in row order either way (the sort by pair is stable), so the sums are the same
+        rows = slice(None) if (a, b_) == (0, n_pairs) else row_order[row_start[a]:row_start[b_]]
         xr = x[rows]
         pr = pair_of_row[rows] - a
         P = b_ - a
