@@ -261,13 +261,12 @@ def _fit(y, psi, A, synthetic, leverage, ml_trace, beta, beta_se, it, converged,
             bias = -ml_trace / np.sum(vi ** 2)
     g3 = psi ** 2 / (A + psi) ** 3 * var_A
     mse = g1 + g2 + 2 * g3 - bias * (1 - gamma) ** 2
-    table = pd.DataFrame({
-        "area": np.arange(D) if area is None else np.asarray(area),
-        "direct": y, "vardir": psi, "synthetic": synthetic, "gamma": gamma, "eblup": eblup, "mse": mse,
-        "g1": g1, "g2": g2, "g3": g3,
-    })
     with np.errstate(divide="ignore", invalid="ignore"):
-        table["cv_direct"] = np.sqrt(psi) / np.abs(y)
-        table["cv_eblup"] = np.sqrt(mse) / np.abs(eblup)
+        table = pd.DataFrame({
+            "area": np.arange(D) if area is None else np.asarray(area),
+            "direct": y, "vardir": psi, "synthetic": synthetic, "gamma": gamma, "eblup": eblup, "mse": mse,
+            "g1": g1, "g2": g2, "g3": g3, "cv_direct": np.sqrt(psi) / np.abs(y),
+            "cv_eblup": np.sqrt(mse) / np.abs(eblup),
+        })
     return FayHerriotFit(table=table, refvar=float(A), beta=beta, beta_se=beta_se, iterations=it,
                          converged=converged, method=method)

@@ -101,6 +101,23 @@ def _joined(a: pd.Categorical, b: pd.Categorical) -> pd.Categorical:
     return pd.Categorical.from_codes(codes, categories=[f"{ca[u // nb]}|{cb[u % nb]}" for u in uniques])
 
 
+def _rows(frame: pd.DataFrame, rows: np.ndarray) -> dict[str, Any]:
+    """Some rows of the stage's frame, column by column; a coded column keeps only the categories it uses (the
+    design's fingerprint hashes every category of a coded column, and a chunk has one wave's PSUs)."""
+    out: dict[str, Any] = {}
+    for c in frame.columns:
+        v = frame[c].array
+        if isinstance(v, pd.Categorical):
+            codes = v.codes[rows]
+            used = np.flatnonzero(np.bincount(codes, minlength=len(v.categories)))  # in category order
+            new = np.full(len(v.categories), -1, dtype=np.int64)
+            new[used] = np.arange(len(used))
+            out[c] = pd.Categorical.from_codes(new[codes], categories=v.categories[used])
+        else:
+            out[c] = np.asarray(v)[rows]
+    return out
+
+
 def _year(wave: pd.Series) -> pd.Series:
     return wave.astype(str).str.slice(0, 4).astype(int)
 
@@ -223,18 +240,18 @@ def _run(tables: dict[str, pd.DataFrame], settings) -> dict[str, pd.DataFrame]:
     if comp:  # the composite's design effect: that of each respondent's composite score (issue 14)
         variables.append(COMPOSITE_ROWS)
     score_items(resp, items)  # every code checked on the whole table first: one error names them all
+    answers = resp[list(dict.fromkeys(items["item"]))]
     per_level: dict[str, list[pd.DataFrame]] = {level: [] for level, _ in levels}
     for rows in wave_chunks(frame["_wave"], WAVE_CHUNK_ROWS):
         # Whole waves at a time: every stratum, PSU, calibration cell and domain lies within a wave, and the
         # design's subset keeps the whole design's structure and degrees of freedom, so every estimate equals the
         # whole design's while only these waves' scores and linearised values are held.
-        part = resp.iloc[rows].reset_index(drop=True)
-        # only these waves' categories: the design's fingerprint hashes the categories of every coded column
-        blocks = [frame.iloc[rows].reset_index(drop=True).apply(
-            lambda c: c.cat.remove_unused_categories() if isinstance(c.dtype, pd.CategoricalDtype) else c)]
-        blocks += [score_items(part, items, measure=measure).add_prefix(f"_{measure}__")
-                   for measure in cfg["measures"]]
-        data = pd.concat(blocks, axis=1)
+        part = answers.iloc[rows].reset_index(drop=True)
+        columns = _rows(frame, rows)
+        for measure in cfg["measures"]:
+            scores = score_items(part, items, measure=measure)
+            columns.update({f"_{measure}__{c}": scores[c].to_numpy() for c in scores.columns})
+        data = pd.DataFrame(columns)
         if comp:
             data[COMPOSITE_ROWS] = _composite_rows(data, comp["_score__composite"])
         part_design = design.subset(rows, data)
@@ -247,7 +264,7 @@ def _run(tables: dict[str, pd.DataFrame], settings) -> dict[str, pd.DataFrame]:
             with np.errstate(invalid="ignore", divide="ignore"):  # an all-missing item is NaN (empty="nan")
                 e = estimate(part_design, data, wanted, by=by, stat="mean", composite=comp, **est_args)
             per_level[level].append(_composite_design_effect(e))
-        del data, blocks, part, part_design
+        del data, columns, part, part_design
     parts = []
     for level, col in levels:
         e = pd.concat(per_level.pop(level), ignore_index=True)
