@@ -16,6 +16,7 @@ else generated (``--quick``: the small demo).
    ``make_design`` + ``rake`` + ``estimate`` of the same, on the first ``--r-waves`` waves (default 1: R's
    ``svyby`` with calibration takes minutes per wave beyond that); estimates and SEs compared.
 Every timing: one warm-up run, then the minimum and median of three, the same for govlib, its peer and the floor.
+The stage's peak memory (tracemalloc) is measured in one further, untimed run.
 """
 from __future__ import annotations
 
@@ -53,6 +54,18 @@ def timed(fn, repeats=REPEATS):
     print(f"  [{getattr(fn, '__name__', 'run')}: wall {', '.join(f'{x:.2f}' for x in times)} s; "
           f"CPU {', '.join(f'{x:.2f}' for x in cpu)} s]", flush=True)
     return min(times), statistics.median(times), out
+
+
+def traced_peak(fn) -> float:
+    """Peak of Python and numpy allocations during ``fn()`` in MB (tracemalloc; slows the run, so not timed)."""
+    import tracemalloc
+
+    tracemalloc.start()
+    try:
+        fn()
+        return tracemalloc.get_traced_memory()[1] / 2 ** 20
+    finally:
+        tracemalloc.stop()
 
 
 def load_tables(quick: bool) -> dict:
@@ -187,6 +200,9 @@ def main() -> None:
           f"{len(out['survey_estimates']):,} estimates, {len(out['survey_sae']):,} small-area rows)")
     print(f"numpy/pandas floor (data passes only) on the same data: {f_min:.2f} / {f_med:.2f} s")
     print(f"ratio survey stage / floor ({size}): {s_min / f_min:.1f}x")
+    peak = traced_peak(lambda: stage.run(tables, settings))
+    print(f"survey stage peak memory (tracemalloc, one more run): {peak:.0f} MB beyond its input (it streams whole "
+          f"waves: stages.survey.WAVE_CHUNK_ROWS = {stage.WAVE_CHUNK_ROWS:,})")
     r_comparison(tables, n_r)
 
 

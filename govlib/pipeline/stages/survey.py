@@ -48,6 +48,12 @@ sae                 true                Fay-Herriot for communities
 ==================  ==================  ==============================================================
 
 All SEs after calibration are R's (calibration residuals, :mod:`govlib.survey.calibrate`), at every level.
+
+Streaming: the design (its degrees of freedom: #PSUs - #strata of all waves), the raking and the trimming are made
+once for all respondents (a few arrays of one number per respondent); the scores, linearised values and variance
+algebra then run whole waves at a time (:data:`WAVE_CHUNK_ROWS`, :meth:`~govlib.survey.design.SurveyDesign.subset`):
+every stratum, PSU, calibration cell and domain lies within a wave, so each chunk's estimates are the whole
+design's, and the stage's memory beyond its input is one chunk's (full demo: 1.23M respondents in 32 waves).
 """
 from __future__ import annotations
 
