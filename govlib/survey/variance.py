@@ -480,13 +480,14 @@ def _calibration_steps(design: SurveyDesign):
             steps.append((len(terms) - 1, oldw / psw, np.bincount(codes, weights=oldw)))
         else:
             _, recorded = step
-            ids = []
+            ids, counts = [], []
             for codes, psw in recorded:
                 terms.append((codes, psw))
                 ids.append(len(terms) - 1)
+                counts.append((1.0 / psw, np.bincount(codes).astype(float)))  # the same in every sweep
             for _ in range(10):  # R: ten sweeps over the margins
-                for t, (codes, psw) in zip(ids, recorded):
-                    steps.append((t, 1.0 / psw, np.bincount(codes).astype(float)))
+                for t, (h, den) in zip(ids, counts):
+                    steps.append((t, h, den))
     return terms, steps
 
 
@@ -555,9 +556,19 @@ def _blocked_variance(design: SurveyDesign, x: np.ndarray, dom: np.ndarray, n_do
     """
     terms, steps = _calibration_steps(design)
     n, m = x.shape
-    block_of_stratum = _blocks(design, terms)
-    n_blocks = int(block_of_stratum.max()) + 1
+    # Only the blocks and PSUs of strata that have rows: a design's subset (one wave of the build) keeps the whole
+    # design's numbering, and per-PSU tables over every wave's PSUs would be mostly zeros. Blocks and PSUs keep
+    # their order, so every sum is the same.
+    block_all = _blocks(design, terms)
+    used = np.zeros(int(block_all.max()) + 1, dtype=bool)
+    used[block_all[design.stratum]] = True
+    block_of_stratum = np.where(used, np.cumsum(used) - 1, -1)[block_all]
+    n_blocks = int(used.sum())
     row_block = block_of_stratum[design.stratum]
+    psu_global = np.flatnonzero(block_of_stratum[design.psu_stratum] >= 0)  # the PSUs of those blocks
+    psu_of_row = np.full(len(design.psu_stratum), -1, dtype=np.int64)
+    psu_of_row[psu_global] = np.arange(len(psu_global))
+    psu_of_row = psu_of_row[design.psu]
     local, local_cell, K = [], [], []
     for codes, _ in terms:
         lc, cell_local, k = _local_codes(codes, row_block)
@@ -573,8 +584,8 @@ def _blocked_variance(design: SurveyDesign, x: np.ndarray, dom: np.ndarray, n_do
     row_order = np.argsort(pair_of_row, kind="stable")
     row_start = np.searchsorted(pair_of_row[row_order], np.arange(n_pairs + 1))
     # PSUs of each block, in block order
-    n_psus = len(design.psu_stratum)
-    psu_block = block_of_stratum[design.psu_stratum]
+    n_psus = len(psu_global)
+    psu_block = block_of_stratum[design.psu_stratum[psu_global]]
     psu_order = np.argsort(psu_block, kind="stable")
     psus_in_block = np.bincount(psu_block, minlength=n_blocks)
     block_start = np.r_[0, np.cumsum(psus_in_block)[:-1]]
@@ -593,14 +604,14 @@ def _blocked_variance(design: SurveyDesign, x: np.ndarray, dom: np.ndarray, n_do
             key = (row_block * K[t] + local[t]) * K[u] + local[u]
             cross[t, u] = np.bincount(key, weights=first_h[t] * g[u],
                                       minlength=n_blocks * K[t] * K[u]).reshape(n_blocks, K[t], K[u])
-    psu_n = [np.bincount(design.psu * K[t] + local[t], weights=g[t], minlength=n_psus * K[t]).reshape(n_psus, K[t])
+    psu_n = [np.bincount(psu_of_row * K[t] + local[t], weights=g[t], minlength=n_psus * K[t]).reshape(n_psus, K[t])
              for t in range(nt)]
     two_stage = design.two_stage
     psu_q = {}
     if two_stage:
         for t in range(nt):
             for u in range(nt):
-                key = (design.psu * K[t] + local[t]) * K[u] + local[u]
+                key = (psu_of_row * K[t] + local[t]) * K[u] + local[u]
                 psu_q[t, u] = np.bincount(key, weights=g[t] * g[u],
                                           minlength=n_psus * K[t] * K[u]).reshape(n_psus, K[t], K[u])
     inv_steps = []
@@ -654,7 +665,7 @@ def _blocked_variance(design: SurveyDesign, x: np.ndarray, dom: np.ndarray, n_do
         e_start = np.cumsum(cnt) - cnt
         e_pair = np.repeat(np.arange(P), cnt)
         e_psu = psu_order[block_start[pb][e_pair] + np.arange(len(e_pair)) - e_start[e_pair]]
-        row_entry = e_start[pr] + psu_pos[design.psu[rows]]
+        row_entry = e_start[pr] + psu_pos[psu_of_row[rows]]
         E = len(e_pair)
         z = _group_sums(row_entry, None, xr, E)
         ss = None
@@ -679,6 +690,7 @@ def _blocked_variance(design: SurveyDesign, x: np.ndarray, dom: np.ndarray, n_do
                         prod = (bt[t][p0:p1, :, None, :] * bt[u][p0:p1, None, :, :]).reshape(p1 - p0, -1, m)
                         sb += np.matmul(psu_q[t, u][psus].reshape(len(psus), -1), prod)
         stage2 = None
+        e_psu = psu_global[e_psu]  # the design's PSU numbers again
         if ss is not None:
             m_e = design.n_ssu[e_psu].astype(float)[:, None]
             stage2 = (ss - z ** 2 / m_e, ss)
