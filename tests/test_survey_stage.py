@@ -252,3 +252,20 @@ def test_wave_chunks_are_whole_waves_in_order(sizes, chunk, rnd):
     assert flat == sorted(set(waves))  # whole waves, in sorted order, none split across chunks
     for c, s in zip(chunks, seen):  # bounded: beyond its first wave, a chunk holds fewer than `chunk` rows
         assert len(c) - (waves[c] == s[0]).sum() < chunk
+
+
+def test_a_bad_item_code_is_named_from_the_whole_table_though_waves_stream(demo, monkeypatch):
+    # codes outside the scale in two waves: the error (raised while scoring the first wave's chunk) names both
+    # codes and counts all their responses
+    monkeypatch.setattr(stage, "WAVE_CHUNK_ROWS", 1)
+    d = dict(demo)
+    r = d["survey_responses"].copy()
+    waves = sorted(r["wave"].astype(str).unique())
+    first = np.flatnonzero((r["wave"].astype(str) == waves[0]).to_numpy())[:2]
+    last = np.flatnonzero((r["wave"].astype(str) == waves[-1]).to_numpy())[:3]
+    q1 = r["q1"].astype(float).to_numpy().copy()
+    q1[first], q1[last] = 7, 8
+    r["q1"] = q1
+    d["survey_responses"] = r
+    with pytest.raises(InputError, match=r"'q1': codes 7.0, 8.0 are outside .* \(5 responses\)"):
+        stage.run(d, load_settings())

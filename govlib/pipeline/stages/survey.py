@@ -107,6 +107,24 @@ def _joined(a: pd.Categorical, b: pd.Categorical) -> pd.Categorical:
     return pd.Categorical.from_codes(codes, categories=[f"{ca[u // nb]}|{cb[u % nb]}" for u in uniques])
 
 
+def _item_answers(resp: pd.DataFrame, items: pd.DataFrame) -> pd.DataFrame:
+    """The item columns of the responses (an item the responses lack is named by :func:`score_items`)."""
+    names = list(dict.fromkeys(items["item"]))
+    if not all(name in resp.columns for name in names):
+        score_items(resp, items)
+    return resp[names]
+
+
+def _scores(part: pd.DataFrame, resp: pd.DataFrame, items: pd.DataFrame, measure: str) -> pd.DataFrame:
+    """:func:`score_items` of a chunk; a bad code is reported from the whole table (one error names every bad
+    code and its count, not just this chunk's)."""
+    try:
+        return score_items(part, items, measure=measure)
+    except InputError:
+        score_items(resp, items, measure=measure)
+        raise
+
+
 def _rows(frame: pd.DataFrame, rows: np.ndarray) -> dict[str, Any]:
     """Some rows of the stage's frame, column by column; a coded column keeps only the categories it uses (the
     design's fingerprint hashes every category of a coded column, and a chunk has one wave's PSUs)."""
@@ -245,8 +263,7 @@ def _run(tables: dict[str, pd.DataFrame], settings) -> dict[str, pd.DataFrame]:
         if "score" in cfg["measures"] else None
     if comp:  # the composite's design effect: that of each respondent's composite score (issue 14)
         variables.append(COMPOSITE_ROWS)
-    score_items(resp, items)  # every code checked on the whole table first: one error names them all
-    answers = resp[list(dict.fromkeys(items["item"]))]
+    answers = _item_answers(resp, items)
     per_level: dict[str, list[pd.DataFrame]] = {level: [] for level, _ in levels}
     for rows in wave_chunks(frame["_wave"], WAVE_CHUNK_ROWS):
         # Whole waves at a time: every stratum, PSU, calibration cell and domain lies within a wave, and the
@@ -255,7 +272,7 @@ def _run(tables: dict[str, pd.DataFrame], settings) -> dict[str, pd.DataFrame]:
         part = answers.iloc[rows].reset_index(drop=True)
         columns = _rows(frame, rows)
         for measure in cfg["measures"]:
-            scores = score_items(part, items, measure=measure)
+            scores = _scores(part, resp, items, measure)
             columns.update({f"_{measure}__{c}": scores[c].to_numpy() for c in scores.columns})
         data = pd.DataFrame(columns)
         if comp:
