@@ -195,7 +195,7 @@ def main() -> None:
     quick = "--quick" in sys.argv
     n_r = int(sys.argv[sys.argv.index("--r-waves") + 1]) if "--r-waves" in sys.argv else 1
     # a whole wave of the full demo (38k respondents, 36 strata) did not finish R's warm-up + 3 runs in 30 CPU
-    # minutes on the project's machine; 4 strata of it (~4,300 respondents, ~140 PSUs) take seconds
+    # minutes on the project's machine; 4 strata of it (3,575 respondents, 119 PSUs) take about a second
     k_r = int(sys.argv[sys.argv.index("--r-strata") + 1]) if "--r-strata" in sys.argv else 4
     tables = load_tables(quick)
     r = tables["survey_responses"]
