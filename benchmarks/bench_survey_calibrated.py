@@ -1,6 +1,6 @@
 """Benchmark: what the build runs -- the raked two-stage survey design -- at the build's scale, with its peers.
 
-Run: nice python benchmarks/bench_survey_calibrated.py [--quick] [--r-waves N]
+Run: nice python benchmarks/bench_survey_calibrated.py [--quick] [--r-waves N] [--r-strata K]
 
 Data: the full demo's ``survey_responses`` (1.23M respondents, 32 waves, 36 街镇 strata per wave, 1,275
 communities as PSUs, respondents as SSUs with both fpcs), read from ``$GOVLIB_ROOT/data/raw`` when it is there,
@@ -13,9 +13,11 @@ else generated (``--quick``: the small demo).
    PSU x calibration cell x variable), without any variance algebra -- a lower bound, not the same outputs.
 2. R ``survey`` on the same design (``svydesign(id=~psu+respondent_id, strata=~stratum, fpc=~fpc1+fpc2)``,
    ``rake`` to the same margins, ``svyby(~q1, ~stratum, svymean, na.rm=TRUE)``) against govlib's
-   ``make_design`` + ``rake`` + ``estimate`` of the same, on the first ``--r-waves`` waves (default 1: R's
-   ``svyby`` with calibration takes minutes per wave beyond that); estimates and SEs compared.
+   ``make_design`` + ``rake`` + ``estimate`` of the same, on the first ``--r-strata`` strata (default 4; 0: all)
+   of the first ``--r-waves`` waves (default 1): R's largest feasible size (a whole wave of the full demo did not
+   finish in 30 CPU minutes), printed beside the ratio; estimates and SEs compared.
 Every timing: one warm-up run, then the minimum and median of three, the same for govlib, its peer and the floor.
+The stage's peak memory (tracemalloc) is measured in one further, untimed run.
 """
 from __future__ import annotations
 
@@ -53,6 +55,18 @@ def timed(fn, repeats=REPEATS):
     print(f"  [{getattr(fn, '__name__', 'run')}: wall {', '.join(f'{x:.2f}' for x in times)} s; "
           f"CPU {', '.join(f'{x:.2f}' for x in cpu)} s]", flush=True)
     return min(times), statistics.median(times), out
+
+
+def traced_peak(fn) -> float:
+    """Peak of Python and numpy allocations during ``fn()`` in MB (tracemalloc; slows the run, so not timed)."""
+    import tracemalloc
+
+    tracemalloc.start()
+    try:
+        fn()
+        return tracemalloc.get_traced_memory()[1] / 2 ** 20
+    finally:
+        tracemalloc.stop()
 
 
 def load_tables(quick: bool) -> dict:
@@ -121,10 +135,13 @@ cat(min(times), median(times), "\n")
 """
 
 
-def r_comparison(tables: dict, n_waves: int) -> None:
+def r_comparison(tables: dict, n_waves: int, n_strata: int | None) -> None:
     r = tables["survey_responses"]
     waves = sorted(r["wave"].astype(str).unique())[:n_waves]
     df = r[r["wave"].astype(str).isin(waves)].reset_index(drop=True)
+    if n_strata:  # R's feasible size: whole strata (街镇) of those waves, every PSU and respondent of each
+        keep = sorted(df["stratum"].astype(str).unique())[:n_strata]
+        df = df[df["stratum"].astype(str).isin(keep)].reset_index(drop=True)
     frame = pd.DataFrame({"stratum": (df["wave"].astype(str) + "_" + df["stratum"].astype(str)),
                           "psu": df["wave"].astype(str) + "_" + df["psu"].astype(str),
                           "respondent_id": df["respondent_id"], "weight": df["weight"], "fpc1": df["fpc1"],
@@ -177,6 +194,9 @@ def r_comparison(tables: dict, n_waves: int) -> None:
 def main() -> None:
     quick = "--quick" in sys.argv
     n_r = int(sys.argv[sys.argv.index("--r-waves") + 1]) if "--r-waves" in sys.argv else 1
+    # a whole wave of the full demo (38k respondents, 36 strata) did not finish R's warm-up + 3 runs in 30 CPU
+    # minutes on the project's machine; 4 strata of it (3,575 respondents, 119 PSUs) take about a second
+    k_r = int(sys.argv[sys.argv.index("--r-strata") + 1]) if "--r-strata" in sys.argv else 4
     tables = load_tables(quick)
     r = tables["survey_responses"]
     size = f"{len(r):,} respondents, {r['wave'].nunique()} waves, {r['psu'].nunique():,} communities"
@@ -187,7 +207,10 @@ def main() -> None:
           f"{len(out['survey_estimates']):,} estimates, {len(out['survey_sae']):,} small-area rows)")
     print(f"numpy/pandas floor (data passes only) on the same data: {f_min:.2f} / {f_med:.2f} s")
     print(f"ratio survey stage / floor ({size}): {s_min / f_min:.1f}x")
-    r_comparison(tables, n_r)
+    peak = traced_peak(lambda: stage.run(tables, settings))
+    print(f"survey stage peak memory (tracemalloc, one more run): {peak:.0f} MB beyond its input (it streams whole "
+          f"waves: stages.survey.WAVE_CHUNK_ROWS = {stage.WAVE_CHUNK_ROWS:,})")
+    r_comparison(tables, n_r, k_r or None)
 
 
 if __name__ == "__main__":

@@ -308,3 +308,36 @@ def test_data_re_sorted_after_make_design_is_an_error_not_another_answer(referen
     # the same rows in the same order in another frame (e.g. a copy with more columns) are fine
     same = apistrat.assign(extra=1.0)
     assert estimate(design, same, "api00")["estimate"].iloc[0] == pytest.approx(662.287363159, rel=1e-9)
+
+
+@settings(max_examples=40, deadline=None)
+@given(seed=st.integers(0, 10_000), text=st.booleans())
+def test_ssu_codes_are_the_sorted_psu_ssu_pairs(seed, text):
+    # make_design numbers (PSU, SSU) pairs by an integer key; the numbering is that of the sorted pairs
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(5, 60))
+    psu = rng.integers(0, 6, n)
+    ssu = rng.integers(0, 9, n)
+    df = pd.DataFrame({"h": psu % 2, "p": psu, "s": [f"s{v}" for v in ssu] if text else ssu})
+    d = make_design(df, strata="h", clusters=["p", "s"], lonely_psu="remove")
+    ref = pd.factorize(pd.MultiIndex.from_arrays([d.psu, df["s"].to_numpy()]), sort=True)[0]
+    assert (d.ssu == ref).all()
+
+
+def test_ssu_labels_that_do_not_sort_together_still_number():
+    df = pd.DataFrame({"p": [1, 1, 2, 2], "s": pd.Series([1, "a", 1, "a"], dtype=object)})
+    d = make_design(df, clusters=["p", "s"])
+    assert sorted(d.ssu.tolist()) == [0, 1, 2, 3] and d.n_ssu.tolist() == [2, 2]
+
+
+def test_calibration_cells_are_compared_as_text():
+    # 1 and "1" are one cell (cells are matched to the population table as text), found without turning every
+    # row into text; an absent cell is named in the order the rows show them
+    from govlib.survey.calibrate import cell_codes
+
+    data = pd.DataFrame({"g": pd.Series([1, "1", "b", 2.5, "b"], dtype=object), "h": ["x", "x", "x", "y", "x"]})
+    pop = pd.DataFrame({"g": ["1", "b", "2.5"], "h": ["x", "x", "y"], "N": [5, 7, 9]})
+    codes, freq = cell_codes(data, ["g", "h"], pop)
+    assert codes.tolist() == [0, 0, 1, 2, 1] and freq.tolist() == [5.0, 7.0, 9.0]
+    with pytest.raises(InputError, match=r"absent from the population table: \('c', 'x'\), \('d', 'x'\)"):
+        cell_codes(pd.DataFrame({"g": ["d", "1", "c", "d"], "h": "x"}).iloc[[2, 1, 0, 3]], ["g", "h"], pop)

@@ -176,16 +176,17 @@ def test_blocked_calibrated_variance_equals_row_level_residuals(lonely, crossing
     np.testing.assert_allclose(_blocked_variance(rk, x, dom, 5, chunk_entries=7), ref, rtol=1e-10)
 
 
-def test_fay_herriot_by_group_sums_equals_the_matrix_fit():
-    # the stage's closed form (intercept + 街镇 factor by group sums) is the same REML fit as the explicit X
+@pytest.mark.parametrize("method", ["REML", "ML", "FH"])
+def test_fay_herriot_by_group_sums_equals_the_matrix_fit(method):
+    # the stage's closed form (intercept + 街镇 factor by group sums) is the same fit as the explicit X
     from govlib.survey.smallarea import design_matrix, fay_herriot
 
     rng = np.random.default_rng(3)
     g = rng.integers(0, 6, 300)
     psi = rng.uniform(4, 40, 300)
     y = 60 + 3 * g + rng.normal(0, 3, 300) + rng.normal(0, np.sqrt(psi))
-    a = fay_herriot(y, psi, design_matrix(pd.DataFrame({"g": g}), factors=["g"]))
-    b = fay_herriot(y, psi, groups=g)
+    a = fay_herriot(y, psi, design_matrix(pd.DataFrame({"g": g}), factors=["g"]), method=method)
+    b = fay_herriot(y, psi, groups=g, method=method)
     assert a.iterations == b.iterations and a.refvar > 0
     assert b.refvar == pytest.approx(a.refvar, rel=1e-12)
     for col in ("eblup", "mse", "gamma", "synthetic", "g2"):
@@ -218,3 +219,53 @@ def test_a_waves_subset_of_the_design_gives_the_whole_designs_estimates(demo):
         np.testing.assert_allclose(one[col], ref[col], rtol=1e-12)
     with pytest.raises(InputError, match="whole strata"):
         cal.subset(rows[:-1])
+
+
+def test_streaming_waves_in_chunks_gives_the_one_pass_outputs(demo, monkeypatch):
+    # the stage estimates whole waves a chunk at a time; a chunk per wave and one chunk for all give the same
+    # tables (same rows, order and dtypes; numbers to rounding)
+    monkeypatch.setattr(stage, "WAVE_CHUNK_ROWS", 10 ** 9)
+    whole = stage.run(demo, load_settings())
+    monkeypatch.setattr(stage, "WAVE_CHUNK_ROWS", 1)
+    assert len(stage.wave_chunks(demo["survey_responses"]["wave"], 1)) == 2
+    chunked = stage.run(demo, load_settings())
+    for name, a in whole.items():
+        b = chunked[name]
+        assert list(a.columns) == list(b.columns) and (a.dtypes == b.dtypes).all() and len(a) == len(b) > 0
+        for col in a.columns:
+            if a[col].dtype == np.float64:
+                np.testing.assert_allclose(b[col], a[col], rtol=1e-12, equal_nan=True, err_msg=f"{name}.{col}")
+            else:
+                assert (a[col].astype(str) == b[col].astype(str)).all(), (name, col)
+
+
+@given(st.lists(st.integers(1, 60), min_size=1, max_size=12), st.integers(1, 200), st.randoms())
+@settings(max_examples=60, deadline=None)
+def test_wave_chunks_are_whole_waves_in_order(sizes, chunk, rnd):
+    waves = np.repeat([f"w{i:02d}" for i in range(len(sizes))], sizes)
+    rnd.shuffle(waves)
+    chunks = stage.wave_chunks(pd.Series(waves), chunk)
+    rows = np.concatenate(chunks)
+    assert sorted(rows.tolist()) == list(range(len(waves)))  # every row once
+    seen = [sorted(set(waves[c])) for c in chunks]
+    flat = [w for s in seen for w in s]
+    assert flat == sorted(set(waves))  # whole waves, in sorted order, none split across chunks
+    for c, s in zip(chunks, seen):  # bounded: beyond its first wave, a chunk holds fewer than `chunk` rows
+        assert len(c) - (waves[c] == s[0]).sum() < chunk
+
+
+def test_a_bad_item_code_is_named_from_the_whole_table_though_waves_stream(demo, monkeypatch):
+    # codes outside the scale in two waves: the error (raised while scoring the first wave's chunk) names both
+    # codes and counts all their responses
+    monkeypatch.setattr(stage, "WAVE_CHUNK_ROWS", 1)
+    d = dict(demo)
+    r = d["survey_responses"].copy()
+    waves = sorted(r["wave"].astype(str).unique())
+    first = np.flatnonzero((r["wave"].astype(str) == waves[0]).to_numpy())[:2]
+    last = np.flatnonzero((r["wave"].astype(str) == waves[-1]).to_numpy())[:3]
+    q1 = r["q1"].astype(float).to_numpy().copy()
+    q1[first], q1[last] = 7, 8
+    r["q1"] = q1
+    d["survey_responses"] = r
+    with pytest.raises(InputError, match=r"'q1': codes 7.0, 8.0 are outside .* \(5 responses\)"):
+        stage.run(d, load_settings())

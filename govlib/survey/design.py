@@ -274,8 +274,11 @@ def make_design(data: pd.DataFrame, *, weight: str | None = None, strata: str | 
         if q.isna().any():
             rows = np.flatnonzero(q.isna().to_numpy())[:8] + 2
             raise InputError(f"cluster column '{cluster_cols[1]}' has empty values (rows {show_values(rows)})")
-        ssu_key = pd.factorize(pd.MultiIndex.from_arrays([psu, q.to_numpy()]), sort=True)[0]
-        ssu = ssu_key.astype(np.int64)
+        try:  # (PSU, SSU) pairs numbered in sorted order, by an integer key (a MultiIndex of 10^6 rows is slow)
+            q_code, q_uniq = _factorize_sorted(q)
+            ssu = _factorize_sorted(psu * len(q_uniq) + q_code)[0].astype(np.int64)
+        except TypeError:  # SSU labels that do not sort together (e.g. numbers and text)
+            ssu = pd.factorize(pd.MultiIndex.from_arrays([psu, q.to_numpy()]), sort=True)[0].astype(np.int64)
         ssu_psu = np.empty(ssu.max() + 1, dtype=np.int64)
         ssu_psu[ssu] = psu
         n_ssu = np.bincount(ssu_psu, minlength=n_psus).astype(np.int64)

@@ -83,6 +83,9 @@ def _variable_values(data: pd.DataFrame, variables: Sequence[str]) -> list[np.nd
     cols = []
     for v in variables:
         s = design_column(data, v, "variable")
+        if s.dtype == np.float64:  # already numbers (NaN = missing): nothing to check
+            cols.append(s.to_numpy())
+            continue
         x = pd.to_numeric(s, errors="coerce")
         bad = x.isna() & s.notna()
         if bad.any():

@@ -340,9 +340,8 @@ def _scale_rows(M, v: np.ndarray):
 
 
 def _domain_totals(dom: np.ndarray, weights: np.ndarray, n_domains: int) -> np.ndarray:
-    """(n_domains, k) column sums of ``weights`` (n, k) by domain."""
-    return np.stack([np.bincount(dom, weights=weights[:, j], minlength=n_domains) for j in range(weights.shape[1])],
-                    axis=1)
+    """(n_domains, k) column sums of ``weights`` (n, k) by domain (one pass over the rows, in row order)."""
+    return _group_sums(dom, None, weights, n_domains)
 
 
 def calibrated_linearisation(design: SurveyDesign, values: np.ndarray, dom: np.ndarray, n_domains: int, *,
@@ -365,11 +364,14 @@ def calibrated_linearisation(design: SurveyDesign, values: np.ndarray, dom: np.n
     wv = np.where(valid, w[:, None], 0.0)
     N_d = _domain_totals(dom, valid.astype(float), n_domains)
     W_d = _domain_totals(dom, wv, n_domains)
-    Y_d = _domain_totals(dom, wv * y, n_domains)
+    wy = wv * y
+    Y_d = _domain_totals(dom, wy, n_domains)
+    wy *= y  # now w*y*y: one (rows x variables) temporary fewer
     with np.errstate(divide="ignore", invalid="ignore"):
         mean = Y_d / W_d
-        s2 = (_domain_totals(dom, wv * y * y, n_domains) - mean * Y_d) / W_d * N_d / (N_d - 1)
+        s2 = (_domain_totals(dom, wy, n_domains) - mean * Y_d) / W_d * N_d / (N_d - 1)
         fsrs = (W_d - N_d) / W_d
+    del wv, wy
     # linearised values u (n x m), only within each row's own domain
     if stat == "ratio":
         num = [a for a, _ in ratio_pairs]
@@ -402,7 +404,9 @@ def calibrated_linearisation(design: SurveyDesign, values: np.ndarray, dom: np.n
         est, n_out = Y_d, N_d
         with np.errstate(divide="ignore", invalid="ignore"):
             vsrs = s2 * W_d ** 2 / N_d * fsrs
-    x = w[:, None] * np.nan_to_num(u)
+    if not np.isfinite(u).all():
+        u = np.nan_to_num(u)
+    x = np.multiply(u, w[:, None], out=u)  # u is a fresh array here (never the caller's values)
     m = x.shape[1]
     if ssu is None or np.bincount(ssu).max() <= 1:  # second-stage units are single rows
         var = _blocked_variance(design, x, dom, n_domains)
@@ -476,13 +480,14 @@ def _calibration_steps(design: SurveyDesign):
             steps.append((len(terms) - 1, oldw / psw, np.bincount(codes, weights=oldw)))
         else:
             _, recorded = step
-            ids = []
+            ids, counts = [], []
             for codes, psw in recorded:
                 terms.append((codes, psw))
                 ids.append(len(terms) - 1)
+                counts.append((1.0 / psw, np.bincount(codes).astype(float)))  # the same in every sweep
             for _ in range(10):  # R: ten sweeps over the margins
-                for t, (codes, psw) in zip(ids, recorded):
-                    steps.append((t, 1.0 / psw, np.bincount(codes).astype(float)))
+                for t, (h, den) in zip(ids, counts):
+                    steps.append((t, h, den))
     return terms, steps
 
 
@@ -551,9 +556,19 @@ def _blocked_variance(design: SurveyDesign, x: np.ndarray, dom: np.ndarray, n_do
     """
     terms, steps = _calibration_steps(design)
     n, m = x.shape
-    block_of_stratum = _blocks(design, terms)
-    n_blocks = int(block_of_stratum.max()) + 1
+    # Only the blocks and PSUs of strata that have rows: a design's subset (one wave of the build) keeps the whole
+    # design's numbering, and per-PSU tables over every wave's PSUs would be mostly zeros. Blocks and PSUs keep
+    # their order, so every sum is the same.
+    block_all = _blocks(design, terms)
+    used = np.zeros(int(block_all.max()) + 1, dtype=bool)
+    used[block_all[design.stratum]] = True
+    block_of_stratum = np.where(used, np.cumsum(used) - 1, -1)[block_all]
+    n_blocks = int(used.sum())
     row_block = block_of_stratum[design.stratum]
+    psu_global = np.flatnonzero(block_of_stratum[design.psu_stratum] >= 0)  # the PSUs of those blocks
+    psu_of_row = np.full(len(design.psu_stratum), -1, dtype=np.int64)
+    psu_of_row[psu_global] = np.arange(len(psu_global))
+    psu_of_row = psu_of_row[design.psu]
     local, local_cell, K = [], [], []
     for codes, _ in terms:
         lc, cell_local, k = _local_codes(codes, row_block)
@@ -569,8 +584,8 @@ def _blocked_variance(design: SurveyDesign, x: np.ndarray, dom: np.ndarray, n_do
     row_order = np.argsort(pair_of_row, kind="stable")
     row_start = np.searchsorted(pair_of_row[row_order], np.arange(n_pairs + 1))
     # PSUs of each block, in block order
-    n_psus = len(design.psu_stratum)
-    psu_block = block_of_stratum[design.psu_stratum]
+    n_psus = len(psu_global)
+    psu_block = block_of_stratum[design.psu_stratum[psu_global]]
     psu_order = np.argsort(psu_block, kind="stable")
     psus_in_block = np.bincount(psu_block, minlength=n_blocks)
     block_start = np.r_[0, np.cumsum(psus_in_block)[:-1]]
@@ -589,14 +604,14 @@ def _blocked_variance(design: SurveyDesign, x: np.ndarray, dom: np.ndarray, n_do
             key = (row_block * K[t] + local[t]) * K[u] + local[u]
             cross[t, u] = np.bincount(key, weights=first_h[t] * g[u],
                                       minlength=n_blocks * K[t] * K[u]).reshape(n_blocks, K[t], K[u])
-    psu_n = [np.bincount(design.psu * K[t] + local[t], weights=g[t], minlength=n_psus * K[t]).reshape(n_psus, K[t])
+    psu_n = [np.bincount(psu_of_row * K[t] + local[t], weights=g[t], minlength=n_psus * K[t]).reshape(n_psus, K[t])
              for t in range(nt)]
     two_stage = design.two_stage
     psu_q = {}
     if two_stage:
         for t in range(nt):
             for u in range(nt):
-                key = (design.psu * K[t] + local[t]) * K[u] + local[u]
+                key = (psu_of_row * K[t] + local[t]) * K[u] + local[u]
                 psu_q[t, u] = np.bincount(key, weights=g[t] * g[u],
                                           minlength=n_psus * K[t] * K[u]).reshape(n_psus, K[t], K[u])
     inv_steps = []
@@ -632,7 +647,9 @@ def _blocked_variance(design: SurveyDesign, x: np.ndarray, dom: np.ndarray, n_do
         touched[t] = True
     out = np.zeros((n_domains, m))
     for a, b_ in zip(bounds[:-1], bounds[1:]):
-        rows = row_order[row_start[a]:row_start[b_]]
+        # one chunk (the build's waves): every row in its own order, no (rows x columns) copy; grouped sums add
+        # each group's rows in row order either way (the sort by pair is stable), so the sums are the same
+        rows = slice(None) if (a, b_) == (0, n_pairs) else row_order[row_start[a]:row_start[b_]]
         xr = x[rows]
         pr = pair_of_row[rows] - a
         P = b_ - a
@@ -648,7 +665,7 @@ def _blocked_variance(design: SurveyDesign, x: np.ndarray, dom: np.ndarray, n_do
         e_start = np.cumsum(cnt) - cnt
         e_pair = np.repeat(np.arange(P), cnt)
         e_psu = psu_order[block_start[pb][e_pair] + np.arange(len(e_pair)) - e_start[e_pair]]
-        row_entry = e_start[pr] + psu_pos[design.psu[rows]]
+        row_entry = e_start[pr] + psu_pos[psu_of_row[rows]]
         E = len(e_pair)
         z = _group_sums(row_entry, None, xr, E)
         ss = None
@@ -673,6 +690,7 @@ def _blocked_variance(design: SurveyDesign, x: np.ndarray, dom: np.ndarray, n_do
                         prod = (bt[t][p0:p1, :, None, :] * bt[u][p0:p1, None, :, :]).reshape(p1 - p0, -1, m)
                         sb += np.matmul(psu_q[t, u][psus].reshape(len(psus), -1), prod)
         stage2 = None
+        e_psu = psu_global[e_psu]  # the design's PSU numbers again
         if ss is not None:
             m_e = design.n_ssu[e_psu].astype(float)[:, None]
             stage2 = (ss - z ** 2 / m_e, ss)

@@ -48,6 +48,12 @@ sae                 true                Fay-Herriot for communities
 ==================  ==================  ==============================================================
 
 All SEs after calibration are R's (calibration residuals, :mod:`govlib.survey.calibrate`), at every level.
+
+Streaming: the design (its degrees of freedom: #PSUs - #strata of all waves), the raking and the trimming are made
+once for all respondents (a few arrays of one number per respondent); the scores, linearised values and variance
+algebra then run whole waves at a time (:data:`WAVE_CHUNK_ROWS`, :meth:`~govlib.survey.design.SurveyDesign.subset`):
+every stratum, PSU, calibration cell and domain lies within a wave, so each chunk's estimates are the whole
+design's, and the stage's memory beyond its input is one chunk's (full demo: 1.23M respondents in 32 waves).
 """
 from __future__ import annotations
 
@@ -83,6 +89,59 @@ def read_settings(settings) -> dict[str, Any]:
     return read_section(settings, "survey")
 
 
+def _text(s: pd.Series) -> pd.Categorical:
+    """``s.astype(str)`` coded as a categorical: the same strings, but hashing, grouping and fingerprinting a
+    million respondents' codes costs a pass over integers, not over strings."""
+    codes, uniques = pd.factorize(s, use_na_sentinel=False)
+    labels = pd.Index(np.asarray(uniques, dtype=object)).astype(str)
+    if not labels.is_unique:  # e.g. 1 and "1": keep astype(str)'s meaning
+        return pd.Categorical(s.astype(str).to_numpy())
+    return pd.Categorical.from_codes(codes, categories=labels)
+
+
+def _joined(a: pd.Categorical, b: pd.Categorical) -> pd.Categorical:
+    """``a + "|" + b`` of two coded columns, coded (strata and PSUs are crossed with the wave)."""
+    nb = len(b.categories)
+    codes, uniques = pd.factorize(a.codes.astype(np.int64) * nb + b.codes)
+    ca, cb = np.asarray(a.categories, dtype=object), np.asarray(b.categories, dtype=object)
+    return pd.Categorical.from_codes(codes, categories=[f"{ca[u // nb]}|{cb[u % nb]}" for u in uniques])
+
+
+def _item_answers(resp: pd.DataFrame, items: pd.DataFrame) -> pd.DataFrame:
+    """The item columns of the responses (an item the responses lack is named by :func:`score_items`)."""
+    names = list(dict.fromkeys(items["item"]))
+    if not all(name in resp.columns for name in names):
+        score_items(resp, items)
+    return resp[names]
+
+
+def _scores(part: pd.DataFrame, resp: pd.DataFrame, items: pd.DataFrame, measure: str) -> pd.DataFrame:
+    """:func:`score_items` of a chunk; a bad code is reported from the whole table (one error names every bad
+    code and its count, not just this chunk's)."""
+    try:
+        return score_items(part, items, measure=measure)
+    except InputError:
+        score_items(resp, items, measure=measure)
+        raise
+
+
+def _rows(frame: pd.DataFrame, rows: np.ndarray) -> dict[str, Any]:
+    """Some rows of the stage's frame, column by column; a coded column keeps only the categories it uses (the
+    design's fingerprint hashes every category of a coded column, and a chunk has one wave's PSUs)."""
+    out: dict[str, Any] = {}
+    for c in frame.columns:
+        v = frame[c].array
+        if isinstance(v, pd.Categorical):
+            codes = v.codes[rows]
+            used = np.flatnonzero(np.bincount(codes, minlength=len(v.categories)))  # in category order
+            new = np.full(len(v.categories), -1, dtype=np.int64)
+            new[used] = np.arange(len(used))
+            out[c] = pd.Categorical.from_codes(new[codes], categories=v.categories[used])
+        else:
+            out[c] = np.asarray(v)[rows]
+    return out
+
+
 def _year(wave: pd.Series) -> pd.Series:
     return wave.astype(str).str.slice(0, 4).astype(int)
 
@@ -95,13 +154,13 @@ def _calibrate(design, frame: pd.DataFrame, population: pd.DataFrame, cfg: dict)
     pop["year"] = pd.to_numeric(pop["year"], errors="coerce").astype("Int64").astype(float)
     pop["sex"] = pop["sex"].astype(str)
     pop["age_group"] = pop["age_group"].astype(str)
-    waves = pd.DataFrame({"_wave": frame["_wave"].unique()})
+    waves = pd.DataFrame({"_wave": np.asarray(frame["_wave"].unique(), dtype=object).astype(str)})
     waves["year"] = _year(waves["_wave"]).astype(float)
     pop = waves.merge(pop, on="year", how="inner")
     pop = pop.rename(columns={"code": "_stratum"})
     keys = ["_wave", "_stratum"]
     # margins only for the 街镇 x waves that were surveyed
-    present = frame[keys].drop_duplicates()
+    present = frame[keys].drop_duplicates().astype(str)
     pop = pop.merge(present, on=keys, how="inner")
     if cfg["calibration"] == "poststratify":
         cells = keys + ["sex", "age_group"]
@@ -152,16 +211,16 @@ def _run(tables: dict[str, pd.DataFrame], settings) -> dict[str, pd.DataFrame]:
     indicator_of = dict(zip(item_names, items["indicator"].astype(str)))
 
     frame = pd.DataFrame({
-        "_wave": resp["wave"].astype(str).to_numpy(),
-        "_stratum": resp[cfg["strata"]].astype(str).to_numpy(),
-        "_psu": resp[cfg["psu"]].astype(str).to_numpy(),
-        "_unit": resp["unit"].astype(str).to_numpy(),
+        "_wave": _text(resp["wave"]),
+        "_stratum": _text(resp[cfg["strata"]]),
+        "_psu": _text(resp[cfg["psu"]]),
+        "_unit": _text(resp["unit"]),
     })
-    frame["_wstratum"] = frame["_wave"] + "|" + frame["_stratum"]
-    frame["_wpsu"] = frame["_wave"] + "|" + frame["_psu"]
+    frame["_wstratum"] = _joined(frame["_wave"].array, frame["_stratum"].array)
+    frame["_wpsu"] = _joined(frame["_wave"].array, frame["_psu"].array)
     for c in ("sex", "age_group"):
         if c in resp.columns:
-            frame[c] = resp[c].astype(str).to_numpy()
+            frame[c] = _text(resp[c])
     fpc = list(cfg["fpc"] or [])
     if "fpc" not in (settings.section("survey") if settings is not None else {}) \
             and not any(c in resp.columns for c in fpc):
@@ -196,36 +255,49 @@ def _run(tables: dict[str, pd.DataFrame], settings) -> dict[str, pd.DataFrame]:
     if cfg["community_level"]:
         levels.append(("community", "_unit"))
     # a community domain that is a single PSU has no design SE unless the second stage enters the variance
-    psus_per_unit = frame.groupby(["_wave", "_unit"])["_wpsu"].nunique()
+    psus_per_unit = frame.groupby(["_wave", "_unit"], observed=True)["_wpsu"].nunique()
     single_psu_units = set(psus_per_unit[psus_per_unit == 1].index) if not design.two_stage else set()
 
-    # All measures in one pass per level: the calibration cross-tables are built once per estimate() call.
-    blocks, variables = [frame], []
-    for measure in cfg["measures"]:
-        scores = score_items(resp, items, measure=measure)
-        blocks.append(scores.add_prefix(f"_{measure}__"))
-        variables += [f"_{measure}__{i}" for i in item_names]
-    data = pd.concat(blocks, axis=1)
+    variables = [f"_{measure}__{i}" for measure in cfg["measures"] for i in item_names]
     comp = {"_score__composite": {f"_score__{i}": a for i, a in composite["composite"].items()}} \
         if "score" in cfg["measures"] else None
     if comp:  # the composite's design effect: that of each respondent's composite score (issue 14)
-        data[COMPOSITE_ROWS] = _composite_rows(data, comp["_score__composite"])
         variables.append(COMPOSITE_ROWS)
+    answers = _item_answers(resp, items)
+    per_level: dict[str, list[pd.DataFrame]] = {level: [] for level, _ in levels}
+    for rows in wave_chunks(frame["_wave"], WAVE_CHUNK_ROWS):
+        # Whole waves at a time: every stratum, PSU, calibration cell and domain lies within a wave, and the
+        # design's subset keeps the whole design's structure and degrees of freedom, so every estimate equals the
+        # whole design's while only these waves' scores and linearised values are held.
+        part = answers.iloc[rows].reset_index(drop=True)
+        columns = _rows(frame, rows)
+        for measure in cfg["measures"]:
+            scores = _scores(part, resp, items, measure)
+            columns.update({f"_{measure}__{c}": scores[c].to_numpy() for c in scores.columns})
+        data = pd.DataFrame(columns)
+        if comp:
+            data[COMPOSITE_ROWS] = _composite_rows(data, comp["_score__composite"])
+        part_design = design.subset(rows, data)
+        for level, col in levels:
+            by = ["_wave"] + ([col] if col else [])
+            # Communities get the 0-100 score only (what the profiles and small-area estimation use): top-2-box
+            # and net shares of ~30 respondents are mostly suppressed anyway, and each measure costs a variance
+            # pass.
+            wanted = [v for v in variables if level != "community" or v.startswith("_score__")]
+            with np.errstate(invalid="ignore", divide="ignore"):  # an all-missing item is NaN (empty="nan")
+                e = estimate(part_design, data, wanted, by=by, stat="mean", composite=comp, **est_args)
+            per_level[level].append(_composite_design_effect(e))
+        del data, columns, part, part_design
     parts = []
     for level, col in levels:
-        by = ["_wave"] + ([col] if col else [])
-        # Communities get the 0-100 score only (what the profiles and small-area estimation use): top-2-box and
-        # net shares of ~30 respondents are mostly suppressed anyway, and each measure costs a variance pass.
-        wanted = [v for v in variables if level != "community" or v.startswith("_score__")]
-        with np.errstate(invalid="ignore", divide="ignore"):  # an all-missing item is NaN (empty="nan"), silently
-            e = estimate(design, data, wanted, by=by, stat="mean", composite=comp, **est_args)
-        e = _composite_design_effect(e, by)
+        e = pd.concat(per_level.pop(level), ignore_index=True)
         e["level"] = level
         e["unit"] = e[col] if col else "district"
         e["period"] = e["_wave"]
-        split = e["variable"].str.slice(1).str.split("__", n=1, regex=False)
-        e["measure"] = split.str[0]
-        e["item"] = split.str[1]
+        code, names = pd.factorize(e["variable"])  # split the few distinct names, not every row's
+        split = pd.Series(names).str.slice(1).str.split("__", n=1, regex=False)
+        e["measure"] = pd.Series(split.str[0].to_numpy()[code], index=e.index, dtype=object)
+        e["item"] = pd.Series(split.str[1].to_numpy()[code], index=e.index, dtype=object)
         e["indicator"] = e["item"].map(indicator_of).fillna("D6")
         psu_dom = np.zeros(len(e), bool)
         if level == "community" and single_psu_units:
@@ -259,6 +331,30 @@ def _run(tables: dict[str, pd.DataFrame], settings) -> dict[str, pd.DataFrame]:
 
 COMPOSITE_ROWS = "_score__composite_rows"
 
+#: Waves are estimated together until they hold about this many respondents: the stage's memory is that of such
+#: a chunk (scores, linearised values). Fewer, larger chunks spread the per-call overhead, but their (rows x
+#: variables) temporaries outgrow the allocator's reuse and every one is page-faulted afresh: measured on the
+#: full demo (one wave ~38k respondents), 50k rows a chunk took less CPU than 100k or 250k.
+WAVE_CHUNK_ROWS = 50_000
+
+
+def wave_chunks(wave: pd.Series, chunk_rows: int) -> list[np.ndarray]:
+    """Row numbers of consecutive whole waves (in sorted order), about ``chunk_rows`` respondents a chunk.
+
+    A wave larger than ``chunk_rows`` is a chunk of its own; the chunks' rows, concatenated, list every row once.
+
+    Examples
+    --------
+    >>> [c.tolist() for c in wave_chunks(pd.Series(["b", "a", "b", "c", "a"]), 3)]
+    [[1, 4], [0, 2, 3]]
+    """
+    code, _ = pd.factorize(wave, sort=True)
+    sizes = np.bincount(code)
+    chunk_of_wave = pd.factorize(np.cumsum(sizes) // max(int(chunk_rows), 1))[0]
+    chunk = chunk_of_wave[code]
+    order = np.argsort(chunk, kind="stable")
+    return np.split(order, np.cumsum(np.bincount(chunk))[:-1])
+
 
 def _composite_rows(data: pd.DataFrame, coefs: dict[str, float]) -> np.ndarray:
     """Each respondent's composite score: the coefficient-weighted mean of the items they answered."""
@@ -271,22 +367,26 @@ def _composite_rows(data: pd.DataFrame, coefs: dict[str, float]) -> np.ndarray:
         return np.where(den > 0, num / den, np.nan)
 
 
-def _composite_design_effect(e: pd.DataFrame, by: list[str]) -> pd.DataFrame:
+def _composite_design_effect(e: pd.DataFrame) -> pd.DataFrame:
     """Give the composite rows the ``deff`` of the respondent-level composite score and ``n_eff = n / deff``.
 
     The composite is a linear combination of domain means, so the linearisation gives its SE but no SRS variance
     to compare with; without a deff its ``n_eff`` was NaN and every composite was flagged ``suppress``.
     """
-    helper = e["variable"] == COMPOSITE_ROWS
+    helper = (e["variable"] == COMPOSITE_ROWS).to_numpy()
     if not helper.any():
         return e
-    deff = e.loc[helper].set_index(by)["deff"]
-    target = e["variable"] == "_score__composite"
-    keys = pd.MultiIndex.from_frame(e.loc[target, by]) if len(by) > 1 else pd.Index(e.loc[target, by[0]])
-    got = deff.reindex(keys).to_numpy(dtype=float)
-    e.loc[target, "deff"] = got
+    # estimate() lays out one row per domain and variable, domain by domain: the helper's rows and the
+    # composite's rows are the same domains in the same order
+    target = (e["variable"] == "_score__composite").to_numpy()
+    got = e["deff"].to_numpy(dtype=float)[helper]
+    deff = e["deff"].to_numpy(dtype=float).copy()
+    n_eff = e["n_eff"].to_numpy(dtype=float).copy()
+    deff[target] = got
     with np.errstate(invalid="ignore", divide="ignore"):
-        e.loc[target, "n_eff"] = e.loc[target, "n"].to_numpy(dtype=float) / got
+        n_eff[target] = e["n"].to_numpy(dtype=float)[target] / got
+    e["deff"] = deff
+    e["n_eff"] = n_eff
     return e.loc[~helper].reset_index(drop=True)
 
 
@@ -295,7 +395,8 @@ def _small_area(estimates: pd.DataFrame, frame: pd.DataFrame, resp: pd.DataFrame
     """Fay-Herriot per wave x item over communities, the community's 街镇 as a factor covariate."""
     com = estimates[(estimates["level"] == "community") & (estimates["measure"] == "score")
                     & (estimates["item"] != "composite")].copy()
-    parent = frame.drop_duplicates("_unit").set_index("_unit")["_stratum"]
+    parent = frame.drop_duplicates("_unit").set_index("_unit")["_stratum"].astype(str)
+    parent.index = parent.index.astype(str)
     com["jiezhen"] = com["unit"].map(parent)
     # a domain without a design SE (single PSU, no second stage) gets the within-community SRS variance
     var = com["se"].to_numpy() ** 2
@@ -303,7 +404,7 @@ def _small_area(estimates: pd.DataFrame, frame: pd.DataFrame, resp: pd.DataFrame
     if no_se.any():
         srs = com["estimate"].to_numpy()  # placeholder replaced below
         scores = score_items(resp, items, measure="score")
-        long = pd.DataFrame({"_wave": frame["_wave"], "_unit": frame["_unit"]}).join(scores)
+        long = pd.DataFrame({"_wave": frame["_wave"].astype(str), "_unit": frame["_unit"].astype(str)}).join(scores)
         melted = long.melt(id_vars=["_wave", "_unit"], var_name="item", value_name="y").dropna()
         g = melted.groupby(["_wave", "_unit", "item"])["y"]
         s2n = (g.var(ddof=1) / g.count()).rename("s2n").reset_index()
@@ -325,11 +426,9 @@ def _small_area(estimates: pd.DataFrame, frame: pd.DataFrame, resp: pd.DataFrame
     gamma = np.ones(len(com))
     for a, b in zip(starts, ends):  # one Fay-Herriot fit per wave x item (tens of fits, not per domain)
         codes = jz_codes[a:b]
-        levels = np.unique(codes)
-        X = np.column_stack([np.ones(b - a)] + [(codes == lv).astype(float) for lv in levels[1:]])
-        if b - a <= X.shape[1]:
+        if b - a <= len(np.unique(codes)):  # intercept + 街镇 factor: as many coefficients as 街镇
             continue
-        fit = fay_herriot(direct[a:b], vardir[a:b], X)
+        fit = fay_herriot(direct[a:b], vardir[a:b], groups=codes)  # by group sums: O(areas) per step
         eblup[a:b] = fit.table["eblup"].to_numpy()
         mse[a:b] = fit.table["mse"].to_numpy()
         gamma[a:b] = fit.table["gamma"].to_numpy()
