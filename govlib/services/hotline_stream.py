@@ -161,7 +161,8 @@ class TicketCounts:
     :func:`govlib.data.schema.load_raw`), so that tens of millions of tickets are never held at once. Only an
     open ticket with a due date depends on the extract time ``as_of`` (late before it, pending after), and the
     default ``as_of`` — the latest ``created_at`` or ``closed_at`` of all files — is known only after the last
-    file: those few tickets are kept and reduced at the end. The counts equal
+    file: each file is reduced with every open ticket late, and those few tickets are kept, to be moved to
+    pending at the end where they are due after ``as_of``. The counts equal
     :func:`govlib.services.hotline.reduce_tickets` on all the tickets at once (counts are additive).
 
     Examples
@@ -191,14 +192,14 @@ class TicketCounts:
                 if pd.notna(t) and (self.latest is None or t > self.latest):
                     self.latest = t
         units = self._units(tickets)
+        self._parts.append(_hotline.reduce_tickets(tickets, units, as_of=self.as_of,
+                                                   satisfied_min=self.satisfied_min))
         if self.as_of is None and "due_at" in tickets:
+            # counted as late for now (as_of=None); counts() moves those due after the final as_of to pending
             closed = tickets["closed_at"].notna().to_numpy() if "closed_at" in tickets else np.zeros(len(tickets), bool)
             waiting = tickets["due_at"].notna().to_numpy() & ~closed
             if waiting.any():
                 self._open.append(tickets[waiting])
-                tickets = tickets[~waiting]
-        self._parts.append(_hotline.reduce_tickets(tickets, units, as_of=self.as_of,
-                                                   satisfied_min=self.satisfied_min))
         if len(self._parts) >= 8:
             self._parts = [_hotline.combine_counts(self._parts)]
 
@@ -212,11 +213,14 @@ class TicketCounts:
     def counts(self) -> pd.DataFrame:
         """The combined community x month counts (:data:`govlib.services.hotline.COUNT_COLUMNS`)."""
         parts = list(self._parts)
-        if self._open:
+        if self._open:  # counts are additive: take the open tickets out as counted (as_of=None), add them as due
             waiting = pd.concat(self._open, ignore_index=True)
             as_of = self.as_of if self.as_of is not None else self.latest
-            parts.append(_hotline.reduce_tickets(waiting, self._units(waiting), as_of=as_of,
-                                                 satisfied_min=self.satisfied_min))
+            counted = _hotline.reduce_tickets(waiting, self._units(waiting), as_of=None,
+                                              satisfied_min=self.satisfied_min)
+            counted[_hotline.COUNT_COLUMNS] *= -1
+            parts += [counted, _hotline.reduce_tickets(waiting, self._units(waiting), as_of=as_of,
+                                                       satisfied_min=self.satisfied_min)]
         out = _hotline.combine_counts(parts)
         out.attrs["as_of"] = self.as_of if self.as_of is not None else self.latest
         return out
