@@ -253,11 +253,15 @@ def _build_locked(settings: Settings, only: list[str] | None, progress: bool) ->
         {"inputs": inputs, "settings": settings.hash, "govlib": __version__}, sort_keys=True).encode()).hexdigest()
     build_id = data_version[:16]
     staging = begin_build(settings.processed_dir)
-    table_info = {}
-    for name in sorted(outputs):
+    def write_one(name: str) -> dict:
         df = _parquet_safe(outputs[name])
         path = write_table(df, staging / f"{name}.parquet")
-        table_info[name] = {"rows": int(len(df)), "columns": list(map(str, df.columns)), "sha256": file_sha256(path)}
+        return {"rows": int(len(df)), "columns": list(map(str, df.columns)), "sha256": file_sha256(path)}
+
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=2) as pool:  # pyarrow encodes and compresses outside the GIL
+        table_info = dict(zip(sorted(outputs), pool.map(write_one, sorted(outputs))))
     manifest = {
         "data_version": data_version,
         "build_id": build_id,
