@@ -495,34 +495,22 @@ def read_table(raw_dir: Path, name: str, sink: Callable[[pd.DataFrame], None] | 
                               f"or a folder)")]
     streamed = sink is not None
     parts, shown, rows, findings, n_rows = [], [], [], {}, 0
-    for path in files:
-        try:
-            df = read_table_file(path, typed=spec.large)
-        except ValidationError as exc:
-            problems.extend(_named(p, path, raw_dir) for p in exc.problems)
-            continue
-        offset = df.attrs.get("row_offset", 2)
-        plain = isinstance(df.index, pd.RangeIndex) and df.index.start == 0 and df.index.step == 1
-        rows.append((len(df), offset) if plain or df.index.dtype.kind != "i"
-                    else np.asarray(df.index, dtype=np.int64) + offset)
-        typed, found = validate_table(df, spec, file=_display(path, raw_dir))
-        del df
-        problems.extend(found)
-        shown.append(_display(path, raw_dir))
-        if streamed:
-            clean = not problems
-            if check is not None and not found:
-                for f in check(typed):
-                    findings[f.key] = findings[f.key].merged(f, n_rows) if f.key in findings else f.shifted(n_rows)
-                    clean = clean and not len(f.positions)
-            if callable(sink) and clean:
-                try:
-                    sink(typed)
-                except ValidationError as exc:  # a rule of the consumer's own (the build's hotline stage)
-                    problems.extend(exc.problems)
-            n_rows += len(typed)
-            typed = typed[[k for k in spec.key if k in typed.columns]]
-        parts.append(typed)
+    from concurrent.futures import ThreadPoolExecutor
+
+    # the next file is read (pyarrow decodes outside the GIL) while this one is checked: one file ahead at most
+    with ThreadPoolExecutor(max_workers=1) as reader:
+        ahead = reader.submit(read_table_file, files[0], typed=spec.large)
+        for k, path in enumerate(files):
+            current, ahead = ahead, (reader.submit(read_table_file, files[k + 1], typed=spec.large)
+                                     if k + 1 < len(files) else None)
+            try:
+                df = current.result()
+            except ValidationError as exc:
+                problems.extend(_named(p, path, raw_dir) for p in exc.problems)
+                continue
+            del current
+            n_rows = _check_part(df, path, raw_dir, spec, sink, check, problems, parts, shown, rows, findings,
+                                 n_rows)
     if not parts:
         return None, problems
     if len(parts) > 1 and spec.key:
@@ -552,6 +540,35 @@ def read_table(raw_dir: Path, name: str, sink: Callable[[pd.DataFrame], None] | 
                 problems.append(Problem(name, None, ", ".join(spec.key), None,
                                         f"{len(idx) - 50} more duplicated keys across the files of this table"))
     return table, problems
+
+
+def _check_part(df: pd.DataFrame, path: Path, raw_dir: Path, spec: TableSpec, sink, check, problems: list,
+                parts: list, shown: list, rows: list, findings: dict, n_rows: int) -> int:
+    """Validate one file of a table (:func:`read_table`); keep it, or hand it to ``sink`` and keep its keys.
+    Returns the number of rows streamed so far."""
+    offset = df.attrs.get("row_offset", 2)
+    plain = isinstance(df.index, pd.RangeIndex) and df.index.start == 0 and df.index.step == 1
+    rows.append((len(df), offset) if plain or df.index.dtype.kind != "i"
+                else np.asarray(df.index, dtype=np.int64) + offset)
+    typed, found = validate_table(df, spec, file=_display(path, raw_dir))
+    del df
+    problems.extend(found)
+    shown.append(_display(path, raw_dir))
+    if sink is not None:
+        clean = not problems
+        if check is not None and not found:
+            for f in check(typed):
+                findings[f.key] = findings[f.key].merged(f, n_rows) if f.key in findings else f.shifted(n_rows)
+                clean = clean and not len(f.positions)
+        if callable(sink) and clean:
+            try:
+                sink(typed)
+            except ValidationError as exc:  # a rule of the consumer's own (the build's hotline stage)
+                problems.extend(exc.problems)
+        n_rows += len(typed)
+        typed = typed[[k for k in spec.key if k in typed.columns]]
+    parts.append(typed)
+    return n_rows
 
 
 def _duplicated_across(table: pd.DataFrame, key: list[str], rowmap: RowMap) -> np.ndarray:
