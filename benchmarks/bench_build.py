@@ -138,7 +138,8 @@ def small_project(tmp: Path) -> Path:
     root.mkdir()
     repo = Path(__file__).resolve().parents[1]
     shutil.copy(repo / "govlib.yaml", root / "govlib.yaml")
-    subprocess.run([sys.executable, "-m", "govlib", "demo-data", "--size", "small"], check=True,
+    subprocess.run([sys.executable, "-c", "import sys; from govlib.cli import main; sys.exit(main(sys.argv[1:]))",
+                    "demo-data", "--size", "small"], check=True,
                    env={**os.environ, "GOVLIB_ROOT": str(root)}, stdout=subprocess.DEVNULL)
     return root
 
