@@ -60,7 +60,7 @@ def quick_stages(monkeypatch):
     """Builds that skip the stages (the store's behaviour does not depend on them): seconds, not a minute."""
     import govlib.pipeline.build as build_module
 
-    def no_stages(dataset, settings, only=None, on_stage=None):
+    def no_stages(dataset, settings, only=None, on_stage=None, **release):
         tables = dict(dataset.tables)
         tables["framework"] = dataset.framework.nodes.copy()
         return tables, {}

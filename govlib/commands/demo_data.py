@@ -11,6 +11,7 @@ import shutil
 import time
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from ..data.demo import DEFAULT_SEED, dataset_info, generate_demo_data
@@ -117,16 +118,24 @@ def write_demo_data(tables: dict, out_dir: str | Path, size: str, seed: int, rep
         if report is not None:
             report(f"  {path}  ({rows:,} rows)" if rows >= 0 else f"  {path}")
 
-    for name in CSV_TABLES:
-        done(write_table(tables[name], out / f"{name}.csv"), len(tables[name]))
-    for name in sorted(PARQUET_TABLES):
-        done(_write_parquet(tables[name], out / f"{name}.parquet"), len(tables[name]))
+    # Parquet files are encoded and compressed by pyarrow outside the GIL: two at a time while the CSVs are
+    # written (each file alone, byte for byte as before; progress lines keep their order).
+    from concurrent.futures import ThreadPoolExecutor
+
     hot = tables["hotline_tickets"]
     year = hot["created_at"].dt.year.to_numpy()
     folder = out / "hotline_tickets"
-    for y in sorted(set(year.tolist())):
-        part = hot[year == y].reset_index(drop=True)
-        done(_write_parquet(part, folder / f"{y}.parquet"), len(part))
+    def one_year(y: int) -> Path:  # sliced in the worker: at most two years are copied at a time
+        return _write_parquet(hot.iloc[np.flatnonzero(year == y)].reset_index(drop=True), folder / f"{y}.parquet")
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        futures = [(pool.submit(_write_parquet, tables[name], out / f"{name}.parquet"), len(tables[name]))
+                   for name in sorted(PARQUET_TABLES)]
+        futures += [(pool.submit(one_year, y), int((year == y).sum())) for y in sorted(set(year.tolist()))]
+        for name in CSV_TABLES:
+            done(write_table(tables[name], out / f"{name}.csv"), len(tables[name]))
+        for future, rows in futures:
+            done(future.result(), rows)
     with atomic_path(out / "framework.yaml") as tmp:
         shutil.copyfile(package_data("framework_sgi.yaml"), tmp)
     done(out / "framework.yaml", -1)

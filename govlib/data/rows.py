@@ -13,7 +13,9 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 
-__all__ = ["RowMap", "rowmap_of", "locate"]
+from ..errors import Problem
+
+__all__ = ["RowMap", "rowmap_of", "locate", "Finding"]
 
 
 class RowMap:
@@ -74,3 +76,61 @@ def locate(where, position: int) -> tuple[str, int | None]:
     if isinstance(where, RowMap):
         return where.locate(position)
     return str(where), int(position) + 2
+
+
+class Finding:
+    """The rows of a loaded table that break one check, gathered file by file and named at the end.
+
+    A table folder is checked one file at a time (its files are not kept); the positions found in each file are
+    shifted to positions in the whole table and appended, so that the messages are the ones a check on the
+    whole table gives: the first ``cap`` rows named by file and row, then one summary of the rest.
+
+    Parameters
+    ----------
+    key : what was checked (findings with the same key are one check, merged across files).
+    column : the column named in the messages.
+    positions : 0-based positions of the offending rows.
+    values : the offending values of (at least) the first ``cap`` positions.
+    expected : what was expected: one text, or one text per shown row.
+    summary : the summary's text, with ``{n}`` for the number of rows not shown.
+    cap : rows named one by one.
+    summary_file : the summary's file (default: the table's, ``str(where)``).
+
+    Examples
+    --------
+    >>> a = Finding("t.x", "x", np.array([0]), ["A"], "a letter b", "{n} more rows", cap=1)
+    >>> b = Finding("t.x", "x", np.array([1, 2]), ["C", "D"], "a letter b", "{n} more rows", cap=1)
+    >>> m = RowMap("t", ["t/1.parquet", "t/2.parquet"], [(5, 1), (3, 1)])
+    >>> [str(p) for p in a.merged(b, offset=5).problems(m)]
+    ["t/1.parquet, row 1, column 'x': value 'A': a letter b", "t, column 'x': 2 more rows"]
+    """
+
+    def __init__(self, key: str, column: str, positions, values, expected, summary: str, cap: int,
+                 summary_file: str | None = None):
+        self.key, self.column, self.summary, self.cap, self.summary_file = key, column, summary, cap, summary_file
+        self.positions = np.asarray(positions, dtype=np.int64)
+        self.values = list(values)[:cap]
+        self.expected = expected if isinstance(expected, str) else list(expected)[:cap]
+
+    def shifted(self, offset: int) -> "Finding":
+        """The same rows, at positions that start at ``offset`` in the whole table."""
+        return Finding(self.key, self.column, self.positions + offset, self.values, self.expected, self.summary,
+                       self.cap, self.summary_file)
+
+    def merged(self, other: "Finding", offset: int) -> "Finding":
+        """This finding followed by ``other``'s, whose positions start at ``offset`` in the whole table."""
+        room = max(self.cap - len(self.values), 0)
+        expected = self.expected if isinstance(self.expected, str) \
+            else self.expected + list(other.expected)[:room]
+        return Finding(self.key, self.column, np.concatenate([self.positions, other.positions + offset]),
+                       self.values + other.values[:room], expected, self.summary, self.cap, self.summary_file)
+
+    def problems(self, where) -> list:
+        """The messages: the first ``cap`` rows (file and row as seen), then one summary of the rest."""
+        out = [Problem(*locate(where, p), self.column, self.values[k],
+                       self.expected if isinstance(self.expected, str) else self.expected[k])
+               for k, p in enumerate(self.positions[: self.cap])]
+        if len(self.positions) > self.cap:
+            out.append(Problem(self.summary_file or str(where), None, self.column, None,
+                               self.summary.format(n=len(self.positions) - self.cap)))
+        return out

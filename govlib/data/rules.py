@@ -11,13 +11,13 @@ import numpy as np
 import pandas as pd
 
 from ..errors import Problem, ValidationError
-from .rows import RowMap, locate, rowmap_of
+from .rows import Finding, RowMap, locate, rowmap_of
 from .tabular import category_codes
 
 __all__ = ["TIERS", "MEETINGS", "CATEGORIES", "MAX_ROW_PROBLEMS", "validate_doorstep", "file_name_of",
            "row_problems", "require_columns", "month_code_from_text", "month_code_from_dates", "month_text",
            "KIND_LEVEL", "UNIT_RANGES", "validate_units", "validate_observations", "validate_survey",
-           "validate_hotline"]
+           "validate_hotline", "hotline_findings"]
 __all__ += ["RESULTS", "CHECKS", "derive_results", "validate_conformity"]
 
 
@@ -516,8 +516,8 @@ def validate_survey(resp: pd.DataFrame, strata: str = "stratum", psu: str = "psu
                 f = pd.to_numeric(resp[fpc[0]], errors="coerce").to_numpy(dtype=float)[single]
                 taken = f <= 1 if fpc_kind == "population" else f >= 1 - 1e-7
                 single = single[~taken]
-            w_text = resp[wave].astype(str).to_numpy()[single] if waves else None
-            s_text = resp[strata].astype(str).to_numpy()[single]
+            w_text = resp[wave].iloc[single].astype(str).to_numpy() if waves else None  # the few rows shown
+            s_text = resp[strata].iloc[single].astype(str).to_numpy()
             for k, p in enumerate(single[:MAX_ROW_PROBLEMS]):
                 label = f"stratum {s_text[k]}" + (f" of {wave} {w_text[k]}" if waves else "")
                 problems.append(Problem(*locate(where, p), psu, str(resp[psu].iloc[p]),
@@ -540,31 +540,40 @@ def validate_hotline(tickets: pd.DataFrame, units: pd.DataFrame | None = None) -
     >>> for p in validate_hotline(t): print(p)
     hotline_tickets, row 3, column 'closed_at': value 2024-01-01 00:00:00: a time not before created_at (2024-01-02 00:00:00)
     """
+    where = rowmap_of(tickets, "hotline_tickets")
+    return [p for f in hotline_findings(tickets, units) for p in f.problems(where)]
+
+
+def hotline_findings(tickets: pd.DataFrame, units: pd.DataFrame | None = None) -> list[Finding]:
+    """The rows that break :func:`validate_hotline`'s rules, one :class:`~govlib.data.rows.Finding` per check.
+
+    A table folder of tickets is checked file by file (:func:`govlib.data.schema.load_raw` merges the findings
+    and names the rows at the end, as :func:`validate_hotline` does on the whole table).
+    """
     if "created_at" not in tickets.columns:
         return []
-    where = rowmap_of(tickets, "hotline_tickets")
     created = pd.to_datetime(tickets["created_at"], errors="coerce")
-    problems: list[Problem] = []
+    found: list[Finding] = []
     for col in ("closed_at", "due_at"):
         if col not in tickets.columns:
             continue
         other = pd.to_datetime(tickets[col], errors="coerce")
         bad = np.flatnonzero((other < created).fillna(False).to_numpy(dtype=bool))
-        for p in bad[:MAX_ROW_PROBLEMS]:
-            problems.append(Problem(*locate(where, p), col, other.iloc[p],
-                                    f"a time not before created_at ({created.iloc[p]})"))
-        if len(bad) > MAX_ROW_PROBLEMS:
-            problems.append(Problem(str(where), None, col, None,
-                                    f"{len(bad) - MAX_ROW_PROBLEMS} more tickets with {col} before created_at"))
+        shown = bad[:MAX_ROW_PROBLEMS]
+        found.append(Finding(f"hotline.{col}", col, bad, [other.iloc[p] for p in shown],
+                             [f"a time not before created_at ({created.iloc[p]})" for p in shown],
+                             f"{{n}} more tickets with {col} before created_at", MAX_ROW_PROBLEMS))
     if units is not None and {"code", "level"} <= set(units.columns) and "unit" in tickets.columns:
         # counts roll up community -> 街镇 -> district: a ticket of the district or a benchmark has no 街镇
         lv = units["level"].astype(str)
         other = pd.Index(units.loc[~lv.isin(["community", "subdistrict"]).to_numpy(), "code"].astype(str))
         bad = np.flatnonzero(category_codes(tickets["unit"], other) >= 0)
-        problems += row_problems(where, bad, "unit", tickets["unit"],
-                                 "the code of a community or a 街镇 (level community or subdistrict in units): "
-                                 "tickets are counted per community and rolled up to 街镇")
-    return problems
+        expected = ("the code of a community or a 街镇 (level community or subdistrict in units): "
+                    "tickets are counted per community and rolled up to 街镇")
+        found.append(Finding("hotline.unit", "unit", bad,
+                             tickets["unit"].iloc[bad[:MAX_ROW_PROBLEMS]].to_numpy(dtype=object), expected,
+                             f"{{n}} more rows with the same problem ({expected})", MAX_ROW_PROBLEMS))
+    return found
 
 
 # ----------------------------------------------------------------------------------------------- conformity (#18)

@@ -22,8 +22,9 @@ import pandas as pd
 from ..errors import Problem, ValidationError
 from .framework import Framework, load_framework
 from .readers import FULLWIDTH_DIGITS, find_table, is_missing_text, locate_table, parse_numbers, read_table_file
-from .rows import RowMap, rowmap_of
-from .rules import validate_doorstep, validate_hotline, validate_observations, validate_survey, validate_units
+from .rows import Finding, RowMap, rowmap_of
+from .rules import (hotline_findings, validate_doorstep, validate_hotline, validate_observations, validate_survey,
+                    validate_units)
 from ..periods import PERIOD_PATTERNS
 
 __all__ = [
@@ -194,6 +195,12 @@ SPECS.update({s.name: s for s in [
 
 
 
+#: Tables that may be read one file at a time (``load_raw(sinks=...)``), with their rules between tables, checked
+#: file by file (:mod:`govlib.data.rules`).
+_STREAM_RULES: dict[str, Callable[[pd.DataFrame, pd.DataFrame | None], list[Finding]]] = {
+    "hotline_tickets": hotline_findings}
+
+
 def _codes(s: pd.Series) -> tuple[pd.Series, np.ndarray, list[str]]:
     """Normalise a code column to 12-digit text; returns (codes, bad mask, reason per bad row)."""
     if pd.api.types.is_integer_dtype(s):
@@ -310,15 +317,29 @@ def _check_column(col: Column, s: pd.Series) -> tuple[Any, np.ndarray, Any, np.n
         return s, np.zeros(len(s), bool), "", missing
     if len(s) < 10_000:
         return _check_text_like(col, s)
-    codes, uniques = _factorize(s)
+    if isinstance(s.dtype, pd.CategoricalDtype) and len(s.cat.categories) <= 0.5 * len(s):
+        codes, uniques = None, pd.Series(s.cat.categories, dtype=object)  # the codes are needed only if unclean
+    else:
+        codes, uniques = _factorize(s)
     if len(uniques) > 0.5 * len(s):
         return _check_text_like(col, s)
     values_u, bad_u, reasons_u, missing_u = _check_text_like(col, uniques)
+    values_u = pd.Series(values_u).reset_index(drop=True)
+    bad_u, missing_u = np.asarray(bad_u, dtype=bool), np.asarray(missing_u, dtype=bool)
+    if col.kind != "datetime" and isinstance(s.dtype, pd.CategoricalDtype) and not bad_u.any() \
+            and not missing_u.any() and values_u.notna().all() and values_u.is_unique:
+        # A clean categorical (a Parquet dictionary column): its codes stand as they are, no pass over the rows.
+        na = s.cat.codes.to_numpy() < 0
+        cats = pd.Index(values_u.unique())
+        values = pd.Series(pd.Categorical.from_codes(s.cat.codes.to_numpy(), categories=cats, validate=False),
+                           index=s.index)
+        return values, np.zeros(len(s), bool), reasons_u, na
+    if codes is None:
+        codes = s.cat.codes.to_numpy().astype(np.int64)
     take = np.where(codes < 0, 0, codes)
     na = codes < 0
-    bad = np.asarray(bad_u, dtype=bool)[take] & ~na
-    missing = np.asarray(missing_u, dtype=bool)[take] | na
-    values_u = pd.Series(values_u).reset_index(drop=True)
+    bad = bad_u[take] & ~na
+    missing = missing_u[take] | na
     if col.kind == "datetime":
         values = pd.Series(values_u.to_numpy()[take], index=s.index)
         values[na] = pd.NaT
@@ -337,19 +358,32 @@ def _check_column(col: Column, s: pd.Series) -> tuple[Any, np.ndarray, Any, np.n
 
 def _duplicated(out: pd.DataFrame, key: tuple[str, ...]) -> np.ndarray:
     """Rows whose key was already seen (vectorised on integer codes; fast on millions of rows)."""
+    if len(key) == 1 and out[key[0]].dtype.kind in "iu":  # integer ids (ticket_id): no factorising
+        return _repeated(out[key[0]].to_numpy())
     combined = np.zeros(len(out), dtype=np.int64)
     radix = 1
     for k in key:
         codes, uniques = _factorize(out[k]) if not pd.api.types.is_datetime64_any_dtype(out[k]) \
-            else pd.factorize(out[k])
+            else pd.factorize(out[k], sort=True)
         n = len(uniques) + 1
         if radix * n >= 2**62:  # too many combinations for one integer: let pandas hash the rows
             return out.duplicated(list(key), keep="first").to_numpy()
-        combined += (np.asarray(codes, dtype=np.int64) + 1) * radix
+        combined = combined * n + (np.asarray(codes, dtype=np.int64) + 1)  # first column most significant
         radix *= n
-    order = np.argsort(combined, kind="stable")  # stable: the first occurrence stays "first"
-    ordered = combined[order]
-    dup = np.zeros(len(combined), bool)
+    return _repeated(combined)
+
+
+def _repeated(v: np.ndarray) -> np.ndarray:
+    """Positions whose integer value came earlier. Keys in increasing order (as exports are) are seen in one
+    pass; else one sort says whether any key repeats, and only then are the repeats found (stable order)."""
+    if len(v) < 2 or (v[1:] > v[:-1]).all():
+        return np.zeros(len(v), bool)
+    ordered = np.sort(v)
+    if not (ordered[1:] == ordered[:-1]).any():
+        return np.zeros(len(v), bool)
+    order = np.argsort(v, kind="stable")  # stable: the first occurrence stays "first"
+    ordered = v[order]
+    dup = np.zeros(len(v), bool)
     dup[order[1:][ordered[1:] == ordered[:-1]]] = True
     return dup
 
@@ -434,13 +468,22 @@ def validate_table(df: pd.DataFrame, spec: TableSpec, file: str | None = None,
     return out.reset_index(drop=True), problems
 
 
-def read_table(raw_dir: Path, name: str) -> tuple[pd.DataFrame | None, list[Problem]]:
+def read_table(raw_dir: Path, name: str, sink: Callable[[pd.DataFrame], None] | bool | None = None,
+               check: Callable[[pd.DataFrame], list[Finding]] | None = None
+               ) -> tuple[pd.DataFrame | None, list[Problem]]:
     """Read and validate one table from ``raw_dir`` (all its files). Returns ``(table or None, problems)``.
 
     The table's ``attrs["rowmap"]`` (a :class:`~govlib.data.rows.RowMap`) says, for each row, the file and the row
     as seen there, so that checks on the whole table name ``hotline_tickets/2024.parquet, row 17``. Key columns
     are compared across files as normalised text (the ticket id 1024 in Parquet and "1024" in a CSV correction
     are the same key).
+
+    A table folder too large to keep (millions of tickets) is read one file at a time: with ``sink``, each
+    file's validated rows are handed to ``sink(rows)`` (``False``: dropped) and not kept, ``check(rows)`` finds
+    the rows of the file that break rules between tables (:class:`~govlib.data.rows.Finding`, merged over the
+    files in ``attrs["findings"]``), and the table returned holds only the key columns (for the key check
+    across files), with ``attrs["rows"]`` its number of rows. ``sink`` sees a file only when no problem was
+    found so far.
     """
     spec = SPECS[name]
     files, problems = locate_table(raw_dir, name)
@@ -450,31 +493,38 @@ def read_table(raw_dir: Path, name: str) -> tuple[pd.DataFrame | None, list[Prob
         return None, [Problem(f"{name}.csv", None, None, None,
                               f"required table '{name}' not found in {raw_dir} (as .csv, .csv.gz, .xlsx, .parquet "
                               f"or a folder)")]
-    parts, shown, rows = [], [], []
-    for path in files:
-        try:
-            df = read_table_file(path, typed=spec.large)
-        except ValidationError as exc:
-            problems.extend(_named(p, path, raw_dir) for p in exc.problems)
-            continue
-        offset = df.attrs.get("row_offset", 2)
-        plain = isinstance(df.index, pd.RangeIndex) and df.index.start == 0 and df.index.step == 1
-        rows.append((len(df), offset) if plain or df.index.dtype.kind != "i"
-                    else np.asarray(df.index, dtype=np.int64) + offset)
-        typed, found = validate_table(df, spec, file=_display(path, raw_dir))
-        problems.extend(found)
-        parts.append(typed)
-        shown.append(_display(path, raw_dir))
+    streamed = sink is not None
+    parts, shown, rows, findings, n_rows = [], [], [], {}, 0
+    from concurrent.futures import ThreadPoolExecutor
+
+    # the next file is read (pyarrow decodes outside the GIL) while this one is checked: one file ahead at most
+    with ThreadPoolExecutor(max_workers=1) as reader:
+        ahead = reader.submit(read_table_file, files[0], typed=spec.large)
+        for k, path in enumerate(files):
+            current, ahead = ahead, (reader.submit(read_table_file, files[k + 1], typed=spec.large)
+                                     if k + 1 < len(files) else None)
+            try:
+                df = current.result()
+            except ValidationError as exc:
+                problems.extend(_named(p, path, raw_dir) for p in exc.problems)
+                continue
+            del current
+            n_rows = _check_part(df, path, raw_dir, spec, sink, check, problems, parts, shown, rows, findings,
+                                 n_rows)
     if not parts:
         return None, problems
     if len(parts) > 1 and spec.key:
         _align_key_types(parts, spec.key)
     table = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
+    del parts
     table.attrs["files"] = shown
     rowmap = RowMap(name, shown, rows)
     table.attrs["rowmap"] = rowmap
-    if len(parts) > 1 and spec.key and not problems:
-        dup = table.duplicated(list(spec.key)).to_numpy()  # pandas' hash table: less memory than sorting 10^7 keys
+    if streamed:
+        table.attrs["rows"] = n_rows
+        table.attrs["findings"] = list(findings.values())
+    if len(shown) > 1 and spec.key and not problems and all(k in table.columns for k in spec.key):
+        dup = _duplicated_across(table, list(spec.key), rowmap)
         if dup.any():
             keys = table[list(spec.key)].astype(str)
             first_seen = ~keys.duplicated(keep="first").to_numpy()
@@ -490,6 +540,50 @@ def read_table(raw_dir: Path, name: str) -> tuple[pd.DataFrame | None, list[Prob
                 problems.append(Problem(name, None, ", ".join(spec.key), None,
                                         f"{len(idx) - 50} more duplicated keys across the files of this table"))
     return table, problems
+
+
+def _check_part(df: pd.DataFrame, path: Path, raw_dir: Path, spec: TableSpec, sink, check, problems: list,
+                parts: list, shown: list, rows: list, findings: dict, n_rows: int) -> int:
+    """Validate one file of a table (:func:`read_table`); keep it, or hand it to ``sink`` and keep its keys.
+    Returns the number of rows streamed so far."""
+    offset = df.attrs.get("row_offset", 2)
+    plain = isinstance(df.index, pd.RangeIndex) and df.index.start == 0 and df.index.step == 1
+    rows.append((len(df), offset) if plain or df.index.dtype.kind != "i"
+                else np.asarray(df.index, dtype=np.int64) + offset)
+    typed, found = validate_table(df, spec, file=_display(path, raw_dir))
+    del df
+    problems.extend(found)
+    shown.append(_display(path, raw_dir))
+    if sink is not None:
+        clean = not problems
+        if check is not None and not found:
+            for f in check(typed):
+                findings[f.key] = findings[f.key].merged(f, n_rows) if f.key in findings else f.shifted(n_rows)
+                clean = clean and not len(f.positions)
+        if callable(sink) and clean:
+            try:
+                sink(typed)
+            except ValidationError as exc:  # a rule of the consumer's own (the build's hotline stage)
+                problems.extend(exc.problems)
+        n_rows += len(typed)
+        typed = typed[[k for k in spec.key if k in typed.columns]]
+    parts.append(typed)
+    return n_rows
+
+
+def _duplicated_across(table: pd.DataFrame, key: list[str], rowmap: RowMap) -> np.ndarray:
+    """Rows whose key an earlier row has, for a table whose files each have unique keys (checked before).
+
+    One integer key whose files hold disjoint ranges of ids (yearly exports numbered on) cannot repeat across
+    files: that is seen from each file's minimum and maximum, without hashing ten million keys.
+    """
+    if len(key) == 1 and pd.api.types.is_integer_dtype(table[key[0]]) and not table[key[0]].hasnans:
+        v = table[key[0]].to_numpy()
+        starts = rowmap.starts
+        spans = sorted((v[a:b].min(), v[a:b].max()) for a, b in zip(starts[:-1], starts[1:]) if b > a)
+        if all(hi < lo for (_, hi), (lo, _) in zip(spans[:-1], spans[1:])):
+            return np.zeros(len(v), bool)
+    return table.duplicated(key).to_numpy()  # pandas' hash table: less memory than sorting 10^7 keys
 
 
 def _named(problem: Problem, path: Path, raw_dir: Path) -> Problem:
@@ -548,50 +642,62 @@ class Dataset:
     files: list[Path]
     meta: dict[str, Any] = field(default_factory=dict)
     sources: dict[str, list[str]] = field(default_factory=dict)  # table -> its files, relative to the raw folder
+    rows: dict[str, int] = field(default_factory=dict)  # table -> rows (also of tables read file by file, not kept)
 
     @property
     def synthetic(self) -> bool:
         return bool(self.meta.get("synthetic", False))
 
 
-def _reference_problems(tables: dict[str, pd.DataFrame], framework: Framework | None) -> list[Problem]:
+def _reference_findings(df: pd.DataFrame, name: str, tables: dict[str, pd.DataFrame],
+                        framework: Framework | None, lookup: dict) -> list[Finding]:
+    """Values of ``df`` (table ``name``, or one file of it) that its spec's references do not know."""
+    found: list[Finding] = []
+    for col, (ref_table, ref_col) in SPECS[name].references.items():
+        if col not in df.columns:
+            continue
+        if ref_table == "framework":
+            if framework is None:
+                continue
+            known = set(framework.nodes["code"])
+            what = f"a code of the framework ({framework.meta.get('name_en', 'framework')})"
+        else:
+            ref = tables.get(ref_table)
+            if ref is None:
+                continue
+            key = (ref_table, ref_col)
+            if key not in lookup:
+                lookup[key] = set(ref[ref_col].dropna().astype(str))
+            known = lookup[key]
+            what = f"a {ref_col} listed in {ref_table}"
+        values = df[col]
+        present = values.notna().to_numpy()
+        if values.dtype.name == "category":
+            cats = values.cat.categories.astype(str)
+            ok_cat = np.asarray(cats.isin(list(known)))
+            ok = np.where(values.cat.codes.to_numpy() >= 0, ok_cat[values.cat.codes.to_numpy()], True)
+        else:
+            ok = values.astype(str).isin(known).to_numpy()
+        bad = np.flatnonzero(present & ~ok)
+        found.append(Finding(f"{name}.{col}", col, bad, [values.iloc[i] for i in bad[:100]],
+                             f"unknown {col}: expected {what}", "{n} more unknown values", 100, summary_file=name))
+    return found
+
+
+def _reference_problems(tables: dict[str, pd.DataFrame], framework: Framework | None,
+                        streamed: dict[str, tuple[RowMap, list[Finding]]] | None = None) -> list[Problem]:
+    """References between tables; a table read file by file (``streamed``) brings its findings along."""
     problems: list[Problem] = []
     lookup: dict[tuple[str, str], set] = {}
-    for name, spec in SPECS.items():
-        df = tables.get(name)
-        if df is None:
+    for name in SPECS:
+        if streamed and name in streamed:
+            where, found = streamed[name]
+        elif tables.get(name) is not None:
+            where = rowmap_of(tables[name], name)
+            found = _reference_findings(tables[name], name, tables, framework, lookup)
+        else:
             continue
-        for col, (ref_table, ref_col) in spec.references.items():
-            if col not in df.columns:
-                continue
-            if ref_table == "framework":
-                if framework is None:
-                    continue
-                known = set(framework.nodes["code"])
-                what = f"a code of the framework ({framework.meta.get('name_en', 'framework')})"
-            else:
-                ref = tables.get(ref_table)
-                if ref is None:
-                    continue
-                key = (ref_table, ref_col)
-                if key not in lookup:
-                    lookup[key] = set(ref[ref_col].dropna().astype(str))
-                known = lookup[key]
-                what = f"a {ref_col} listed in {ref_table}"
-            values = df[col]
-            present = values.notna().to_numpy()
-            if values.dtype.name == "category":
-                cats = values.cat.categories.astype(str)
-                ok_cat = np.asarray(cats.isin(list(known)))
-                ok = np.where(values.cat.codes.to_numpy() >= 0, ok_cat[values.cat.codes.to_numpy()], True)
-            else:
-                ok = values.astype(str).isin(known).to_numpy()
-            bad = np.flatnonzero(present & ~ok)
-            where = rowmap_of(df, name)
-            for i in bad[:100]:
-                problems.append(Problem(*where.locate(i), col, values.iloc[i], f"unknown {col}: expected {what}"))
-            if len(bad) > 100:
-                problems.append(Problem(name, None, col, None, f"{len(bad) - 100} more unknown values"))
+        problems += [p for f in found for p in f.problems(where)]
     # A percent sign only makes sense for indicators measured in %.
     obs = tables.get("observations")
     if obs is not None and framework is not None and "_value_percent" in obs.columns:
@@ -639,7 +745,8 @@ def _survey_item_problems(tables: dict[str, pd.DataFrame]) -> list[Problem]:
 
 def load_raw(raw_dir: str | Path, framework_path: str | Path | None = None,
              tables: Iterable[str] | None = None, progress: Callable[[str], None] | None = None,
-             doorstep_options: dict | None = None, survey_options: dict | None = None) -> Dataset:
+             doorstep_options: dict | None = None, survey_options: dict | None = None,
+             sinks: dict[str, Callable[[pd.DataFrame], None] | bool] | None = None) -> Dataset:
     """Read and validate every raw table in ``raw_dir``; raise one ValidationError with all problems.
 
     Parameters
@@ -652,6 +759,10 @@ def load_raw(raw_dir: str | Path, framework_path: str | Path | None = None,
         ``check_records``) from the ``doorstep`` settings; the tables are checked here, once.
     survey_options : keyword arguments of :func:`govlib.data.rules.validate_survey` (``strata``, ``psu``,
         ``weight``, ``lonely_psu``) from the ``survey`` settings, so that validate finds what the build would.
+    sinks : tables read one file at a time and not kept (:func:`read_table`): table name -> a function given
+        each file's validated rows (``False``: dropped). Every rule is checked as on the whole table; the table
+        is missing from :attr:`Dataset.tables` and its number of rows is in :attr:`Dataset.rows`. Only
+        ``hotline_tickets`` (a table folder of tens of millions of rows) is read this way.
     """
     import json
 
@@ -668,25 +779,38 @@ def load_raw(raw_dir: str | Path, framework_path: str | Path | None = None,
     except ValidationError as exc:
         problems.extend(exc.problems)
     loaded: dict[str, pd.DataFrame] = {}
+    streamed: dict[str, pd.DataFrame] = {}  # tables read file by file: their keys, files, row counts, findings
+    lookup: dict = {}
     files: list[Path] = [fw_path] if fw_path.exists() else []
     for name in (tables or SPECS):
         if progress:
             progress(name)
-        df, found = read_table(raw_dir, name)
+        if name in (sinks or {}) and name in _STREAM_RULES:
+            rule = _STREAM_RULES[name]
+            df, found = read_table(raw_dir, name, sink=sinks[name], check=lambda part, name=name, rule=rule: (
+                _reference_findings(part, name, loaded, framework, lookup) + rule(part, loaded.get("units"))))
+        else:
+            df, found = read_table(raw_dir, name)
         problems.extend(found)
         files.extend(find_table(raw_dir, name) if not found else [])
         if df is not None:
-            loaded[name] = df
+            (streamed if "rows" in df.attrs else loaded)[name] = df
     if "units" in loaded:
         problems.extend(validate_units(loaded["units"]))
+    by_table = {name: (df.attrs["rowmap"], [f for f in df.attrs["findings"] if f.key.startswith(name + ".")])
+                for name, df in streamed.items()}
     if not problems:
-        problems.extend(_reference_problems(loaded, framework))
+        problems.extend(_reference_problems(loaded, framework, by_table))
     if not problems and framework is not None and "observations" in loaded:
         problems.extend(validate_observations(loaded["observations"], framework.nodes))
     if not problems and "survey_responses" in loaded:
         problems.extend(validate_survey(loaded["survey_responses"], **(survey_options or {})))
     if not problems and "hotline_tickets" in loaded:
         problems.extend(validate_hotline(loaded["hotline_tickets"], loaded.get("units")))
+    if not problems and "hotline_tickets" in streamed:
+        where = streamed["hotline_tickets"].attrs["rowmap"]
+        problems.extend(p for f in streamed["hotline_tickets"].attrs["findings"] if not f.key.startswith("hotline_tickets.")
+                        for p in f.problems(where))
     if not problems and "doorstep_catalogue" in loaded:
         # Rules between the doorstep tables (a record dated before its item was ordered, ...).
         try:
@@ -725,8 +849,10 @@ def load_raw(raw_dir: str | Path, framework_path: str | Path | None = None,
         files.append(meta_file)
     else:
         meta = _unmarked_provenance(loaded)
-    sources = {name: list(df.attrs.get("files", [])) for name, df in loaded.items()}
-    return Dataset(tables=loaded, framework=framework, files=files, meta=meta, sources=sources)
+    sources = {name: list(df.attrs.get("files", [])) for name, df in {**loaded, **streamed}.items()}
+    rows = {name: len(df) for name, df in loaded.items()}
+    rows.update({name: int(df.attrs["rows"]) for name, df in streamed.items()})
+    return Dataset(tables=loaded, framework=framework, files=files, meta=meta, sources=sources, rows=rows)
 
 
 def _unmarked_provenance(tables: dict[str, pd.DataFrame]) -> dict[str, Any]:

@@ -27,7 +27,7 @@ from ..data.schema import Dataset, load_raw
 from ..settings import Settings, load_settings
 from ..data.store import begin_build, check_current, commit_build, file_sha256, remove_staging, write_json, write_table
 
-__all__ = ["STAGES", "BuildResult", "build", "run_stages", "validate", "check_stage_settings"]
+__all__ = ["STAGES", "BuildResult", "build", "run_stages", "validate", "check_stage_settings", "LAST_READER"]
 
 #: Build stages in order: (name, module). Each module has ``run(tables, settings) -> dict[str, DataFrame]``.
 STAGES: list[tuple[str, str]] = [
@@ -50,9 +50,14 @@ class BuildResult:
     timings: dict[str, float] = field(default_factory=dict)
 
 
-def validate(settings: Settings | None = None, progress: Callable[[str], None] | None = None) -> Dataset:
+def validate(settings: Settings | None = None, progress: Callable[[str], None] | None = None,
+             sinks: dict | None = None) -> Dataset:
     """Check every stage's settings, then read and validate every raw table; raises
-    :class:`~govlib.errors.ValidationError` listing all problems."""
+    :class:`~govlib.errors.ValidationError` listing all problems.
+
+    ``sinks`` (see :func:`govlib.data.schema.load_raw`): tables read one file at a time and not kept — the
+    build reduces the hotline tickets file by file (``{"hotline_tickets": hotline.ticket_sink(settings)}``),
+    ``govlib validate`` drops them (``{"hotline_tickets": False}``)."""
     from .stages.doorstep import read_settings as doorstep_settings
 
     settings = settings or load_settings()
@@ -60,7 +65,7 @@ def validate(settings: Settings | None = None, progress: Callable[[str], None] |
     cfg = doorstep_settings(settings)
     return load_raw(settings.raw_dir, settings.framework_path, progress=progress,
                     doorstep_options={"categories": cfg["categories"], "check_records": cfg["check_records"]},
-                    survey_options=_survey_rules(settings))
+                    survey_options=_survey_rules(settings), sinks=sinks)
 
 
 def _survey_rules(settings: Settings) -> dict:
@@ -87,9 +92,21 @@ def check_stage_settings(settings: Settings) -> None:
         raise ValidationError(problems)
 
 
+#: Raw tables that are inputs only (never written to the store), with the last stage that reads them: ``run_stages
+#: (release=True)`` lets go of each once that stage has run, so that the build never holds them all at once.
+LAST_READER: dict[str, str] = {"survey_responses": "survey", "hotline_tickets": "hotline",
+                               "hotline_ticket_counts": "hotline", "doorstep_records": "doorstep",
+                               "doorstep_menus": "doorstep", "doorstep_stations": "conformity",
+                               "doorstep_evaluations": "conformity"}
+
+
 def run_stages(dataset: Dataset, settings: Settings, only: list[str] | None = None,
-               on_stage: Callable[[str, float], None] | None = None) -> tuple[dict[str, pd.DataFrame], dict[str, float]]:
-    """Run the build stages on a validated data set (pure: nothing is written). Returns (tables, timings)."""
+               on_stage: Callable[[str, float], None] | None = None,
+               release: bool = False) -> tuple[dict[str, pd.DataFrame], dict[str, float]]:
+    """Run the build stages on a validated data set (pure: nothing is written). Returns (tables, timings).
+
+    ``release=True`` drops the input-only raw tables (:data:`LAST_READER`) from the result and from
+    ``dataset.tables`` as soon as their last stage has run (the build's memory; the outputs do not change)."""
     tables: dict[str, pd.DataFrame] = dict(dataset.tables)
     tables["framework"] = dataset.framework.nodes.copy()
     tables["framework"].attrs["scale"] = list(dataset.framework.scale)
@@ -114,11 +131,24 @@ def run_stages(dataset: Dataset, settings: Settings, only: list[str] | None = No
             _merge_derived_observations(tables)
         produced = module.run(tables, settings)
         tables.update(produced)
+        del produced
+        if release:
+            _release(tables, dataset, name, only)
         timings[name] = time.perf_counter() - t0
         if on_stage:
             on_stage(name, timings[name])
     _merge_derived_observations(tables)
     return tables, timings
+
+
+def _release(tables: dict, dataset: Dataset, stage: str, only: list[str] | None) -> None:
+    """Let go of the raw inputs whose last reader (:data:`LAST_READER`) is ``stage`` or did run before it."""
+    order = [name for name, _ in STAGES]
+    done = order[: order.index(stage) + 1]
+    for table, last in LAST_READER.items():
+        if last in done or (only is not None and last not in only):
+            tables.pop(table, None)
+            dataset.tables.pop(table, None)
 
 
 def _merge_derived_observations(tables: dict[str, pd.DataFrame]) -> None:
@@ -198,20 +228,24 @@ def _build_locked(settings: Settings, only: list[str] | None, progress: bool) ->
     t_start = time.perf_counter()
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
-    dataset = validate(settings)
+    # the tickets are reduced file by file as they are validated (never held at once); the stage gets the counts
+    from .stages import hotline as hotline_stage
+
+    sink = hotline_stage.ticket_sink(settings)
+    dataset = validate(settings, sinks={"hotline_tickets": sink})
+    if "hotline_tickets" in dataset.rows:
+        dataset.tables[hotline_stage.COUNTS] = sink.counts()
     timings["validate"] = time.perf_counter() - t0
-    _say(progress, f"  validate   {timings['validate']:6.1f} s  ({len(dataset.tables)} tables, "
-                   f"{sum(len(t) for t in dataset.tables.values()):,} rows)")
+    _say(progress, f"  validate   {timings['validate']:6.1f} s  ({len(dataset.rows)} tables, "
+                   f"{sum(dataset.rows.values()):,} rows)")
     tables, stage_times = run_stages(
         dataset, settings, only,
-        on_stage=lambda name, secs: _say(progress, f"  {name:<10} {secs:6.1f} s"))
+        on_stage=lambda name, secs: _say(progress, f"  {name:<10} {secs:6.1f} s"), release=True)
     timings.update(stage_times)
 
     t0 = time.perf_counter()
     outputs = {k: v for k, v in tables.items()
-               if isinstance(v, pd.DataFrame) and k not in ("survey_responses", "hotline_tickets", "doorstep_records",
-                                                             "doorstep_menus", "doorstep_stations",
-                                                             "doorstep_evaluations")}
+               if isinstance(v, pd.DataFrame) and k not in LAST_READER}
     outputs["framework"] = dataset.framework.nodes
     root = settings.root
     inputs = _input_hashes(dataset, root)
@@ -219,11 +253,15 @@ def _build_locked(settings: Settings, only: list[str] | None, progress: bool) ->
         {"inputs": inputs, "settings": settings.hash, "govlib": __version__}, sort_keys=True).encode()).hexdigest()
     build_id = data_version[:16]
     staging = begin_build(settings.processed_dir)
-    table_info = {}
-    for name in sorted(outputs):
+    def write_one(name: str) -> dict:
         df = _parquet_safe(outputs[name])
         path = write_table(df, staging / f"{name}.parquet")
-        table_info[name] = {"rows": int(len(df)), "columns": list(map(str, df.columns)), "sha256": file_sha256(path)}
+        return {"rows": int(len(df)), "columns": list(map(str, df.columns)), "sha256": file_sha256(path)}
+
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=2) as pool:  # pyarrow encodes and compresses outside the GIL
+        table_info = dict(zip(sorted(outputs), pool.map(write_one, sorted(outputs))))
     manifest = {
         "data_version": data_version,
         "build_id": build_id,

@@ -9,13 +9,14 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Sequence
 
+import numpy as np
 import pandas as pd
 
 from ..errors import InputError
 from ..parallel import COMBINE_FAN_IN, tree_combine
 from . import hotline as _hotline
 
-__all__ = ["ticket_files", "aggregate_ticket_files", "aggregate_tickets_on_dask"]
+__all__ = ["ticket_files", "aggregate_ticket_files", "aggregate_tickets_on_dask", "TicketCounts"]
 
 
 def ticket_files(source: str | Path | Sequence[str | Path]) -> list[Path]:
@@ -151,3 +152,75 @@ def aggregate_tickets_on_dask(source, units: pd.DataFrame, population: pd.DataFr
     if not finalise:
         return counts
     return _hotline.finalise_monthly(counts, units, population, repeat_base=repeat_base)
+
+
+class TicketCounts:
+    """Community x month counts of ticket tables handed over one at a time (``counts(tickets)`` per file).
+
+    The build validates the ticket files one by one and hands each to this object (it is the ``sink`` of
+    :func:`govlib.data.schema.load_raw`), so that tens of millions of tickets are never held at once. Only an
+    open ticket with a due date depends on the extract time ``as_of`` (late before it, pending after), and the
+    default ``as_of`` — the latest ``created_at`` or ``closed_at`` of all files — is known only after the last
+    file: each file is reduced with every open ticket late, and those few tickets are kept, to be moved to
+    pending at the end where they are due after ``as_of``. The counts equal
+    :func:`govlib.services.hotline.reduce_tickets` on all the tickets at once (counts are additive).
+
+    Examples
+    --------
+    >>> t = pd.DataFrame({"ticket_id": [1, 2], "unit": ["C", "C"], "category": ["help", "help"],
+    ...                   "created_at": pd.to_datetime(["2024-07-01", "2024-07-20"]),
+    ...                   "due_at": pd.to_datetime(["2024-07-10", "2024-07-30"]), "closed_at": [pd.NaT] * 2})
+    >>> acc = TicketCounts()
+    >>> acc(t.iloc[:1]); acc(t.iloc[1:])
+    >>> acc.counts()[["n_tickets", "n_late", "n_pending"]].values.tolist()  # as_of: 2024-07-20
+    [[2, 1, 1]]
+    """
+
+    def __init__(self, as_of=None, satisfied_min: int = 4):
+        self.as_of = None if as_of is None else pd.Timestamp(as_of)
+        self.satisfied_min = satisfied_min
+        self.latest = None  # the latest time stamp seen (the default as_of)
+        self.rows = 0
+        self._parts: list[pd.DataFrame] = []
+        self._open: list[pd.DataFrame] = []
+
+    def __call__(self, tickets: pd.DataFrame) -> None:
+        self.rows += len(tickets)
+        for c in ("created_at", "closed_at"):
+            if c in tickets:
+                t = pd.to_datetime(tickets[c], errors="coerce").max()
+                if pd.notna(t) and (self.latest is None or t > self.latest):
+                    self.latest = t
+        units = self._units(tickets)
+        self._parts.append(_hotline.reduce_tickets(tickets, units, as_of=self.as_of,
+                                                   satisfied_min=self.satisfied_min))
+        if self.as_of is None and "due_at" in tickets:
+            # counted as late for now (as_of=None); counts() moves those due after the final as_of to pending
+            closed = tickets["closed_at"].notna().to_numpy() if "closed_at" in tickets else np.zeros(len(tickets), bool)
+            waiting = tickets["due_at"].notna().to_numpy() & ~closed
+            if waiting.any():
+                self._open.append(tickets[waiting])
+        if len(self._parts) >= 8:
+            self._parts = [_hotline.combine_counts(self._parts)]
+
+    @staticmethod
+    def _units(tickets: pd.DataFrame):
+        unit = tickets["unit"]
+        if isinstance(unit.dtype, pd.CategoricalDtype):
+            return unit.cat.categories.astype(str)
+        return pd.Index(unit.dropna().astype(str).unique())
+
+    def counts(self) -> pd.DataFrame:
+        """The combined community x month counts (:data:`govlib.services.hotline.COUNT_COLUMNS`)."""
+        parts = list(self._parts)
+        if self._open:  # counts are additive: take the open tickets out as counted (as_of=None), add them as due
+            waiting = pd.concat(self._open, ignore_index=True)
+            as_of = self.as_of if self.as_of is not None else self.latest
+            counted = _hotline.reduce_tickets(waiting, self._units(waiting), as_of=None,
+                                              satisfied_min=self.satisfied_min)
+            counted[_hotline.COUNT_COLUMNS] *= -1
+            parts += [counted, _hotline.reduce_tickets(waiting, self._units(waiting), as_of=as_of,
+                                                       satisfied_min=self.satisfied_min)]
+        out = _hotline.combine_counts(parts)
+        out.attrs["as_of"] = self.as_of if self.as_of is not None else self.latest
+        return out

@@ -1,7 +1,9 @@
 """Build stage ``hotline``: 12345 tickets -> D3.3, D4.1, D4.2, D4.3 observations and ``hotline_monthly``.
 
 Inputs (``tables``): ``hotline_tickets`` (optional: without it the stage returns nothing), ``units``,
-``population`` (optional; needed for D4.1).
+``population`` (optional; needed for D4.1). ``govlib build`` does not keep the tickets: it reduces each validated
+file as it is read (:func:`ticket_sink`) and hands the stage ``hotline_ticket_counts`` (community x month counts)
+instead; the outputs are the same.
 
 Outputs:
 
@@ -29,9 +31,13 @@ from __future__ import annotations
 import pandas as pd
 
 from ...services import hotline as hl
+from ...services.hotline_stream import TicketCounts
 from ...settings import read_section, section_defaults
 
-__all__ = ["run", "DEFAULTS", "read_settings"]
+__all__ = ["run", "DEFAULTS", "read_settings", "ticket_sink", "COUNTS"]
+
+#: The table of community x month ticket counts that :func:`ticket_sink` makes (used instead of the tickets).
+COUNTS = "hotline_ticket_counts"
 
 #: The ``hotline`` section's defaults (declared in :data:`govlib.settings.SCHEMA`).
 DEFAULTS = section_defaults("hotline")
@@ -52,6 +58,20 @@ def read_settings(settings) -> dict:
     return cfg
 
 
+def ticket_sink(settings) -> TicketCounts:
+    """The reduction of ticket files one at a time (``load_raw(sinks={"hotline_tickets": ...})``); its
+    ``counts()`` is the stage's ``hotline_ticket_counts`` input.
+
+    Examples
+    --------
+    >>> from govlib.settings import load_settings
+    >>> ticket_sink(load_settings()).satisfied_min
+    4
+    """
+    cfg = read_settings(settings)
+    return TicketCounts(as_of=cfg["as_of"], satisfied_min=cfg["satisfied_min"])
+
+
 def run(tables: dict[str, pd.DataFrame], settings) -> dict[str, pd.DataFrame]:
     """Run the hotline stage (pure). See the module docstring for inputs, outputs and settings.
 
@@ -67,6 +87,12 @@ def run(tables: dict[str, pd.DataFrame], settings) -> dict[str, pd.DataFrame]:
     """
     cfg = read_settings(settings)
     tickets = tables.get("hotline_tickets")
+    counts = tables.get(COUNTS)
+    if counts is not None and (tickets is None or len(tickets) == 0) and len(counts):
+        monthly = hl.finalise_monthly(counts, tables["units"], tables.get("population"),
+                                      repeat_base=cfg["repeat_base"])
+        obs = hl.hotline_observations(monthly, min_denominator=cfg["min_denominator"], periods=cfg["periods"])
+        return {"observations_hotline": obs, "hotline_monthly": monthly}
     if tickets is None or len(tickets) == 0:
         return {}
     units = tables["units"]
