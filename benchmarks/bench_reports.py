@@ -20,7 +20,6 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "tests"))
 
 
 def main() -> int:
@@ -43,7 +42,7 @@ def _run(settings, env: dict, scratch: list) -> int:
     from govlib.settings import load_settings
 
     if not has_table("index_scores", settings):
-        from _fake_processed import build_fake_store
+        from govlib.data.sample_store import build_fake_store
 
         root = build_fake_store(Path(tempfile.mkdtemp(prefix="bench-reports-")))
         scratch.append(root)

@@ -106,9 +106,8 @@ def explorer_data(tables: Mapping[str, pd.DataFrame], period: str, lang: str = "
 
     Examples
     --------
-    >>> import pathlib, tempfile, sys
-    >>> from govlib.paths import PACKAGE_DIR
-    >>> sys.path.insert(0, str(PACKAGE_DIR.parent / "tests")); from _fake_processed import build_fake_store
+    >>> import pathlib, tempfile
+    >>> from govlib.data.sample_store import build_fake_store
     >>> from govlib.reports.views import load_report_tables
     >>> s = load_settings(root=build_fake_store(pathlib.Path(tempfile.mkdtemp())))
     >>> d = explorer_data(load_report_tables(s), "2025")
