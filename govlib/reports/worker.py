@@ -20,6 +20,7 @@ run's notebook is kept beside the outputs as ``<name>.failed.ipynb``.
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -138,7 +139,14 @@ class WarmKernel:
             msg_id = kc.execute(code, silent=True, store_history=False)
             deadline = time.monotonic() + timeout
             while True:
-                reply = run_sync(kc.get_shell_msg)(timeout=max(0.1, deadline - time.monotonic()))
+                try:
+                    reply = run_sync(kc.get_shell_msg)(timeout=1.0)
+                except Exception:  # noqa: BLE001 - queue.Empty: no reply within the second
+                    if not run_sync(self.km.is_alive)():
+                        raise RuntimeError("the warm kernel died during its set-up") from None
+                    if time.monotonic() > deadline:
+                        raise TimeoutError(f"the warm kernel's set-up took more than {timeout:g} s") from None
+                    continue
                 if reply["parent_header"].get("msg_id") == msg_id:
                     break
             if reply["content"]["status"] != "ok":
@@ -163,6 +171,15 @@ class WarmKernel:
             run_sync(km.cleanup_resources)()
         except Exception:  # noqa: BLE001
             pass
+
+    def terminate_now(self) -> None:
+        """SIGKILL the kernel's process (group) from any thread; nbclient notices the dead kernel within a second
+        and the report fails; :meth:`kill` then cleans up."""
+        pid = self.pid()
+        if pid:
+            for kill in (os.killpg, os.kill):
+                with contextlib.suppress(ProcessLookupError, PermissionError):
+                    kill(pid, signal.SIGKILL)
 
     def shutdown(self) -> None:
         self.kill()
@@ -200,6 +217,8 @@ def _warm_engine() -> str:
 
 # ------------------------------------------------------------------------------------------------ render
 def _is_kernel_start_failure(exc: BaseException) -> bool:
+    if type(exc).__name__ == "DeadKernelError":  # died while running a cell (e.g. killed at its deadline)
+        return False
     text = f"{type(exc).__name__}: {exc}".lower()
     return ("kernel" in text and ("died" in text or "start" in text or "timeout" in text or "port" in text)) or \
         isinstance(exc, (TimeoutError, ConnectionError)) and "cell" not in text
@@ -215,15 +234,16 @@ def render(spec: dict, kernel: WarmKernel | None = None) -> dict:
     timer = None
     timed_out = threading.Event()
     if kernel is not None:
-        def expire() -> None:
+        def expire() -> None:  # (a timer thread: only a signal, the kernel manager belongs to this thread)
             timed_out.set()
-            kernel.kill()
+            kernel.terminate_now()
 
         timer = threading.Timer(float(spec["timeout"]), expire)
         timer.daemon = True
         timer.start()
     try:
-        _render(spec, kernel)
+        with _environment(spec.get("env") if kernel is None else None):  # a cold kernel inherits this process's
+            _render(spec, kernel)
         result = {"status": "ok"}
     except BaseException as exc:  # noqa: BLE001 - every failure is reported to the caller, never swallowed
         msg = f"{type(exc).__name__}: {exc}"
@@ -241,6 +261,21 @@ def render(spec: dict, kernel: WarmKernel | None = None) -> dict:
             timer.cancel()
     result["seconds"] = time.perf_counter() - t0
     return result
+
+
+@contextlib.contextmanager
+def _environment(env: dict | None):
+    """Set environment variables for the block (a cold kernel started by papermill inherits them)."""
+    saved = {k: os.environ.get(k) for k in env or {}}
+    os.environ.update(env or {})
+    try:
+        yield
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
 
 
 def _render(spec: dict, kernel: WarmKernel | None) -> None:
