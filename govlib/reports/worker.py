@@ -40,7 +40,7 @@ __all__ = ["WarmKernel", "render", "render_warm", "close_warm", "report_problems
 WARM_UP = ("import matplotlib.pyplot, pandas, IPython.display\n"
            "from govlib.reports import narrative, plots, views, html, setup\n"
            "setup.warm_session()")
-#: run (silently, outside the notebook) before every report in a warm kernel
+#: run (silently, outside the notebook, on papermill's client) before every report in a warm kernel
 RESET = "from govlib.reports.setup import reset_session as _govlib_reset\n_govlib_reset()"
 
 
@@ -118,14 +118,13 @@ class WarmKernel:
 
     def prepare(self, kernel_name: str, cwd: str | Path, env: dict | None = None) -> Any:
         """The kernel manager to hand papermill for the next report: started (or restarted for another kernel
-        name, folder or environment) and reset to the state after the imports."""
+        name, folder or environment). papermill's client resets it (:data:`RESET`) before the first cell."""
         if (kernel_name, str(cwd), dict(env or {})) != (self.kernel_name, self.cwd, self.env):
             self.shutdown()
             self.kernel_name, self.cwd, self.env = kernel_name, str(cwd), dict(env or {})
         if not self.alive:
             self.kill()
             self.start()
-        self._run(RESET, timeout=60)
         return self.km
 
     def _run(self, code: str, timeout: float) -> None:
@@ -198,13 +197,23 @@ def _warm_engine() -> str:
     from papermill.engines import NBClientEngine, papermill_engines
     from papermill.log import logger
 
+    class WarmClient(PapermillNotebookClient):
+        def papermill_execute_cells(self):
+            # the reset runs on the client papermill already opened, silently, before the first cell
+            reply = self.wait_for_reply(self.kc.execute(RESET, silent=True, store_history=False))
+            if reply is None or reply["content"]["status"] != "ok":
+                content = (reply or {}).get("content", {})
+                raise RuntimeError(f"resetting the warm kernel failed: {content.get('ename')}: "
+                                   f"{content.get('evalue')}")
+            return super().papermill_execute_cells()
+
     class WarmEngine(NBClientEngine):
         @classmethod
         def execute_managed_notebook(cls, nb_man, kernel_name, log_output=False, stdout_file=None, stderr_file=None,
                                      start_timeout=60, execution_timeout=None, km=None, **_):
-            client = PapermillNotebookClient(nb_man, km=km, timeout=execution_timeout, startup_timeout=start_timeout,
-                                             kernel_name=kernel_name, log=logger, log_output=log_output,
-                                             stdout_file=stdout_file, stderr_file=stderr_file)
+            client = WarmClient(nb_man, km=km, timeout=execution_timeout, startup_timeout=start_timeout,
+                                kernel_name=kernel_name, log=logger, log_output=log_output,
+                                stdout_file=stdout_file, stderr_file=stderr_file)
             try:
                 return client.execute()
             finally:
