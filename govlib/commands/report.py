@@ -116,6 +116,9 @@ def _run_locked(args, settings, lang) -> int:
         executor = DaskExecutor(scheduler=args.scheduler, local_workers=args.dask_local or args.workers or 2)
     results = run_reports(jobs, settings, workers=args.workers, timeout=args.timeout, force=args.force,
                           progress=not args.no_progress, executor=executor)
+    if len(results) == 1 and results[0].timings:  # one report: say where its time went
+        steps = ", ".join(f"{k} {v:.2f} s" for k, v in results[0].timings.items())
+        print(f"{results[0].job.name}: {results[0].seconds:.1f} s in the worker ({steps})")
     from ..reports.publish import finish_reports
 
     finish_reports(results, settings)  # font subset into the HTML, then the PDFs (one browser)

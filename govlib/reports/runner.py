@@ -67,6 +67,7 @@ class ReportResult:
     error: str = ""
     html: str = ""
     sidecar: str = ""
+    timings: dict = field(default_factory=dict)  # seconds per step of the render (see reports.worker)
 
 
 def _check_lang(lang: str) -> str:
@@ -322,7 +323,7 @@ def run_reports(jobs: list[ReportJob], settings: Settings | None = None, workers
             paths = output_paths(job, settings)
             if res.get("status") == "ok":
                 results[job.name] = ReportResult(job, "ok", res.get("seconds", 0.0), html=str(paths["html"]),
-                                                 sidecar=str(paths["sidecar"]))
+                                                 sidecar=str(paths["sidecar"]), timings=res.get("timings") or {})
             else:
                 results[job.name] = ReportResult(job, "failed", res.get("seconds", 0.0),
                                                  res.get("error") or "unknown error")

@@ -240,6 +240,7 @@ def render(spec: dict, kernel: WarmKernel | None = None) -> dict:
     ``spec["timeout"]``); without, papermill starts and stops a kernel of its own (a cold run).
     """
     t0 = time.perf_counter()
+    timings: dict[str, float] = {}
     timer = None
     timed_out = threading.Event()
     if kernel is not None:
@@ -252,7 +253,7 @@ def render(spec: dict, kernel: WarmKernel | None = None) -> dict:
         timer.start()
     try:
         with _environment(spec.get("env") if kernel is None else None):  # a cold kernel inherits this process's
-            _render(spec, kernel)
+            _render(spec, kernel, timings)
         result = {"status": "ok"}
     except BaseException as exc:  # noqa: BLE001 - every failure is reported to the caller, never swallowed
         msg = f"{type(exc).__name__}: {exc}"
@@ -269,6 +270,7 @@ def render(spec: dict, kernel: WarmKernel | None = None) -> dict:
         if timer is not None:
             timer.cancel()
     result["seconds"] = time.perf_counter() - t0
+    result["timings"] = {k: round(v, 3) for k, v in timings.items()}
     return result
 
 
@@ -287,7 +289,7 @@ def _environment(env: dict | None):
                 os.environ[k] = v
 
 
-def _render(spec: dict, kernel: WarmKernel | None) -> None:
+def _render(spec: dict, kernel: WarmKernel | None, timings: dict) -> None:
     paths = {k: Path(v) for k, v in spec["paths"].items()}
     for p in paths.values():
         p.parent.mkdir(parents=True, exist_ok=True)
@@ -296,13 +298,16 @@ def _render(spec: dict, kernel: WarmKernel | None) -> None:
     failed_copy.unlink(missing_ok=True)
     try:
         _render_into(spec, paths, dict(spec["parameters"], sidecar=str(tmp_sidecar)), tmp_sidecar, failed_copy,
-                     kernel)
+                     kernel, timings)
     finally:
         tmp_sidecar.unlink(missing_ok=True)
 
 
 def _render_into(spec: dict, paths: dict, params: dict, tmp_sidecar: Path, failed_copy: Path,
-                 kernel: WarmKernel | None) -> None:
+                 kernel: WarmKernel | None, timings: dict) -> None:
+    """Render into temporaries, then rename; ``timings`` gets the seconds of each step: ``kernel`` (start and
+    warm-up, 0 when warm), ``notebook`` (papermill: reset, parameters, cells), ``cells`` (the cells alone, as
+    papermill timed them), ``export`` (notebook file, checks, HTML)."""
     import shutil
 
     import nbformat
@@ -315,7 +320,11 @@ def _render_into(spec: dict, paths: dict, params: dict, tmp_sidecar: Path, faile
     with atomic_path(paths["notebook"], suffix=".ipynb") as tmp_nb:
         nb = None
         for attempt in (1, 2):
-            engine = {} if kernel is None else {"km": kernel.prepare(spec["kernel"], cwd, spec.get("env")), "engine_name": _warm_engine()}
+            t = time.perf_counter()
+            engine = {} if kernel is None else {"km": kernel.prepare(spec["kernel"], cwd, spec.get("env")),
+                                                "engine_name": _warm_engine()}
+            timings["kernel"] = time.perf_counter() - t
+            t = time.perf_counter()
             try:
                 # request_save_on_cell_execute=False: papermill would otherwise rewrite the whole notebook (images
                 # included) at the start and end of every cell; it writes once, at the end or at the error
@@ -334,6 +343,9 @@ def _render_into(spec: dict, paths: dict, params: dict, tmp_sidecar: Path, faile
                 if kernel is not None:
                     kernel.kill()
                 time.sleep(1.0)
+        timings["notebook"] = time.perf_counter() - t
+        timings["cells"] = sum(c.get("metadata", {}).get("papermill", {}).get("duration") or 0 for c in nb.cells)
+        t = time.perf_counter()
         # papermill gives its injected-parameters cell a random id: fix it, so that two renders of the same inputs
         # are byte-identical (only the declared execution timestamps in the .ipynb metadata differ)
         for cell in nb.cells:
@@ -347,6 +359,7 @@ def _render_into(spec: dict, paths: dict, params: dict, tmp_sidecar: Path, faile
         if not tmp_sidecar.exists():
             raise RuntimeError("the notebook did not write its JSON sidecar")
         export_html(nb, paths["html"], title=spec.get("title") or paths["html"].stem)
+        timings["export"] = time.perf_counter() - t
     sidecar = json.loads(tmp_sidecar.read_text(encoding="utf-8"))
     sidecar.update({"report": spec["name"], "inputs_hash": spec["inputs_hash"], "parameters": spec["parameters"],
                     "html": paths["html"].name, "notebook": paths["notebook"].name})
