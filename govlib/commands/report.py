@@ -83,6 +83,8 @@ def run(args) -> int:
         remove_stale_temporaries(settings.outputs_dir)
         return _run_locked(args, settings, lang)
     finally:
+        # again at the end: a worker of a killed run may still have been dying (and writing) at the first sweep
+        remove_stale_temporaries(settings.outputs_dir)
         lock.release()
 
 
