@@ -14,7 +14,8 @@ Dask worker / pool process, sampled every 0.1 s with psutil):
    ``govlib.survey.dask.estimate_on_dask`` on a LocalCluster reading the Parquet files;
 2. hotline: monthly indicators -- ``govlib.services.hotline.aggregate_tickets`` in memory (when it fits), the pyarrow
    streaming path ``aggregate_ticket_files`` and ``aggregate_tickets_on_dask``;
-3. report fan-out: the same tasks on local clusters of 1, 2 and 4 workers (and a process pool of 2).
+3. report fan-out: real reports of the sample processed store through the report runner's executors: in-process
+   (one warm kernel), the local warm pool of 2, and Dask clusters of 1, 2 and 4 workers.
 
 Each aggregation is also timed against a peer and a floor, all run ``--runs`` times (default 3; min and median):
 survey -- govlib on Dask against govlib in memory (the peer: the same estimates) and a plain pandas read + weighted
@@ -266,8 +267,8 @@ def main(argv=None) -> int:
     ap.add_argument("--worker-memory", default="2.5GiB", help="memory limit per Dask worker")
     ap.add_argument("--pandas-limit-gb", type=float, default=6.0,
                     help="run the in-memory pandas paths only if their estimated peak is below this")
-    ap.add_argument("--fanout-tasks", type=int, default=4 if quick() else 12, help="tasks in the fan-out benchmark")
-    ap.add_argument("--fanout-n", type=int, default=3_000_000, help="loop steps per dummy report task")
+    ap.add_argument("--fanout-tasks", type=int, default=4 if quick() else 12,
+                    help="street reports in the fan-out benchmark (<= 36)")
     ap.add_argument("--keep", type=Path, default=None, help="generate into (and keep) this folder")
     ap.add_argument("--skip", nargs="*", default=[], choices=["survey", "hotline", "fanout"])
     args = ap.parse_args(argv)
@@ -278,7 +279,6 @@ def main(argv=None) -> int:
     import dask
     import dask.dataframe as dd
 
-    from govlib.reports import executors as gd
     from govlib import parallel as gp
     from govlib.services import hotline_stream as hs
     from govlib.survey import dask as sd
@@ -374,18 +374,28 @@ def main(argv=None) -> int:
             client.close()
             cluster.close()
         if "fanout" not in args.skip:
-            print(f"report fan-out: {args.fanout_tasks} dummy CPU-bound report tasks "
-                  f"(govlib.reports.executors.probe_task, n={args.fanout_n:,}); the real papermill runner "
-                  f"(govlib.reports.runner) is not used here: it needs a built store and notebooks")
-            tasks = [gd.ReportTask(f"t{i}", gd.probe_task, {"n": args.fanout_n}) for i in range(args.fanout_tasks)]
-            timed(probe, "fan-out sequential (1 process)", lambda: gd.run_tasks_sequentially(tasks), results)
-            timed(probe, "fan-out process pool (2)", lambda: gd.run_tasks_in_processes(tasks, 2), results)
+            from govlib.data.sample_store import build_fake_store
+            from govlib.reports.executors import DaskExecutor, InlineExecutor
+            from govlib.reports.runner import plan_all, run_reports
+            from govlib.settings import load_settings
+
+            store = load_settings(root=build_fake_store(root / "sample-project"))
+            jobs = plan_all("latest", "zh", store)[:args.fanout_tasks]
+            print(f"report fan-out: {len(jobs)} real street reports of the sample processed store "
+                  f"(govlib.data.sample_store) through the runner's executors, every report rendered (--force)")
+
+            def fan_out(executor, workers=2):
+                res = run_reports(jobs, store, workers=workers, force=True, progress=False, executor=executor)
+                assert all(r.status == "ok" for r in res), [r.error for r in res if r.status != "ok"][:2]
+                return res
+
+            timed(probe, "fan-out sequential (1 process)", lambda: fan_out(InlineExecutor()), results)
+            timed(probe, "fan-out process pool (2)", lambda: fan_out("local", 2), results)
             for w in (1, 2, 4):
                 with gp.local_client(w) as c:
-                    c.run(gd.probe_task, 1)  # workers up and govlib imported before the clock starts
-                    outs = timed(probe, f"fan-out dask ({w} worker{'s' if w > 1 else ''})",
-                                 lambda: gd.run_reports_on_dask(tasks, client=c), results)
-                    assert all(o.ok for o in outs)
+                    c.run(lambda: __import__("govlib.reports.worker"))  # workers up before the clock starts
+                    timed(probe, f"fan-out dask ({w} worker{'s' if w > 1 else ''})",
+                          lambda: fan_out(DaskExecutor(client=c)), results)
     finally:
         probe.stop()
         if args.keep is None:

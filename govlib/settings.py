@@ -379,6 +379,8 @@ SCHEMA: dict[str, Any] = {
         "workers": Key(2, "reports rendered at once", _I, low=1),
         "timeout_seconds": Key(900, "per-report timeout (fractions allowed)", _N, low=0, open_low=True),
         "kernel": Key("govlib", "Jupyter kernel name", _T),
+        "executor": Key("local", "where reports render: local warm workers, dask, inline", _C,
+                        ("local", "dask", "inline")),
     },
 }
 

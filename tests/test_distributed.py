@@ -8,7 +8,6 @@ from hypothesis import given, settings as hsettings, strategies as st
 
 import dask.dataframe as dd
 
-from govlib.reports import executors as gd
 from govlib.services import hotline_stream as hs
 from govlib.survey import dask as sd
 from govlib.services import hotline
@@ -184,64 +183,3 @@ def test_hotline_streaming_names_the_file_and_row_of_a_bad_ticket(demo, tmp_path
         hs.aggregate_ticket_files(tmp_path, demo["units"], batch_rows=20)
     text = str(err.value)
     assert "2018.parquet" in text and "999999999999" in text and "35" in text  # row 35 = header + 34th ticket
-
-
-# --------------------------------------------------------------------------------------------- fan-out
-def _tasks():
-    return [gd.ReportTask("a", gd.probe_task, {"n": 1_000}),
-            gd.ReportTask("b", gd.probe_task, {"n": 20_000}),
-            gd.ReportTask("boom", gd.probe_task, {"n": 5, "fail": True}),
-            gd.ReportTask("c", gd.probe_task, {"n": 3})]
-
-
-def _shape(outcomes):
-    return [(o.key, o.ok, o.value, o.error) for o in outcomes]
-
-
-def test_report_fan_out_on_dask_equals_a_sequential_run(client):
-    want = _shape(gd.run_tasks_sequentially(_tasks()))
-    assert [w[1] for w in want] == [True, True, False, True]
-    assert want[2][3] == "InputError: probe task asked to fail (n=5)"
-    got = gd.run_reports_on_dask(_tasks(), client=client)
-    assert _shape(got) == want
-    assert "Traceback" in got[2].traceback and got[2].worker
-    address = client.scheduler.address  # the same through a scheduler address (as --scheduler tcp://...)
-    assert _shape(gd.run_reports_on_dask(_tasks(), scheduler=address)) == want
-    assert _shape(gd.run_tasks_in_processes(_tasks(), workers=2)) == want
-
-
-def test_report_fan_out_rejects_bad_input():
-    with pytest.raises(InputError, match="tcp://"):
-        gd.run_reports_on_dask(_tasks(), scheduler="localhost:8786")
-    with pytest.raises(InputError, match="unique"):
-        gd.as_tasks([("a", gd.probe_task, {}), ("a", gd.probe_task, {})])
-    with pytest.raises(InputError, match="cannot reach"):
-        gd.run_reports_on_dask(_tasks(), scheduler="tcp://127.0.0.1:9", connect_timeout="1s")
-
-
-def test_papermill_runner_on_dask_matches_the_process_pool_runner(client, tmp_path):
-    """The real runner's jobs through Dask: same ReportResult statuses and errors as ``reports.run_reports``.
-
-    Cheap cases only (no kernel start): a notebook file that is not a notebook fails, an up-to-date report is
-    skipped.
-    """
-    import json
-
-    from govlib.reports import runner as reports
-    from govlib.settings import load_settings
-
-    settings = load_settings(root=tmp_path)
-    nb_dir = settings.path("notebooks")
-    nb_dir.mkdir(parents=True)
-    (nb_dir / reports.KINDS["street"]).write_text("this is not a notebook", encoding="utf-8")
-    (nb_dir / reports.KINDS["district"]).write_text("{}", encoding="utf-8")
-    broken = reports.street_job("310115005000", "2025")
-    done = reports.district_job("2025")
-    paths = reports.output_paths(done, settings)
-    paths["html"].parent.mkdir(parents=True)
-    paths["html"].write_text("<html></html>", encoding="utf-8")
-    paths["sidecar"].write_text(json.dumps({"inputs_hash": reports.inputs_hash(done, settings)}), encoding="utf-8")
-    want = reports.run_reports([broken, done], settings, workers=1, progress=False)
-    got = gd.run_report_jobs_on_dask([broken, done], settings, client=client)
-    assert [(r.job, r.status, r.error, r.html) for r in got] == [(r.job, r.status, r.error, r.html) for r in want]
-    assert [r.status for r in got] == ["failed", "skipped"] and got[0].error

@@ -5,7 +5,7 @@ import openpyxl
 import pandas as pd
 import pytest
 
-from _fake_processed import build_fake_store
+from govlib.data.sample_store import build_fake_store
 from govlib.reports.excel import write_workbook
 from govlib.settings import load_settings
 from govlib.data.store import write_table

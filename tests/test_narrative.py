@@ -5,7 +5,7 @@ import pandas as pd
 import pytest
 from hypothesis import given, settings as hsettings, strategies as st
 
-from _fake_processed import build_fake_store
+from govlib.data.sample_store import build_fake_store
 from govlib.reports import narrative
 from govlib.data.processed import load_processed
 from govlib.settings import load_settings

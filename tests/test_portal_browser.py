@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from _fake_processed import build_fake_store
+from govlib.data.sample_store import build_fake_store
 from govlib.reports.browser import Chromium, chromium_path
 
 

@@ -11,7 +11,7 @@ import nbformat
 import pandas as pd
 import pytest
 
-from _fake_processed import build_fake_store
+from govlib.data.sample_store import build_fake_store
 from govlib.cli import main
 from govlib.errors import InputError
 from govlib.reports.html import network_references

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from _fake_processed import build_fake_store
+from govlib.data.sample_store import build_fake_store
 from govlib.reports.browser import Chromium, chromium_path
 from govlib.reports.html import visible_text
 from govlib.reports.publish import finish_reports

@@ -3,7 +3,7 @@
     govlib report street --unit 310115005000 --period 2025 [--lang zh|en]
     govlib report district --period 2025 [--lang zh|en]
     govlib report audit --period latest
-    govlib report all --period latest [--workers 2] [--force]
+    govlib report all --period latest [--workers 2] [--force] [--executor local|dask|inline]
 
 Exit status: 0 when every report was rendered (or was up to date), 1 when at least one report failed (the others
 are still rendered and the failures are listed with their errors), 2 for a mistake in the request (unknown unit
@@ -44,6 +44,9 @@ def add_arguments(parser) -> None:
     parser.add_argument("--timeout", type=float, default=None, help="seconds per report (default: settings, 900)")
     parser.add_argument("--force", action="store_true", help="render even reports whose inputs are unchanged")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    parser.add_argument("--executor", choices=["local", "dask", "inline"], default=None,
+                        help="where reports render: local warm worker processes (default: settings, local), a Dask "
+                             "cluster, or inline in this process")
     dask = parser.add_mutually_exclusive_group()
     dask.add_argument("--scheduler", metavar="tcp://HOST:PORT",
                       help="fan the reports out to a running Dask scheduler (workers need the same data/ and outputs/)")
@@ -80,6 +83,8 @@ def run(args) -> int:
         remove_stale_temporaries(settings.outputs_dir)
         return _run_locked(args, settings, lang)
     finally:
+        # again at the end: a worker of a killed run may still have been dying (and writing) at the first sweep
+        remove_stale_temporaries(settings.outputs_dir)
         lock.release()
 
 
@@ -102,18 +107,20 @@ def _run_locked(args, settings, lang) -> int:
             jobs = [district_job(period, lang)]
         else:
             jobs = [audit_job(period, lang)]
-    if args.scheduler or args.dask_local:
+    executor = args.executor or settings.section("reports").get("executor", "local")
+    if args.scheduler or args.dask_local is not None:
         if args.dask_local is not None and args.dask_local < 1:
             raise InputError(f"--dask-local must be at least 1, got {args.dask_local}")
         if args.scheduler and not args.scheduler.startswith(("tcp://", "tls://", "inproc://")):
             raise InputError(f"--scheduler {args.scheduler!r}: expected an address such as tcp://10.0.0.5:8786")
-        from ..reports.executors import run_report_jobs_on_dask
+        from ..reports.executors import DaskExecutor
 
-        results = run_report_jobs_on_dask(jobs, settings, scheduler=args.scheduler,
-                                          local_workers=args.dask_local or 2, timeout=args.timeout, force=args.force)
-    else:
-        results = run_reports(jobs, settings, workers=args.workers, timeout=args.timeout, force=args.force,
-                              progress=not args.no_progress)
+        executor = DaskExecutor(scheduler=args.scheduler, local_workers=args.dask_local or args.workers or 2)
+    results = run_reports(jobs, settings, workers=args.workers, timeout=args.timeout, force=args.force,
+                          progress=not args.no_progress, executor=executor)
+    if len(results) == 1 and results[0].timings:  # one report: say where its time went
+        steps = ", ".join(f"{k} {v:.2f} s" for k, v in results[0].timings.items())
+        print(f"{results[0].job.name}: {results[0].seconds:.1f} s in the worker ({steps})")
     from ..reports.publish import finish_reports
 
     finish_reports(results, settings)  # font subset into the HTML, then the PDFs (one browser)

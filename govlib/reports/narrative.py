@@ -111,9 +111,8 @@ def street_facts(tables: Mapping[str, pd.DataFrame], unit: str, period: str, bas
 
     Examples
     --------
-    >>> import pathlib, tempfile, sys
-    >>> from govlib.paths import PACKAGE_DIR
-    >>> sys.path.insert(0, str(PACKAGE_DIR.parent / "tests")); from _fake_processed import build_fake_store
+    >>> import pathlib, tempfile
+    >>> from govlib.data.sample_store import build_fake_store
     >>> from govlib.data.processed import load_processed
     >>> from govlib.settings import load_settings
     >>> s = load_settings(root=build_fake_store(pathlib.Path(tempfile.mkdtemp())))
@@ -450,9 +449,8 @@ def district_facts(tables: Mapping[str, pd.DataFrame], period: str, n_movers: in
 
     Examples
     --------
-    >>> import pathlib, tempfile, sys
-    >>> from govlib.paths import PACKAGE_DIR
-    >>> sys.path.insert(0, str(PACKAGE_DIR.parent / "tests")); from _fake_processed import build_fake_store
+    >>> import pathlib, tempfile
+    >>> from govlib.data.sample_store import build_fake_store
     >>> from govlib.data.processed import load_processed
     >>> from govlib.settings import load_settings
     >>> s = load_settings(root=build_fake_store(pathlib.Path(tempfile.mkdtemp())))

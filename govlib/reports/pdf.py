@@ -19,10 +19,46 @@ from typing import Iterable, Mapping
 
 from .html import escape
 
-__all__ = ["A4_INCHES", "header_html", "footer_html_template", "print_pdfs", "bundle_pdf", "write_report_pdfs"]
+__all__ = ["A4_INCHES", "cached_font_face_css", "header_html", "footer_html_template", "print_pdfs", "bundle_pdf", "write_report_pdfs"]
 
 A4_INCHES = (8.27, 11.69)
 _MM = 1 / 25.4
+
+
+def cached_font_face_css(characters: str, weights: tuple[str, ...] = ("Regular", "Bold")) -> str:
+    """:func:`govlib.reports.webfont.font_face_css`, kept on disk beside the font instances and keyed by what it
+    depends on (the characters, the weights, the fonts' bytes, govlib's version): subsetting and WOFF2-compressing
+    the CJK font takes 2-8 s, and a report run usually needs the same characters as the one before.
+
+    Examples
+    --------
+    >>> css = cached_font_face_css("陆家嘴", ("Regular",))
+    >>> css == cached_font_face_css("陆家嘴", ("Regular",)) and "font/woff2" in css
+    True
+    """
+    import hashlib
+
+    from .. import __version__
+    from ..data.store import atomic_write_text
+    from .fonts import font_cache_dir, static_font_paths
+    from .webfont import font_face_css
+
+    h = hashlib.sha256(f"{__version__}\0{','.join(weights)}\0{characters}".encode())
+    for style in weights:
+        font = static_font_paths()[style]
+        h.update(f"{font.name}:{font.stat().st_size}:{font.stat().st_mtime_ns}".encode())
+    path = font_cache_dir() / "webfont" / f"{h.hexdigest()[:32]}.css"
+    try:
+        return path.read_text(encoding="utf-8")
+    except OSError:
+        pass
+    css = font_face_css(characters, weights)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write_text(path, css)
+    except OSError:  # a read-only cache only costs time
+        pass
+    return css
 
 
 def header_html(title: str, period: str, synthetic: bool, lang: str = "zh", font_css: str = "") -> str:
@@ -59,7 +95,6 @@ def print_pdfs(jobs: Iterable[tuple[Path, Path, Mapping]], timeout: float = 120,
     from concurrent.futures import ThreadPoolExecutor
 
     from .browser import Chromium, file_url
-    from .webfont import font_face_css
     from ..data.store import atomic_path
 
     jobs = list(jobs)
@@ -68,7 +103,7 @@ def print_pdfs(jobs: Iterable[tuple[Path, Path, Mapping]], timeout: float = 120,
     tabs = max(1, tabs or min(4, os.cpu_count() or 1))
     # the header/footer templates get their own small font subset (their text only)
     texts = "".join(h["title"] + h["period"] for _, _, h in jobs) + "合成示例数据，不代表真实情况第页共/·0123456789"
-    font_css = font_face_css(texts, weights=("Regular",)).split("\n:root")[0]
+    font_css = cached_font_face_css("".join(sorted(set(texts))), weights=("Regular",)).split("\n:root")[0]
     written: list[Path] = []
     todo = list(jobs)
     lock = threading.Lock()

@@ -106,9 +106,8 @@ def explorer_data(tables: Mapping[str, pd.DataFrame], period: str, lang: str = "
 
     Examples
     --------
-    >>> import pathlib, tempfile, sys
-    >>> from govlib.paths import PACKAGE_DIR
-    >>> sys.path.insert(0, str(PACKAGE_DIR.parent / "tests")); from _fake_processed import build_fake_store
+    >>> import pathlib, tempfile
+    >>> from govlib.data.sample_store import build_fake_store
     >>> from govlib.reports.views import load_report_tables
     >>> s = load_settings(root=build_fake_store(pathlib.Path(tempfile.mkdtemp())))
     >>> d = explorer_data(load_report_tables(s), "2025")
@@ -299,7 +298,8 @@ def portal_html(period: str, settings: Settings | None = None, tables: Mapping[s
 
     from . import views as views
     from .narrative import LEVEL_NAMES
-    from .webfont import font_face_css, page_characters, WEBFONT_MARK
+    from .pdf import cached_font_face_css
+    from .webfont import page_characters, WEBFONT_MARK
     from ..data.processed import provenance
 
     settings = settings or load_settings()
@@ -431,7 +431,7 @@ def portal_html(period: str, settings: Settings | None = None, tables: Mapping[s
 </html>
 """
     # the font subset covers the page and the names in the data (drawn on the charts' canvas)
-    css = font_face_css(page_characters(page) + page_characters(data_js))
+    css = cached_font_face_css(page_characters(page) + page_characters(data_js))  # subsetting costs seconds
     page = page.replace("</head>", f'{WEBFONT_MARK}<style id="govlib-webfont">{css}</style></head>', 1)
     leaks = network_references(page)
     if leaks:  # pragma: no cover - a regression guard

@@ -17,14 +17,15 @@ __all__ = ["embed_fonts", "finish_reports"]
 def embed_fonts(html_paths: Iterable[Path]) -> int:
     """Embed one WOFF2 subset (the characters of all these pages) in every page that has none yet; the count."""
     from ..data.store import atomic_write_text
-    from .webfont import WEBFONT_MARK, font_face_css, page_characters
+    from .pdf import cached_font_face_css
+    from .webfont import WEBFONT_MARK, page_characters
 
     pages = {Path(p): Path(p).read_text(encoding="utf-8") for p in html_paths}
     pages = {p: text for p, text in pages.items() if WEBFONT_MARK not in text}
     if not pages:
         return 0
     chars = "".join(sorted(set("".join(page_characters(text) for text in pages.values()))))
-    style = f'{WEBFONT_MARK}<style id="govlib-webfont">{font_face_css(chars)}</style>'
+    style = f'{WEBFONT_MARK}<style id="govlib-webfont">{cached_font_face_css(chars)}</style>'
     for path, text in pages.items():
         at = text.lower().find("</head>")
         atomic_write_text(path, text[:at] + style + text[at:] if at >= 0 else style + text)

@@ -1,19 +1,19 @@
-"""The report runner: papermill over the notebooks, a bounded pool of workers, offline HTML and JSON sidecars.
+"""The report runner: plans every report once and hands the work to a pluggable executor.
 
 Each report is one notebook run with parameters (``unit``, ``period``, ``lang``) through papermill's Python API
 with the project's ``govlib`` kernel (never a stale ``python3`` kernel elsewhere; codes stay strings, which the
-papermill CLI's ``-p`` would turn into numbers). Reports run in a bounded pool of worker processes, each in its own
-process group, so a report that passes its timeout is killed together with its kernel; the others carry on.
+papermill CLI's ``-p`` would turn into numbers).
 
-A report is judged by exceptions, not by the saved notebook (after a timeout the saved notebook can still look
-fine): the worker records success only when papermill returned, the notebook has no error output or missing-glyph
-warning, and the HTML was exported. A kernel that fails to start is retried once (many kernels starting at once can
-race for ports).
+Planning lives here and only here: the jobs (:func:`plan_all`), the inputs hash and the skip of up-to-date
+reports (:func:`report_is_current`), the output paths, the timeout, and the JSON job spec (:func:`job_spec`).
+The executor (:mod:`govlib.reports.executors`: ``local`` warm process pool -- the default --, ``dask``,
+``inline``) only renders specs with :func:`govlib.reports.worker.render`, which runs papermill in a warm kernel,
+judges the run by exceptions (after a timeout the saved notebook can still look fine), writes atomically and kills
+the kernel of a failed or timed-out report.
 
-Outputs (all written atomically): ``outputs/notebooks/<name>.ipynb`` (executed), ``outputs/reports/<name>.html``
-(no code, no network resources) and ``outputs/reports/<name>.json`` (the sidecar: headline numbers, alerts,
-provenance and the hash of the report's inputs). File names are ASCII, built from codes:
-``street_310115005000_2025_zh``, ``district_2025_zh``.
+Outputs: ``outputs/notebooks/<name>.ipynb`` (executed), ``outputs/reports/<name>.html`` (no code, no network
+resources) and ``outputs/reports/<name>.json`` (the sidecar: headline numbers, alerts, provenance and the hash of the
+report's inputs). File names are ASCII, built from codes: ``street_310115005000_2025_zh``, ``district_2025_zh``.
 
 Incremental runs: the inputs hash covers the processed manifest, the notebook file, the parameters, the HTML
 template and the govlib version; a report whose sidecar records the same hash (and whose HTML exists) is skipped
@@ -24,11 +24,8 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import signal
-import subprocess
 import sys
 import tempfile
-import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Mapping
@@ -37,11 +34,12 @@ from .. import __version__
 from ..errors import InputError
 from ..paths import PACKAGE_DIR
 from ..settings import Settings, load_settings
-from ..data.store import atomic_path, temporary_prefix, write_json
+from ..data.store import temporary_prefix, write_json
+from .worker import cell_timeout, report_problems
 
 __all__ = ["ReportJob", "ReportResult", "street_job", "district_job", "audit_job", "plan_all", "run_reports",
            "write_sidecar", "notebook_path", "inputs_hash", "output_paths", "report_problems", "report_is_current",
-           "check_outputs_folder", "KINDS"]
+           "check_outputs_folder", "KINDS", "job_spec", "cell_timeout", "positive_seconds"]
 
 #: report kind -> notebook file
 KINDS = {"street": "10-street-profile.ipynb", "district": "20-district-period.ipynb",
@@ -69,6 +67,7 @@ class ReportResult:
     error: str = ""
     html: str = ""
     sidecar: str = ""
+    timings: dict = field(default_factory=dict)  # seconds per step of the render (see reports.worker)
 
 
 def _check_lang(lang: str) -> str:
@@ -154,19 +153,6 @@ def positive_seconds(value: Any, what: str = "reports.timeout_seconds") -> float
     return seconds
 
 
-def cell_timeout(seconds: float) -> int:
-    """The per-cell ``execution_timeout`` handed to papermill/nbclient, whose ``timeout`` trait is an Integer:
-    a whole number of seconds one above ``ceil(seconds)``. It is only a backstop: the parent process enforces
-    the exact (possibly fractional) deadline by killing the worker and its kernel, and it always fires first.
-
-    >>> cell_timeout(1.5), cell_timeout(900), type(cell_timeout(30.5)).__name__
-    (3, 901, 'int')
-    """
-    import math
-
-    return int(math.ceil(seconds)) + 1
-
-
 def notebook_path(kind: str, settings: Settings | None = None) -> Path:
     """The notebook of a report kind: the project's ``notebooks/`` folder, else the one beside the package."""
     settings = settings or load_settings()
@@ -230,13 +216,9 @@ def check_outputs_folder(settings: Settings) -> Path:
     return out
 
 
-def _up_to_date(job: ReportJob, settings: Settings, digest: str) -> bool:
-    return report_is_current(output_paths(job, settings), digest)
-
-
 def report_is_current(paths: dict, digest: str) -> bool:
     """True when a report's HTML and sidecar exist and the sidecar records this inputs hash (the skip rule of
-    every runner: the process pool here and the Dask fan-out in :mod:`govlib.reports.executors`)."""
+    :func:`run_reports`, whatever the executor)."""
     if not (paths["html"].exists() and paths["sidecar"].exists()):
         return False
     try:
@@ -280,224 +262,21 @@ def write_sidecar(path: str | Path, **content: Any) -> Path:
     return write_json(path, _jsonable(content))
 
 
-def report_problems(notebook: Any) -> list[str]:
-    """Problems in an executed notebook that make a report unpublishable: error outputs, missing glyphs.
-
-    Examples
-    --------
-    >>> import nbformat
-    >>> nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("x")])
-    >>> nb.cells[0].outputs = [nbformat.v4.new_output("stream", name="stderr",
-    ...                        text="UserWarning: Glyph 38470 missing from font(s) DejaVu Sans.")]
-    >>> report_problems(nb)
-    ['cell 0: missing glyph: UserWarning: Glyph 38470 missing from font(s) DejaVu Sans.']
-    """
-    import re
-
-    problems = []
-    for i, cell in enumerate(notebook.cells):
-        for out in cell.get("outputs", []):
-            if out.get("output_type") == "error":
-                problems.append(f"cell {i}: {out.get('ename')}: {out.get('evalue')}")
-            text = out.get("text", "")
-            if isinstance(text, list):
-                text = "".join(text)
-            for data in (out.get("data") or {}).values():
-                if isinstance(data, str) and "missing from font" in data:
-                    text += data
-            m = re.search(r"[^\n]*Glyph [^\n]*missing from font[^\n]*", text)
-            if m:
-                problems.append(f"cell {i}: missing glyph: {m.group(0).strip()}")
-    return problems
-
-
-# ------------------------------------------------------------------------------------------------ the worker
-def _is_kernel_start_failure(exc: BaseException) -> bool:
-    text = f"{type(exc).__name__}: {exc}".lower()
-    return ("kernel" in text and ("died" in text or "start" in text or "timeout" in text or "port" in text)) or \
-        isinstance(exc, (TimeoutError, ConnectionError)) and "cell" not in text
-
-
-def _execute(job: dict) -> dict:
-    """Run one report in this process (called in a worker subprocess). Returns a JSON-able result."""
-    t0 = time.perf_counter()
-    paths = {k: Path(v) for k, v in job["paths"].items()}
-    for p in paths.values():
-        p.parent.mkdir(parents=True, exist_ok=True)
-    tmp_sidecar = paths["sidecar"].with_name(f"{temporary_prefix(paths['sidecar'].name)}tmp")
-    params = dict(job["parameters"], sidecar=str(tmp_sidecar))
-    failed_copy = paths["notebook"].with_suffix(".failed.ipynb")
-    failed_copy.unlink(missing_ok=True)
-    try:
-        return _execute_into(job, paths, params, tmp_sidecar, failed_copy, t0)
-    finally:
-        tmp_sidecar.unlink(missing_ok=True)
-
-
-def _execute_into(job: dict, paths: dict, params: dict, tmp_sidecar: Path, failed_copy: Path, t0: float) -> dict:
-    import shutil
-
-    import nbformat
-    import papermill as pm
-    from papermill.exceptions import PapermillExecutionError
-
-    from .html import export_html
-
-    with atomic_path(paths["notebook"], suffix=".ipynb") as tmp_nb:
-        for attempt in (1, 2):
-            try:
-                pm.execute_notebook(job["notebook"], str(tmp_nb), parameters=params, kernel_name=job["kernel"],
-                                    cwd=str(Path(job["notebook"]).parent), progress_bar=False, log_output=False,
-                                    start_timeout=120, execution_timeout=cell_timeout(job["timeout"]))
-                break
-            except PapermillExecutionError:
-                if tmp_nb.exists():  # keep the failed run for whoever debugs it
-                    shutil.copyfile(tmp_nb, failed_copy)
-                raise
-            except Exception as exc:  # a kernel that did not start: retry once
-                if attempt == 2 or not _is_kernel_start_failure(exc):
-                    raise
-                time.sleep(1.0)
-        nb = nbformat.read(str(tmp_nb), as_version=4)
-        # papermill gives its injected-parameters cell a random id: fix it, so that two renders of the same
-        # inputs are byte-identical (only the declared execution timestamps in the .ipynb metadata differ)
-        for cell in nb.cells:
-            if "injected-parameters" in cell.get("metadata", {}).get("tags", []):
-                cell["id"] = "injected-parameters"
-        nbformat.write(nb, str(tmp_nb))
-        problems = report_problems(nb)
-        if problems:
-            raise RuntimeError("; ".join(problems[:3]))
-        if not tmp_sidecar.exists():
-            raise RuntimeError("the notebook did not write its JSON sidecar")
-        export_html(nb, paths["html"], title=job.get("title") or paths["html"].stem)
-    sidecar = json.loads(tmp_sidecar.read_text(encoding="utf-8"))
-    sidecar.update({"report": job["name"], "inputs_hash": job["inputs_hash"], "parameters": job["parameters"],
-                    "html": paths["html"].name, "notebook": paths["notebook"].name})
-    write_json(paths["sidecar"], sidecar)  # written last: its inputs_hash marks the report complete
-    return {"status": "ok", "seconds": time.perf_counter() - t0}
-
-
-def _run_one(job: dict) -> dict:
-    try:
-        return _execute(job)
-    except BaseException as exc:  # noqa: BLE001 - every failure is reported to the parent, never swallowed
-        msg = f"{type(exc).__name__}: {exc}"
-        if type(exc).__name__ == "PapermillExecutionError":
-            msg = f"cell {getattr(exc, 'exec_count', '?')}: {getattr(exc, 'ename', '')}: {getattr(exc, 'evalue', '')}"
-        return {"status": "failed", "error": msg.strip()[:2000]}
-
-
-def _worker_main(argv: list[str]) -> int:
-    """Worker entry point. ``--serve``: read job files from stdin, one per line, until EOF (a persistent worker
-    saves the interpreter start and the papermill/nbconvert imports per report); else run the one job file given.
-    """
-    if argv and argv[0] == "--serve":
-        _die_with_parent(int(os.environ.get("GOVLIB_RUNNER_PID", os.getppid())))
-        import nbconvert  # noqa: F401 - imported once, before the first job
-        import papermill  # noqa: F401
-
-        for line in sys.stdin:
-            job = json.loads(Path(line.strip()).read_text(encoding="utf-8"))
-            result = _run_one(job)
-            tmp = Path(job["result_file"] + ".tmp")
-            tmp.write_text(json.dumps(result), encoding="utf-8")
-            os.replace(tmp, job["result_file"])  # the parent polls for this file
-        return 0
-    job = json.loads(Path(argv[0]).read_text(encoding="utf-8"))
-    result = _run_one(job)
-    Path(job["result_file"]).write_text(json.dumps(result), encoding="utf-8")
-    return 0 if result["status"] == "ok" else 1
-
-
-def _kill_family(*_: Any) -> None:
-    """SIGKILL this worker's kernels (each in a session of its own) and the worker's process group."""
-    me = os.getpid()
-    kids = set()
-    for task in Path(f"/proc/{me}/task").glob("*"):
-        try:
-            kids.update(int(k) for k in (task / "children").read_text().split())
-        except (OSError, ValueError):
-            pass
-    for kid in kids:
-        for kill in (os.killpg, os.kill):
-            try:
-                kill(kid, signal.SIGKILL)
-            except (ProcessLookupError, PermissionError):
-                pass
-    os.killpg(os.getpgid(0), signal.SIGKILL)
-
-
-def _die_with_parent(parent: int) -> None:
-    """End this worker (and its kernel) as soon as the runner that started it dies, even by SIGKILL.
-
-    A worker outliving its runner would keep writing reports after the outputs lock was released. On Linux the
-    kernel sends SIGTERM at the parent's death (``prctl(PR_SET_PDEATHSIG)``); elsewhere a thread polls the parent
-    pid twice a second.
-    """
-    import threading
-
-    signal.signal(signal.SIGTERM, _kill_family)
-    armed = False
-    if sys.platform.startswith("linux"):
-        try:
-            import ctypes
-
-            armed = ctypes.CDLL(None, use_errno=True).prctl(1, int(signal.SIGTERM), 0, 0, 0) == 0  # PR_SET_PDEATHSIG
-        except (OSError, AttributeError):
-            armed = False
-    if os.getppid() != parent:  # the runner died before the signal was armed
-        _kill_family()
-    if not armed:
-        def watch() -> None:
-            while os.getppid() == parent:
-                time.sleep(0.5)
-            _kill_family()
-
-        threading.Thread(target=watch, daemon=True, name="govlib-parent-watchdog").start()
-
-
-# ------------------------------------------------------------------------------------------------ the pool
-@dataclass
-class _Slot:
-    """One persistent worker process and the report it is rendering (if any)."""
-
-    proc: subprocess.Popen
-    log_path: Path
-    log: Any
-    job: ReportJob | None = None
-    started: float = 0.0
-    result_file: Path | None = None
-
-
-def _start_worker(env: dict, log_path: Path) -> _Slot:
-    log = open(log_path, "a", encoding="utf-8")
-    proc = subprocess.Popen([sys.executable, "-m", "govlib.reports.runner", "--serve"], env=env, stdin=subprocess.PIPE,
-                            stdout=log, stderr=subprocess.STDOUT, text=True, start_new_session=True)
-    return _Slot(proc, log_path, log)
-
-
-def _stop_worker(slot: _Slot, kill: bool = False) -> None:
-    if slot.proc.poll() is not None:
-        slot.log.close()
-        return
-    if not kill:
-        try:
-            slot.proc.stdin.close()
-            slot.proc.wait(timeout=30)
-        except (OSError, subprocess.TimeoutExpired):
-            kill = True
-    if kill:
-        _kill_group(slot.proc)
-    slot.log.close()
+def job_spec(job: ReportJob, settings: Settings, timeout: float, digest: str | None = None) -> dict:
+    """The JSON-able spec an executor renders (see :mod:`govlib.reports.worker`): notebook, parameters, kernel,
+    timeout, inputs hash, output paths and the kernel's environment (the project root)."""
+    kernel = str(settings.section("reports").get("kernel", "govlib"))
+    return {"name": job.name, "title": job.title, "parameters": job.parameters, "kernel": kernel,
+            "notebook": str(notebook_path(job.kind, settings)), "timeout": timeout,
+            "inputs_hash": digest or inputs_hash(job, settings),
+            "paths": {k: str(v) for k, v in output_paths(job, settings).items()},
+            "env": {"GOVLIB_ROOT": str(settings.root), "MPLBACKEND": "Agg", "PYTHONHASHSEED": "0"}}
 
 
 def run_reports(jobs: list[ReportJob], settings: Settings | None = None, workers: int | None = None,
-                timeout: float | None = None, force: bool = False, progress: bool = True) -> list[ReportResult]:
-    """Render reports in a bounded pool of worker processes; return one result per job (in job order).
-
-    Each of the ``workers`` processes renders one report at a time and stays alive for the next one; a worker
-    whose report passes the timeout is killed with its kernel (its process group) and replaced.
+                timeout: float | None = None, force: bool = False, progress: bool = True,
+                executor: Any = None) -> list[ReportResult]:
+    """Render reports; return one result per job (in job order).
 
     Parameters
     ----------
@@ -507,112 +286,64 @@ def run_reports(jobs: list[ReportJob], settings: Settings | None = None, workers
         kernel and listed as failed.
     force : render even when the inputs are unchanged.
     progress : show a tqdm progress bar on stderr.
+    executor : ``"local"`` (warm worker processes), ``"dask"``, ``"inline"`` or an
+        :class:`govlib.reports.executors.Executor` (default ``reports.executor`` in the settings, ``local``).
     """
     import shutil
 
     from tqdm import tqdm
+
+    from .executors import make_executor
 
     settings = settings or load_settings()
     conf = settings.section("reports")
     workers = max(1, int(workers or conf.get("workers", 2)))
     timeout = positive_seconds(conf.get("timeout_seconds", 900) if timeout is None else timeout,
                                "reports.timeout_seconds" if timeout is None else "timeout")
-    kernel = str(conf.get("kernel", "govlib"))
+    executor = make_executor(executor or conf.get("executor", "local"), workers=workers)
     results: dict[str, ReportResult] = {}
-    queue: list[tuple[ReportJob, str]] = []
+    specs: list[dict] = []
+    by_name = {job.name: job for job in jobs}
     for job in jobs:
         digest = inputs_hash(job, settings)
-        if not force and _up_to_date(job, settings, digest):
-            paths = output_paths(job, settings)
+        paths = output_paths(job, settings)
+        if not force and report_is_current(paths, digest):
             results[job.name] = ReportResult(job, "skipped", html=str(paths["html"]), sidecar=str(paths["sidecar"]))
         else:
-            queue.append((job, digest))
+            specs.append(job_spec(job, settings, timeout, digest))
     bar = tqdm(total=len(jobs), desc="reports", unit="report", disable=not progress, file=sys.stderr)
     bar.update(len(results))
-    log_dir = settings.outputs_dir / "notebooks" / "logs"
-    log_dir.mkdir(parents=True, exist_ok=True)
-    # job and result files beside the outputs (not in the system temp folder): a killed run's folder carries this
-    # process's pid, so the next run's remove_stale_temporaries recognises and removes it
+    # job and result files and worker logs beside the outputs (not in the system temp folder): a killed run's
+    # folder carries this process's pid, so the next run's remove_stale_temporaries recognises and removes it
+    settings.outputs_dir.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix=temporary_prefix("reports"), dir=settings.outputs_dir))
-    env = dict(os.environ, GOVLIB_ROOT=str(settings.root), MPLBACKEND="Agg", PYTHONHASHSEED="0",
-               GOVLIB_RUNNER_PID=str(os.getpid()))
-    slots: list[_Slot] = []
-
-    def finish(slot: _Slot, res: ReportResult) -> None:
-        results[slot.job.name] = res
-        slot.job = None
-        bar.update(1)
-        if res.status == "failed":
-            bar.write(f"FAILED {res.job.name}: {res.error.splitlines()[0] if res.error else ''}")
-
     try:
-        n_slots = min(workers, len(queue))
-        slots = [_start_worker(env, log_dir / f"worker-{i}.log") for i in range(n_slots)]
-        while queue or any(s.job is not None for s in slots):
-            for i, slot in enumerate(slots):
-                if slot.job is None and queue:
-                    if slot.proc.poll() is not None:  # died between jobs: replace it
-                        slot.log.close()
-                        slot = slots[i] = _start_worker(env, slot.log_path)
-                    job, digest = queue.pop(0)
-                    paths = output_paths(job, settings)
-                    spec = {"name": job.name, "title": job.title, "parameters": job.parameters, "kernel": kernel,
-                            "notebook": str(notebook_path(job.kind, settings)), "timeout": timeout,
-                            "inputs_hash": digest, "paths": {k: str(v) for k, v in paths.items()},
-                            "result_file": str(work / f"{job.name}.result.json")}
-                    job_file = work / f"{job.name}.job.json"
-                    job_file.write_text(json.dumps(spec), encoding="utf-8")
-                    slot.job, slot.started, slot.result_file = job, time.perf_counter(), Path(spec["result_file"])
-                    try:
-                        slot.proc.stdin.write(job_file.as_posix() + "\n")
-                        slot.proc.stdin.flush()
-                    except OSError:
-                        pass  # a dead worker is noticed below
-            time.sleep(0.1)
-            for i, slot in enumerate(slots):
-                if slot.job is None:
-                    continue
-                elapsed = time.perf_counter() - slot.started
-                if slot.result_file.exists():
-                    finish(slot, _collect(slot.job, slot.result_file, elapsed, settings, slot.log_path))
-                elif slot.proc.poll() is not None:
-                    finish(slot, _collect(slot.job, slot.result_file, elapsed, settings, slot.log_path))
-                elif elapsed > timeout:  # kill the worker and its kernel (same process group); replaced lazily
-                    _kill_group(slot.proc)
-                    finish(slot, ReportResult(slot.job, "failed", elapsed, f"timed out after {timeout:g} s"))
+        for spec, res in executor.run(specs, timeout, work):
+            job = by_name[spec["name"]]
+            paths = output_paths(job, settings)
+            if res.get("status") == "ok":
+                results[job.name] = ReportResult(job, "ok", res.get("seconds", 0.0), html=str(paths["html"]),
+                                                 sidecar=str(paths["sidecar"]), timings=res.get("timings") or {})
+            else:
+                results[job.name] = ReportResult(job, "failed", res.get("seconds", 0.0),
+                                                 res.get("error") or "unknown error")
+                bar.write(f"FAILED {job.name}: {results[job.name].error.splitlines()[0]}")
+            bar.update(1)
     finally:
-        for slot in slots:
-            _stop_worker(slot, kill=slot.job is not None)
         bar.close()
+        _keep_logs(work, settings.outputs_dir / "notebooks" / "logs")
         shutil.rmtree(work, ignore_errors=True)
     return [results[j.name] for j in jobs]
 
 
-def _kill_group(proc: subprocess.Popen) -> None:
-    try:
-        os.killpg(proc.pid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        pass
-    proc.wait()
-
-
-def _collect(job: ReportJob, result_file: Path, elapsed: float, settings: Settings, log_path: Path) -> ReportResult:
-    paths = output_paths(job, settings)
-    try:
-        data = json.loads(result_file.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        tail = log_path.read_text(encoding="utf-8", errors="replace")[-1500:] if log_path.exists() else ""
-        data = {"status": "failed", "error": f"the worker process died: {tail.strip()}"}
-    if data["status"] == "ok":
-        return ReportResult(job, "ok", elapsed, html=str(paths["html"]), sidecar=str(paths["sidecar"]))
-    return ReportResult(job, "failed", elapsed, data.get("error", "unknown error"))
+def _keep_logs(work: Path, logs: Path) -> None:
+    """Worker logs outlive the run's scratch folder (for whoever debugs a failed report)."""
+    for log in work.glob("*.log"):
+        logs.mkdir(parents=True, exist_ok=True)
+        os.replace(log, logs / log.name)
 
 
 def results_table(results: list[ReportResult]) -> list[dict]:
     """Plain rows (name, status, seconds, error) for printing and for the portal."""
     return [{"name": r.job.name, "kind": r.job.kind, "status": r.status, "seconds": round(r.seconds, 1),
              "error": r.error, **{k: v for k, v in asdict(r.job).items() if k == "parameters"}} for r in results]
-
-
-if __name__ == "__main__":  # the worker entry point: python -m govlib.reports.runner --serve | JOB.json
-    sys.exit(_worker_main(sys.argv[1:]))

@@ -18,7 +18,12 @@ import pandas as pd
 from ..errors import InputError
 from ..settings import Settings, load_settings
 
-__all__ = ["ReportContext", "start_report", "table_html"]
+__all__ = ["ReportContext", "start_report", "table_html", "warm_session", "reset_session", "report_tables"]
+
+#: the state of a warm kernel after its imports (see :func:`warm_session`)
+_BASELINE: dict[str, Any] = {}
+#: processed tables already read in this process: (project root, manifest hash, period) -> tables
+_TABLES: dict[tuple, dict[str, pd.DataFrame]] = {}
 
 
 def table_html(df: pd.DataFrame, digits: int = 1, index: bool = False) -> str:
@@ -80,10 +85,70 @@ def start_report(lang: str = "zh", period: str | None = None, settings: Settings
     if lang not in ("zh", "en"):
         raise InputError(f"lang must be 'zh' or 'en', got {lang!r}")
     from .fonts import install_strict_glyphs
-    from .views import load_report_tables
     from ..data.processed import provenance
 
     install_strict_glyphs()  # a chart with a missing glyph fails the report instead of drawing boxes
     settings = settings or load_settings()
-    tables = load_report_tables(settings, period=period)
-    return ReportContext(lang=lang, settings=settings, tables=tables, prov=provenance(settings))
+    return ReportContext(lang=lang, settings=settings, tables=report_tables(settings, period),
+                         prov=provenance(settings))
+
+
+def report_tables(settings: Settings, period: str | None = None) -> dict[str, pd.DataFrame]:
+    """:func:`govlib.reports.views.load_report_tables`, cached in this process by the build's manifest hash (a new
+    build is a new key), so a warm kernel reads the processed store once for all its reports. Each call gets its
+    own copies: a report that changes a table in place cannot change the next report's.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> report_tables(load_settings(root=pathlib.Path(tempfile.mkdtemp())))
+    Traceback (most recent call last):
+    ...
+    govlib.errors.InputError: no manifest at ...; run `govlib build` first
+    """
+    from .views import load_report_tables
+    from ..data.processed import manifest_hash
+
+    key = (str(settings.processed_dir.resolve()), manifest_hash(settings), period)
+    if key not in _TABLES:
+        if len(_TABLES) >= 4:  # a few periods or builds at most; the oldest goes first
+            _TABLES.pop(next(iter(_TABLES)))
+        _TABLES[key] = load_report_tables(settings, period=period)
+    return {name: df.copy() for name, df in _TABLES[key].items()}
+
+
+def warm_session() -> None:
+    """Record the state a report may change -- matplotlib's rcParams and the warning filters -- as it is after the
+    imports (run once in a warm kernel; :func:`reset_session` restores it)."""
+    import warnings
+
+    import matplotlib
+
+    _BASELINE["rc"] = dict(matplotlib.rcParams)
+    _BASELINE["warnings"] = list(warnings.filters)
+
+
+def reset_session() -> None:
+    """Between two reports in one warm kernel: clear the user namespace (IPython ``reset``; the execution count
+    starts at 1 again), close every figure, restore rcParams and the warning filters recorded by
+    :func:`warm_session`. Imported modules and the table cache stay."""
+    import warnings
+
+    import matplotlib
+    from IPython import get_ipython
+
+    shell = get_ipython()
+    if shell is not None:
+        shell.reset(new_session=True, aggressive=False)
+    if "matplotlib.pyplot" in __import__("sys").modules:
+        import matplotlib.pyplot as plt
+
+        plt.close("all")
+    if "rc" in _BASELINE:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # restoring deprecated keys warns
+            matplotlib.rcParams.update(_BASELINE["rc"])
+    if "warnings" in _BASELINE:
+        warnings.filters[:] = _BASELINE["warnings"]
+        warnings.filterwarnings("default", message="^govlib-reset$")  # mutating the filters clears every
+        warnings.filters.pop(0)                                      # module's "already shown" registry

@@ -1,6 +1,6 @@
-"""A small fake processed store built from the table contracts (docs/architecture.md, DESIGN.md §2).
+"""A small sample processed store built from the table contracts (docs/architecture.md, DESIGN.md §2).
 
-Report tests use it so they do not depend on the engines' timing: 36 街镇 with 3 communities each, a framework
+Report tests, doctests and benchmarks use it so they do not depend on the engines' timing: 36 街镇 with 3 communities each, a framework
 with six dimensions of two indicators, annual scores 2018-2025 with ranks, rank intervals, progress, quarterly
 survey estimates, trends, alerts, hotline and doorstep summaries, and a manifest that says the data are synthetic.
 Everything is deterministic (seeded).
@@ -13,8 +13,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from govlib.data.store import write_json, write_table
-from govlib.data.units import jiezhen_table
+from .store import write_json, write_table
+from .units import jiezhen_table
+
+__all__ = ["build_fake_store"]
 
 PERIODS = [str(y) for y in range(2018, 2026)]
 DIMENSIONS = {
@@ -32,7 +34,18 @@ def _rank(values: pd.Series) -> pd.Series:
 
 
 def build_fake_store(root: Path, seed: int = 7, synthetic: bool = True) -> Path:
-    """Write ``root/govlib.yaml`` and ``root/data/processed/*`` and return ``root``."""
+    """Write ``root/govlib.yaml`` and ``root/data/processed/*`` and return ``root``.
+
+    Examples
+    --------
+    >>> import pathlib, tempfile
+    >>> from govlib.data.processed import load_processed
+    >>> from govlib.settings import load_settings
+    >>> root = build_fake_store(pathlib.Path(tempfile.mkdtemp()))
+    >>> scores = load_processed("index_scores", load_settings(root=root))
+    >>> sorted(scores["period"].unique())[-1], scores["unit"].str.len().unique().tolist()
+    ('2025', [12])
+    """
     rng = np.random.default_rng(seed)
     root = Path(root)
     processed = root / "data" / "processed"
