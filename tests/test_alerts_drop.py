@@ -250,3 +250,22 @@ def test_stage_leaves_index_scores_with_missing_indicators_out_of_the_step_test(
     assert (amber(dropped)["unit"] == units[0]).any()  # a real 15-point fall is a warning
     partial = dropped.assign(coverage=np.where(gap, 0.75, 1.0))  # the same fall with an indicator missing
     assert not (amber(partial)["unit"] == units[0]).any()
+
+
+def test_jiezhen_wide_survey_drop_makes_community_alerts_true_but_only_the_jiezhen_alert_detects_it():
+    gt = pd.DataFrame({"event_id": ["E1"], "kind": ["survey_drop_jiezhen"], "unit": ["310115130000"],
+                       "indicator": ["D6.1"], "start_period": ["2022Q3"], "end_period": ["2025Q4"],
+                       "magnitude": [-5.0]})
+    parent = {"310115130006": "310115130000", "310115131006": "310115131000"}
+    # a community of the 街镇 (true), a community of another 街镇 (false)
+    al = pd.DataFrame({"unit": ["310115130006", "310115131006"], "period": ["2025Q4", "2025Q4"],
+                       "node": ["D6.1", "D6.1"], "level": "amber", "status": "new"})
+    r = score_alerts(al, gt, FW, unit_years=10, unit_parent=parent)
+    assert r["precision"] == 0.5 and r["recall"] == 0.0
+    assert r["per_alert"]["matched"].tolist() == [True, False]
+    # the 街镇's own alert detects it
+    own = pd.concat([al, al.iloc[:1].assign(unit="310115130000", period="2022Q4")], ignore_index=True)
+    r = score_alerts(own, gt, FW, unit_years=10, unit_parent=parent)
+    assert r["recall"] == 1.0 and r["median_delay_periods"] == 1.0
+    # without the unit map, the community alert is not matched
+    assert score_alerts(al, gt, FW, unit_years=10)["precision"] == 0.0

@@ -14,6 +14,9 @@ Conventions (``govlib evaluate``):
   the hit's period contains the start, e.g. an annual alert on a monthly event).
 - **Precision** counts alert episodes (status ``new``; a continuing alert is the same warning), amber and red.
 - **False alarms per unit-year**: unmatched amber/red episodes over the unit-years monitored.
+- **街镇-wide survey drops** (``survey_drop_jiezhen``: the drop is planted in every community of the 街镇): an alert
+  on one of its communities (``unit_parent``) on the event's node is true, not a false alarm; recall needs the
+  街镇's own alert.
 - **家门口 conformity** (``conformity_nonconformity`` with magnitude 1: a bottom-line non-conformity left open
   past its deadline): a worsening event of the station's 街镇 (``unit_parent`` maps the station to it; alerts of the
   standard are raised per 街镇), matched by an alert on D5 (the node the standard files its alerts under) or an
@@ -163,7 +166,15 @@ def score_alerts(alerts: pd.DataFrame, ground_truth: pd.DataFrame, framework: pd
     al["tb"] = al["ta"] + 1.0 / _per_year(al["period"]) if len(al) else np.array([], float)
     al["_a"] = np.arange(len(al))
     scored = gt[gt["worsening"] | gt["anomaly"]]
-    pairs = al.merge(scored[["_e", "unit", "indicator", "t0", "t1", "ppy", "worsening"]], on="unit")
+    cols = ["_e", "unit", "indicator", "t0", "t1", "ppy", "worsening"]
+    pairs = al.merge(scored[cols], on="unit")
+    # a 街镇-wide survey drop is planted in every community of the 街镇: an alert on one of them is true, but only
+    # the 街镇's own alert detects the event (recall)
+    wide = scored[scored["kind"] == "survey_drop_jiezhen"]
+    if unit_parent and len(wide) and len(al):
+        inside = al.assign(parent=al["unit"].map(unit_parent)).merge(
+            wide[cols].rename(columns={"unit": "parent"}), on="parent").drop(columns="parent")
+        pairs = pd.concat([pairs, inside.assign(worsening=False)], ignore_index=True)
     pairs["worsening"] = pairs["worsening"].astype(bool)
     node_ok = np.array([ind == "" or node in anc.get(ind, {ind}) for node, ind in
                         zip(pairs["node"], pairs["indicator"])], dtype=bool)
