@@ -13,7 +13,6 @@ All three give the same SEs (checked), are run 3 times each on the same data (mi
 from __future__ import annotations
 
 import sys
-import time
 
 import numpy as np
 import pandas as pd

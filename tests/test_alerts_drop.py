@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from hypothesis import given, settings, strategies as st
-from scipy.stats import chi2, norm
+from scipy.stats import norm
 
 from govlib.errors import InputError
 from govlib.trend.alerts import DEFAULT_RULES, evaluate_rules, validate_rules

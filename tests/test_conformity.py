@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 from hypothesis import given, settings as hsettings, strategies as st
 
-from govlib.data.rules import derive_results, validate_conformity
+from govlib.data.rules import derive_results
 from govlib.errors import InputError, ValidationError
 from govlib.services import conformity as cf
 from govlib.settings import load_settings

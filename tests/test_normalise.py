@@ -14,7 +14,7 @@ from scipy import stats as sstats
 from govlib.errors import InputError
 from govlib.index.normalise import percentile_rank, ratio_to_statistic
 from govlib.index.normalise import (ampi, distance_to_reference, distance_to_target, fraction_of_max, goalposts, min_max,
-                              normalise, percentile_rank, rank_score, z_score)
+                              normalise, rank_score, z_score)
 
 
 def test_min_max_to_custom_range_and_constant_column():

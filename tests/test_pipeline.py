@@ -1,12 +1,7 @@
 """The build: validates first, writes nothing on bad input, swaps complete builds atomically, one at a time."""
 from __future__ import annotations
 
-import json
-import os
-import threading
-import time
 
-import pandas as pd
 import pytest
 
 from govlib.errors import GovlibError, ValidationError

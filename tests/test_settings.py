@@ -1,7 +1,6 @@
 """Settings: one place, paths from the project root, unknown keys refused."""
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest

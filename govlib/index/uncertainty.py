@@ -253,7 +253,7 @@ def monte_carlo(index, *, replications: int = 1000, seed: int | None = 0,
     def _redrawn(levels_: np.ndarray, ni: np.ndarray, ii: np.ndarray) -> np.ndarray:
         """Normalised values of the SE-carrying indicators with one noise realisation per run: the runs' columns
         side by side in one wide table, so that each run's min/max/mean/ranks come from its own draw."""
-        n_run, k_se = len(levels_), len(se_cols)
+        k_se = len(se_cols)
         x = treated_se[ii] + se_use[None] * noise[levels_]  # (R, n, k_se)
         out = np.empty_like(x)
         for j, m in enumerate(normalisations):

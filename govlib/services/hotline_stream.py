@@ -43,7 +43,7 @@ def ticket_files(source: str | Path | Sequence[str | Path]) -> list[Path]:
         if missing:
             raise InputError(f"hotline ticket files not found: {missing[:5]}")
     if not files:
-        raise InputError(f"no hotline ticket files given" + (f" (no *.parquet in {source})"
+        raise InputError("no hotline ticket files given" + (f" (no *.parquet in {source})"
                                                              if isinstance(source, (str, Path)) else ""))
     return files
 
