@@ -136,7 +136,7 @@ def test_a_warm_report_past_its_timeout_is_killed_with_its_kernel(project, kerne
     t0 = time.perf_counter()
     res = render(spec, kernel)
     assert (res["status"], res["error"]) == ("failed", "timed out after 1.5 s")
-    assert 1.5 <= res["seconds"] < 10 and time.perf_counter() - t0 < 15
+    assert res["seconds"] >= 1.5 and res["seconds"] < 10 and time.perf_counter() - t0 < 15  # killed at the deadline
     assert kernel.km is None and not (project.outputs_dir / "probe" / "slow.json").exists()
 
 
