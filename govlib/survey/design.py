@@ -14,7 +14,7 @@ import pandas as pd
 
 from ..errors import InputError, format_value, one_of
 
-__all__ = ["SurveyDesign", "make_design", "domain_codes", "design_column", "design_columns", "design_fingerprint", "column_list", "show_values",
+__all__ = ["SurveyDesign", "make_design", "domain_codes", "design_column", "category_indicators", "design_columns", "design_fingerprint", "column_list", "show_values",
            "LONELY_PSU_OPTIONS", "FPC_KINDS"]
 
 
@@ -179,6 +179,23 @@ def design_column(data: pd.DataFrame, name: str, what: str) -> pd.Series:
     if name not in data.columns:
         raise InputError(f"{what} column '{name}' not found; columns are: {show_values(data.columns, 20)}")
     return data[name]
+
+
+def category_indicators(data: pd.DataFrame, variables: Sequence[str]) -> tuple[list[np.ndarray], list[str]]:
+    """One 0/1 column per observed category of each variable (NaN where the variable is missing), named
+    ``<variable><category>`` as R's ``svymean`` of a factor: what proportions are estimated from.
+
+    >>> vals, names = category_indicators(pd.DataFrame({"q": ["b", "a", None]}), ["q"])
+    >>> names, vals[0].tolist()
+    (['qa', 'qb'], [0.0, 1.0, nan])
+    """
+    values, names = [], []
+    for v in variables:
+        s = design_column(data, v, "variable")
+        for c in np.sort(s.dropna().unique()):
+            values.append(np.where(s.isna(), np.nan, (s == c).astype(float)))
+            names.append(f"{v}{c}")
+    return values, names
 
 
 def column_list(value: str | Sequence[str] | None) -> list[str]:

@@ -43,8 +43,8 @@ import pandas as pd
 
 from ..errors import InputError, format_value, one_of
 # The design and the variance live in their own modules; estimate() is the entry point and re-exports them.
-from .design import (FPC_KINDS, LONELY_PSU_OPTIONS, SurveyDesign, column_list, design_column, domain_codes,
-                     make_design, show_values)
+from .design import (FPC_KINDS, LONELY_PSU_OPTIONS, SurveyDesign, category_indicators, column_list, design_column,
+                     domain_codes, make_design, show_values)
 from .variance import STATS, calibrated_linearisation, combine_domain_sums, finalize_domain_sums, reduce_domain_sums
 
 __all__ = [
@@ -162,14 +162,7 @@ def estimate(design: SurveyDesign, data: pd.DataFrame, variables: str | Sequence
     fin_stat = "total" if stat == "total" else "mean"
     combos = None
     if stat == "prop":
-        cols, names = [], []
-        for j, v in enumerate(variables):
-            s = design_column(data, v, "variable")
-            cats = np.sort(s.dropna().unique())
-            for c in cats:
-                cols.append(np.where(s.isna(), np.nan, (s == c).astype(float)))
-                names.append(f"{v}{c}")
-        values = cols
+        values, names = category_indicators(data, variables)
     elif stat == "ratio":
         dens = column_list(denominator)
         if len(dens) != len(variables):

@@ -44,8 +44,8 @@ from scipy import sparse, stats
 
 from ..errors import InputError
 from .calibrate import cell_codes
-from .design import (SurveyDesign, column_list, design_column, design_columns, design_fingerprint, domain_codes,
-                     show_values)
+from .design import (SurveyDesign, category_indicators, column_list, design_column, design_columns,
+                     design_fingerprint, domain_codes, show_values)
 from .estimate import estimate_table, numeric_columns
 
 __all__ = ["ReplicateDesign", "as_replicate_design", "replicate_design", "replicate_estimate",
@@ -402,12 +402,7 @@ def replicate_estimate(rd: ReplicateDesign, data: pd.DataFrame, variables: str |
     D = len(labels)
     names = list(variables)
     if stat == "prop":
-        values, names = [], []
-        for v in variables:
-            s = design_column(data, v, "variable")
-            for c in np.sort(s.dropna().unique()):
-                values.append(np.where(s.isna(), np.nan, (s == c).astype(float)))
-                names.append(f"{v}{c}")
+        values, names = category_indicators(data, variables)
         dens = None
     else:
         values = numeric_columns(data, variables)
