@@ -43,7 +43,7 @@ import pandas as pd
 
 from .aggregate import aggregate_children, AGGREGATION_METHODS
 from ..errors import InputError
-from .normalise import METHODS, normalise
+from .normalise import METHODS, NORMALISE_PARAMS, normalise, normalise_array
 from .sensitivity import saltelli_sample, sobol_indices
 
 __all__ = ["UncertaintyResult", "monte_carlo", "FACTORS"]
@@ -103,6 +103,73 @@ def _ordinal_ranks(scores: np.ndarray, ranked: np.ndarray) -> np.ndarray:
     order = np.argsort(-s, axis=1, kind="stable")
     r = np.argsort(order, axis=1, kind="stable").astype(float) + 1
     return np.where(np.isinf(s), np.nan, r)
+
+
+def _col_values(fw: pd.DataFrame, name: str, default) -> np.ndarray:
+    """A framework column's values (or the default for every row when the framework has no such column)."""
+    if name in fw:
+        return fw[name].to_numpy()
+    return np.full(len(fw), default, dtype=object if isinstance(default, str) else float)
+
+
+def _ordered_sum(parts: list) -> np.ndarray:
+    """``np.stack(parts, axis=-1).sum(axis=-1)`` without the stack, in numpy's own order of summation over a
+    short last axis (sequential below 8 terms, 8 pairwise accumulators from 8 terms on, halves above 128), so
+    that a node's children can be kept as separate arrays and the sums still agree bit for bit."""
+    n = len(parts)
+    if n < 8:
+        s = parts[0]
+        for p in parts[1:]:
+            s = s + p
+        return s
+    if n > 128:
+        half = n // 2
+        half -= half % 8
+        return _ordered_sum(parts[:half]) + _ordered_sum(parts[half:])
+    acc = list(parts[:8])
+    for i in range(8, n - n % 8, 8):
+        acc = [acc[m] + parts[i + m] for m in range(8)]
+    s = ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]))
+    for p in parts[n - n % 8:]:
+        s = s + p
+    return s
+
+
+def _aggregate_split(values: list, applicable: list, weights: list, nominal: list, method: str,
+                     threshold: float, eps: float) -> tuple[np.ndarray, np.ndarray]:
+    """One node of the Monte Carlo: :func:`govlib.index.aggregate.aggregate_children` (``zero_rule="epsilon"``,
+    coverage on the nominal weights) with the children as separate arrays, each ``(n,)`` (shared by all runs) or
+    ``(R, n)``, and one weight per run and child (``(R,)``); the same operations in the same order, so the same
+    numbers. Returns the node's scores ``(R, n)`` and where it applies (``(R, n)``)."""
+    cw, wav, we, avail_all, node_app = [], [], [], [], None
+    for x, a, w, wn in zip(values, applicable, weights, nominal):
+        w, wn = w[:, None], wn[:, None]
+        avail = a & ~np.isnan(x)
+        pos = w > 0
+        cw.append(np.where(a & pos, wn, 0.0))
+        wav.append(np.where(avail & pos, wn, 0.0))
+        we.append(np.where(avail, w, 0.0))
+        app_k = a & (wn > 0)
+        node_app = app_k if node_app is None else node_app | app_k
+    wapp, wav_sum, tot = _ordered_sum(cw), _ordered_sum(wav), _ordered_sum(we)
+    with np.errstate(all="ignore"):
+        coverage = np.where(wapp > 0, wav_sum / wapp, 0.0)
+        q = [e / tot for e in we]
+        if method == "arithmetic":
+            s = _ordered_sum([np.where(qq > 0, x * qq, 0.0) for x, qq in zip(values, q)])
+        elif method == "geometric":
+            s = np.exp(_ordered_sum([np.where(qq > 0, qq * np.log(np.where(x <= 0, eps, x)), 0.0)
+                                     for x, qq in zip(values, q)]))
+        elif method == "harmonic":
+            s = 1.0 / _ordered_sum([np.where(qq > 0, qq / np.where(x <= 0, eps, x), 0.0) for x, qq in zip(values, q)])
+        else:  # mpi
+            vz = [np.where(qq > 0, x, 0.0) for x, qq in zip(values, q)]
+            m = _ordered_sum([qq * v for v, qq in zip(vz, q)])
+            var = _ordered_sum([qq * (v - m) ** 2 for v, qq in zip(vz, q)])
+            s = m - var / m
+    s = np.where(tot > 0, s, np.nan)
+    s = np.where(coverage + 1e-12 >= threshold, s, np.nan)
+    return s, np.broadcast_to(node_app, s.shape)
 
 
 def monte_carlo(index, *, replications: int = 1000, seed: int | None = 0,
@@ -208,73 +275,71 @@ def monte_carlo(index, *, replications: int = 1000, seed: int | None = 0,
         AB.append(m_)
     rows = np.concatenate([A, B] + AB, axis=0)
 
-    def evaluate(r: np.ndarray) -> np.ndarray:
-        """Root scores (runs, unit-periods) for design rows ``r``."""
-        ni, ai, ii, li = (r[:, 0].astype(int), r[:, 1].astype(int), r[:, 2].astype(int), r[:, 3].astype(int))
+    w_nom_arr = w_nom.reindex(weighted).to_numpy(float)
+    if (w_nom_arr < 0).any():
+        raise InputError("weights: expected non-negative weights")
+    wcol = {code: j for j, code in enumerate(weighted)}
+    leaf_cols = [wcol[code] for code in scored]
+    threshold = float(c["coverage_threshold"])
+
+    def evaluate(r: np.ndarray, i: int, j: int, meth: str) -> np.ndarray:
+        """Root scores (runs, unit-periods) for design rows ``r`` that share imputation ``i``, normalisation ``j``
+        and aggregation ``meth``: the leaves without an SE are one (unit-periods,) column for all these runs."""
         factor = 1 - weight_noise + 2 * weight_noise * r[:, 4:4 + n_w] if n_w else np.ones((len(r), 0))
-        nominal_w = np.repeat(w_nom.reindex(weighted).to_numpy()[None, :], len(r), axis=0)
+        nominal_w = np.repeat(w_nom_arr[None, :], len(r), axis=0)
         wts = nominal_w * factor
-        wcol = {code: j for j, code in enumerate(weighted)}
-        vals = stack[ii, ni]  # (R, n, k)
-        if with_sampling:
-            vals = vals.copy()
-            vals[..., se_cols] = _redrawn(r[:, 4 + n_w].astype(int), ni, ii)
-        node_vals = {code: vals[..., j] for j, code in enumerate(scored)}
-        node_app = {code: app[:, j] for j, code in enumerate(scored)}
+        li = r[:, 3].astype(int)
         drop = np.zeros((len(r), k), bool)
         has = li > 0
         drop[np.flatnonzero(has), li[has] - 1] = True
-        for j, code in enumerate(scored):
-            wts[:, wcol[code]] = np.where(drop[:, j], 0.0, wts[:, wcol[code]])
-            nominal_w[:, wcol[code]] = np.where(drop[:, j], 0.0, nominal_w[:, wcol[code]])
+        wts[:, leaf_cols] = np.where(drop, 0.0, wts[:, leaf_cols])
+        nominal_w[:, leaf_cols] = np.where(drop, 0.0, nominal_w[:, leaf_cols])
+        node_vals = {code: stack[i, j, :, q] for q, code in enumerate(scored)}
+        node_app = {code: app[:, q] for q, code in enumerate(scored)}
+        if with_sampling:
+            redrawn = _redrawn(r[:, 4 + n_w].astype(int), j, i)  # (k_se, R, n)
+            for q, col in enumerate(se_cols):
+                node_vals[scored[col]] = redrawn[q]
         for code, kids in plan:
-            v = np.stack([node_vals[kk] for kk in kids], axis=-1)  # (R, n, c)
-            cols = [wcol[kk] for kk in kids]
-            w, wn = wts[:, cols][:, None, :], nominal_w[:, cols][:, None, :]
-            a = np.stack([node_app[kk] for kk in kids], axis=-1)  # (R or 1, n, c)
-            a = a if a.ndim == 3 else a[None]
-            out = np.full(v.shape[:2], np.nan)
-            for mi, meth in enumerate(aggregations):
-                sel = ai == mi
-                if sel.any():
-                    out[sel], _ = aggregate_children(v[sel], w[sel], meth,
-                                                     applicable=a[sel] if a.shape[0] > 1 else a,
-                                                     coverage_threshold=float(c["coverage_threshold"]),
-                                                     zero_rule="epsilon", epsilon=eps, node=code,
-                                                     coverage_weights=wn[sel])
-            # A node applies to a unit if some child with a positive weight applies (a node whose indicators
-            # are all left out does not count as missing for its parent).
-            node_app[code] = (a & (wn > 0)).any(axis=-1)
-            node_vals[code] = out
+            node_vals[code], node_app[code] = _aggregate_split(
+                [node_vals[kk] for kk in kids], [node_app[kk] for kk in kids],
+                [wts[:, wcol[kk]] for kk in kids], [nominal_w[:, wcol[kk]] for kk in kids],
+                meth, threshold, eps)
         return node_vals[root]
 
     fw_se = fw.iloc[se_cols].reset_index(drop=True)
+    se_direction = fw_se["direction"].to_numpy(float) if "direction" in fw_se else np.ones(len(se_cols))
+    se_params = [{name: _col_values(fw_se, name, default) for name, default in NORMALISE_PARAMS.get(m, ())}
+                 for m in normalisations]
+    if with_sampling:
+        noise_t = np.ascontiguousarray(noise.transpose(1, 0, 2))  # (n, replications, k_se): a run's draw by column
 
-    def _redrawn(levels_: np.ndarray, ni: np.ndarray, ii: np.ndarray) -> np.ndarray:
-        """Normalised values of the SE-carrying indicators with one noise realisation per run: the runs' columns
-        side by side in one wide table, so that each run's min/max/mean/ranks come from its own draw."""
-        k_se = len(se_cols)
-        x = treated_se[ii] + se_use[None] * noise[levels_]  # (R, n, k_se)
-        out = np.empty_like(x)
-        for j, m in enumerate(normalisations):
-            sel = np.flatnonzero(ni == j)
-            if not len(sel):
-                continue
-            wide = pd.DataFrame(x[sel].transpose(1, 0, 2).reshape(n_rows, len(sel) * k_se))
-            tiled = fw_se.iloc[np.tile(np.arange(k_se), len(sel))].reset_index(drop=True).assign(
-                code=np.arange(len(sel) * k_se))
-            y = normalise(wide, tiled, method=m, **norm_kw).to_numpy(float)
-            y = 100 + 10 * y if m == "zscore" else y
-            out[sel] = y.reshape(n_rows, len(sel), k_se).transpose(1, 0, 2)
-        return out
+    def _redrawn(levels_: np.ndarray, m: int, i: int) -> np.ndarray:
+        """Normalised values (SE column, run, unit-period) of the SE-carrying indicators with one noise
+        realisation per run: the runs' columns side by side in one wide array, so that each run's
+        min/max/mean/ranks come from its own draw."""
+        k_se, R = len(se_cols), len(levels_)
+        x = treated_se[i][:, None, :] + se_use[:, None, :] * noise_t[:, levels_]  # (n, R, k_se)
+        y = normalise_array(x.reshape(n_rows, R * k_se), normalisations[m], np.tile(se_direction, R),
+                            {name: np.tile(v, R) for name, v in se_params[m].items()}, **norm_kw)
+        y = 100 + 10 * y if normalisations[m] == "zscore" else y
+        return np.ascontiguousarray(y.reshape(n_rows, R, k_se).transpose(2, 1, 0))
 
     n_runs = len(rows)
     n_units, n_periods = len(units), len(periods)
     ranks = np.empty((n_runs, n_rows))
-    for start in range(0, n_runs, chunk):
-        part = rows[start:start + chunk]
-        root_scores = evaluate(part).reshape(len(part), n_units, n_periods)
-        ranks[start:start + chunk] = _ordinal_ranks(root_scores, ranked_units).reshape(len(part), n_rows)
+    # Runs grouped by (imputation, normalisation, aggregation): each run's scores depend on its own row only, so
+    # the grouping changes no value; within a group the leaves' values are shared by all runs.
+    ni, ai, ii = rows[:, 0].astype(int), rows[:, 1].astype(int), rows[:, 2].astype(int)
+    order = np.lexsort((ai, ni, ii))
+    key = (ii * len(normalisations) + ni) * len(aggregations) + ai
+    bounds = np.flatnonzero(np.diff(key[order])) + 1
+    for grp in np.split(order, bounds):
+        i, j, a_ = int(ii[grp[0]]), int(ni[grp[0]]), int(ai[grp[0]])
+        for start in range(0, len(grp), chunk):
+            part = grp[start:start + chunk]
+            root_scores = evaluate(rows[part], i, j, aggregations[a_]).reshape(len(part), n_units, n_periods)
+            ranks[part] = _ordinal_ranks(root_scores, ranked_units).reshape(len(part), n_rows)
     N = int(replications)
     base = ranks[:2 * N]
     # Summary of the rank distributions.
