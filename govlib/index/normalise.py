@@ -257,20 +257,21 @@ def _average_ranks(a: np.ndarray) -> np.ndarray:
     """Average ranks (1 = smallest) down each column, NaN kept: pandas' ``DataFrame.rank(method="average")`` in
     numpy (one sort of the whole array instead of pandas' column-by-column loop; the same numbers: a tie group's
     rank (first + last) / 2 is exact, as is pandas' sum / count)."""
-    n = a.shape[0]
-    order = np.argsort(a, axis=0, kind="stable")  # NaN last
-    s = np.take_along_axis(a, order, axis=0)
+    t = np.ascontiguousarray(a.T)  # each column's values contiguous: sorting along the last axis is fastest
+    n = t.shape[1]
+    order = np.argsort(t, axis=1)  # NaN last; the order within a tie does not change its average rank
+    s = np.take_along_axis(t, order, axis=1)
     new = np.ones(s.shape, bool)
-    new[1:] = s[1:] != s[:-1]  # NaN != NaN: NaNs never tie (they are masked below)
+    new[:, 1:] = s[:, 1:] != s[:, :-1]  # NaN != NaN: NaNs never tie (they are masked below)
     last = np.ones(s.shape, bool)
-    last[:-1] = new[1:]
-    pos = np.arange(1, n + 1, dtype=float)[:, None]
-    first = np.maximum.accumulate(np.where(new, pos, 0.0), axis=0)
-    end = np.minimum.accumulate(np.where(last, pos, np.inf)[::-1], axis=0)[::-1]
-    out = np.empty(a.shape)
-    np.put_along_axis(out, order, (first + end) / 2, axis=0)
-    out[np.isnan(a)] = np.nan
-    return out
+    last[:, :-1] = new[:, 1:]
+    pos = np.arange(1, n + 1, dtype=float)
+    first = np.maximum.accumulate(np.where(new, pos, 0.0), axis=1)
+    end = np.minimum.accumulate(np.where(last, pos, np.inf)[:, ::-1], axis=1)[:, ::-1]
+    out = np.empty(t.shape)
+    np.put_along_axis(out, order, (first + end) / 2, axis=1)
+    out[np.isnan(t)] = np.nan
+    return out.T
 
 
 def _ranks(a: np.ndarray, groups, ties: str) -> tuple[np.ndarray, np.ndarray]:

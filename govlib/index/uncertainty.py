@@ -135,16 +135,12 @@ def _ordered_sum(parts: list) -> np.ndarray:
     return s
 
 
-def _aggregate_split(values: list, applicable: list, weights: list, nominal: list, method: str,
-                     threshold: float, eps: float) -> tuple[np.ndarray, np.ndarray]:
-    """One node of the Monte Carlo: :func:`govlib.index.aggregate.aggregate_children` (``zero_rule="epsilon"``,
-    coverage on the nominal weights) with the children as separate arrays, each ``(n,)`` (shared by all runs) or
-    ``(R, n)``, and one weight per run and child (``(R,)``); the same operations in the same order, so the same
-    numbers. Returns the node's scores ``(R, n)`` and where it applies (``(R, n)``)."""
-    cw, wav, we, avail_all, node_app = [], [], [], [], None
-    for x, a, w, wn in zip(values, applicable, weights, nominal):
+def _node_weights(applicable: list, available: list, weights: list, nominal: list):
+    """The weight side of one Monte Carlo node (see :func:`_aggregate_split`): coverage, the total available
+    weight, each child's share of it and where the node applies, on the shape the masks and weights broadcast to."""
+    cw, wav, we, node_app = [], [], [], None
+    for a, avail, w, wn in zip(applicable, available, weights, nominal):
         w, wn = w[:, None], wn[:, None]
-        avail = a & ~np.isnan(x)
         pos = w > 0
         cw.append(np.where(a & pos, wn, 0.0))
         wav.append(np.where(avail & pos, wn, 0.0))
@@ -154,18 +150,42 @@ def _aggregate_split(values: list, applicable: list, weights: list, nominal: lis
     wapp, wav_sum, tot = _ordered_sum(cw), _ordered_sum(wav), _ordered_sum(we)
     with np.errstate(all="ignore"):
         coverage = np.where(wapp > 0, wav_sum / wapp, 0.0)
-        q = [e / tot for e in we]
+        share = [e / tot for e in we]
+    return coverage, tot, share, node_app
+
+
+def _aggregate_split(values: list, applicable: list, available: list, weights: list, nominal: list, method: str,
+                     threshold: float, eps: float) -> tuple[np.ndarray, np.ndarray]:
+    """One node of the Monte Carlo: :func:`govlib.index.aggregate.aggregate_children` (``zero_rule="epsilon"``,
+    coverage on the nominal weights) with the children as separate arrays — values, applicability and availability
+    (applicable and not NaN) each ``(n,)`` (shared by all runs) or ``(R, n)`` — and one weight per run and child
+    (``(R,)``). The same operations in the same order as ``aggregate_children``, so the same numbers.
+
+    When every child's masks are shared by all runs, the weight side is computed once per distinct mask pattern
+    (a handful among the unit-periods) and gathered. Returns the node's scores and where it applies, ``(R, n)``."""
+    R = len(weights[0])
+    if all(np.ndim(a) == 1 for a in applicable) and all(np.ndim(a) == 1 for a in available):
+        pattern, inv = np.unique(np.column_stack(list(applicable) + list(available)), axis=0, return_inverse=True)
+        inv, c = inv.ravel(), len(values)
+        coverage, tot, share, node_app = _node_weights(list(pattern[:, :c].T), list(pattern[:, c:].T), weights,
+                                                       nominal)
+        coverage, tot, node_app = coverage[:, inv], tot[:, inv], np.broadcast_to(node_app, (R, len(pattern)))[:, inv]
+        share = [q[:, inv] for q in share]
+    else:
+        coverage, tot, share, node_app = _node_weights(applicable, available, weights, nominal)
+    with np.errstate(all="ignore"):
         if method == "arithmetic":
-            s = _ordered_sum([np.where(qq > 0, x * qq, 0.0) for x, qq in zip(values, q)])
+            s = _ordered_sum([np.where(qq > 0, x * qq, 0.0) for x, qq in zip(values, share)])
         elif method == "geometric":
             s = np.exp(_ordered_sum([np.where(qq > 0, qq * np.log(np.where(x <= 0, eps, x)), 0.0)
-                                     for x, qq in zip(values, q)]))
+                                     for x, qq in zip(values, share)]))
         elif method == "harmonic":
-            s = 1.0 / _ordered_sum([np.where(qq > 0, qq / np.where(x <= 0, eps, x), 0.0) for x, qq in zip(values, q)])
+            s = 1.0 / _ordered_sum([np.where(qq > 0, qq / np.where(x <= 0, eps, x), 0.0)
+                                    for x, qq in zip(values, share)])
         else:  # mpi
-            vz = [np.where(qq > 0, x, 0.0) for x, qq in zip(values, q)]
-            m = _ordered_sum([qq * v for v, qq in zip(vz, q)])
-            var = _ordered_sum([qq * (v - m) ** 2 for v, qq in zip(vz, q)])
+            vz = [np.where(qq > 0, x, 0.0) for x, qq in zip(values, share)]
+            m = _ordered_sum([qq * v for v, qq in zip(vz, share)])
+            var = _ordered_sum([qq * (v - m) ** 2 for v, qq in zip(vz, share)])
             s = m - var / m
     s = np.where(tot > 0, s, np.nan)
     s = np.where(coverage + 1e-12 >= threshold, s, np.nan)
@@ -240,7 +260,7 @@ def monte_carlo(index, *, replications: int = 1000, seed: int | None = 0,
     with_sampling = len(se_cols) > 0
     treated_se = np.empty((len(imputations), n_rows, len(se_cols)))
     for i, imp in enumerate(imputations):
-        treated = index.stages["treated"] if imp == c["imputation"] else index.replay(imputation=imp).stages["treated"]
+        treated = index.treated_with(imp)
         treated = treated.reindex(grid)[scored]
         treated_se[i] = treated.to_numpy(float)[:, se_cols]
         for j, m in enumerate(normalisations):
@@ -296,15 +316,23 @@ def monte_carlo(index, *, replications: int = 1000, seed: int | None = 0,
         nominal_w[:, leaf_cols] = np.where(drop, 0.0, nominal_w[:, leaf_cols])
         node_vals = {code: stack[i, j, :, q] for q, code in enumerate(scored)}
         node_app = {code: app[:, q] for q, code in enumerate(scored)}
+        node_avail = {code: app[:, q] & ~np.isnan(stack[i, j, :, q]) for q, code in enumerate(scored)}
         if with_sampling:
             redrawn = _redrawn(r[:, 4 + n_w].astype(int), j, i)  # (k_se, R, n)
             for q, col in enumerate(se_cols):
-                node_vals[scored[col]] = redrawn[q]
+                code = scored[col]
+                node_vals[code] = redrawn[q]
+                missing = np.isnan(redrawn[q])
+                if not (missing == missing[:1]).all():  # (the draws keep the NaN of the treated values)
+                    node_avail[code] = app[:, col] & ~missing
+                elif not np.array_equal(missing[0], np.isnan(stack[i, j, :, col])):
+                    node_avail[code] = app[:, col] & ~missing[0]
         for code, kids in plan:
             node_vals[code], node_app[code] = _aggregate_split(
-                [node_vals[kk] for kk in kids], [node_app[kk] for kk in kids],
+                [node_vals[kk] for kk in kids], [node_app[kk] for kk in kids], [node_avail[kk] for kk in kids],
                 [wts[:, wcol[kk]] for kk in kids], [nominal_w[:, wcol[kk]] for kk in kids],
                 meth, threshold, eps)
+            node_avail[code] = node_app[code] & ~np.isnan(node_vals[code])
         return node_vals[root]
 
     fw_se = fw.iloc[se_cols].reset_index(drop=True)
