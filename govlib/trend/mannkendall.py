@@ -731,9 +731,13 @@ def _time_axis(col: pd.Series, name: str) -> np.ndarray:
     if pd.api.types.is_numeric_dtype(col):
         return col.to_numpy(dtype=float)
     text = col.astype(str)
-    freqs = text.map(frequency_of)
+    # a few dozen distinct periods among many rows: classify and convert each distinct value once
+    codes, distinct = pd.factorize(text)
+    distinct = pd.Series(np.asarray(distinct, dtype=object))
+    freqs = distinct.map(frequency_of)
     if freqs.notna().all():
-        return decimal_time(text)
+        return decimal_time(distinct)[codes]
+    freqs = pd.Series(freqs.to_numpy()[codes], index=text.index)
     numeric = pd.to_numeric(text, errors="coerce")
     if numeric.notna().all():
         return numeric.to_numpy(dtype=float)
@@ -767,8 +771,10 @@ def make_panel(df: pd.DataFrame, time: str, value: str, by: list[str] | None = N
         raise InputError(f"columns {missing} not found; the data has columns {list(df.columns)}")
     frame = df[needed].copy()
     raw_values = frame[value]
-    numeric = pd.to_numeric(raw_values, errors="coerce")
-    bad = raw_values[numeric.isna() & raw_values.notna() & (raw_values.astype(str).str.strip() != "")]
+    numeric = raw_values if pd.api.types.is_float_dtype(raw_values) else pd.to_numeric(raw_values, errors="coerce")
+    suspect = numeric.isna() & raw_values.notna()  # (the text of a value is only needed where it did not parse)
+    bad = raw_values[suspect]
+    bad = bad[bad.astype(str).str.strip() != ""]
     if len(bad):
         rows = (bad.index[:5] + 2).tolist() if isinstance(df.index, pd.RangeIndex) else bad.index[:5].tolist()
         raise InputError(f"column '{value}': non-numeric values {bad.astype(str).unique()[:5].tolist()} "
