@@ -485,9 +485,12 @@ def _season_subpanel(x, t, seasons):
     """Rows split by season: sub-series (row, season) left-justified; returns x_sub, t_sub, n_sub, row_of_sub."""
     valid = ~np.isnan(x) & ~pd.isna(seasons)
     row_idx, col_idx = np.nonzero(valid)
-    season_codes, season_inv = np.unique(np.asarray(seasons, dtype=object)[valid].astype(str), return_inverse=True)
+    # season codes in sorted order (as np.unique gives them), found by hashing the few distinct labels
+    codes, distinct = pd.factorize(np.asarray(seasons, dtype=object)[valid].astype(str))
+    season_codes = np.sort(np.asarray(distinct, dtype=str))
+    season_inv = np.searchsorted(season_codes, np.asarray(distinct, dtype=str))[codes]
     key = row_idx * len(season_codes) + season_inv
-    order = np.lexsort((col_idx, key))
+    order = np.argsort(key, kind="stable")  # (row, col) come row-major: ties keep the time order
     key, row_idx, col_idx = key[order], row_idx[order], col_idx[order]
     uniq, start, counts = np.unique(key, return_index=True, return_counts=True)
     sub = np.repeat(np.arange(len(uniq)), counts)
@@ -638,10 +641,9 @@ def seasonal_sens_slope(values, seasons, times=None, *, conf_level: float = 0.95
     flat = slopes.ravel()
     keep = ~np.isnan(flat)
     owner, flat = owner[keep], flat[keep]
-    order2 = np.lexsort((flat, owner))
-    owner, flat = owner[order2], flat[order2]
     counts = np.bincount(owner, minlength=m)
     starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
+    flat = _sort_within(flat, owner, counts, starts)
     tie_var, _ = _tie_sums(xs)
     nf = ns.astype(float)
     var_s = np.bincount(row_of, weights=(nf * (nf - 1) * (2 * nf + 5) - tie_var) / 18.0, minlength=m)
@@ -658,6 +660,29 @@ def seasonal_sens_slope(values, seasons, times=None, *, conf_level: float = 0.95
     low = pick(np.round((counts - c) / 2).astype(int) - 1)
     high = pick(np.round((counts + c) / 2).astype(int))
     return pd.DataFrame({"n": n, "sen_slope": med, "sen_low": low, "sen_high": high})
+
+
+def _sort_within(flat: np.ndarray, owner: np.ndarray, counts: np.ndarray, starts: np.ndarray) -> np.ndarray:
+    """``flat`` (no NaN) grouped by ``owner`` (non-decreasing) with each group's values sorted: what
+    ``flat[np.lexsort((flat, owner))]`` gives, by row-wise sorts of padded blocks (rows bucketed by their number of
+    values, powers of 2, so the padding stays below the data) instead of one sort of everything by two keys."""
+    out = np.empty_like(flat)
+    if not len(flat):
+        return out
+    pos = np.arange(len(flat)) - starts[owner]
+    bucket = np.ceil(np.log2(np.maximum(counts, 1))).astype(int)
+    element_bucket = bucket[owner]
+    for b in np.unique(bucket[counts > 0]):
+        rows = np.flatnonzero((bucket == b) & (counts > 0))
+        slot = np.full(len(counts), -1)
+        slot[rows] = np.arange(len(rows))
+        sel = np.flatnonzero(element_bucket == b)
+        block = np.full((len(rows), int(counts[rows].max())), np.nan)
+        r, c = slot[owner[sel]], pos[sel]
+        block[r, c] = flat[sel]
+        block.sort(axis=1)  # NaN padding sorts last: a row's values fill its first counts[row] places
+        out[sel] = block[r, c]
+    return out
 
 
 # ------------------------------------------------------------------------------------------ multiple tests
