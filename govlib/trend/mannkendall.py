@@ -483,7 +483,8 @@ def pettitt(values, *, min_n: int = 4) -> pd.DataFrame:
 # ------------------------------------------------------------------------------------------------ seasonal
 def _season_subpanel(x, t, seasons):
     """Rows split by season: sub-series (row, season) left-justified; returns x_sub, t_sub, n_sub, row_of_sub."""
-    valid = ~np.isnan(x) & ~pd.isna(seasons)
+    valid = ~np.isnan(x)
+    valid[valid] = ~pd.isna(np.asarray(seasons, dtype=object)[valid])  # (labels only where there are values)
     row_idx, col_idx = np.nonzero(valid)
     # season codes in sorted order (as np.unique gives them), found by hashing the few distinct labels
     codes, distinct = pd.factorize(np.asarray(seasons, dtype=object)[valid].astype(str))
@@ -813,8 +814,10 @@ def make_panel(df: pd.DataFrame, time: str, value: str, by: list[str] | None = N
     order_keys = ["_t"]
     if season:
         season_text = frame[season].astype(str)
-        season_num = pd.to_numeric(season_text, errors="coerce")
-        frame["_s"] = season_num if season_num.notna().all() else season_text
+        codes, distinct = pd.factorize(season_text)  # a dozen distinct labels: parse each once
+        season_num = pd.to_numeric(pd.Series(np.asarray(distinct, dtype=object)), errors="coerce")
+        frame["_s"] = pd.Series(season_num.to_numpy()[codes], index=frame.index) if season_num.notna().all() \
+            else season_text
         order_keys = ["_t", "_s"]
     dup = frame.duplicated(by + order_keys, keep=False)
     if dup.any():
