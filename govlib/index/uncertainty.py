@@ -155,17 +155,25 @@ def _node_weights(applicable: list, available: list, weights: list, nominal: lis
 
 
 def _aggregate_split(values: list, applicable: list, available: list, weights: list, nominal: list, method: str,
-                     threshold: float, eps: float) -> tuple[np.ndarray, np.ndarray]:
+                     threshold: float, eps: float, patterns: dict | None = None) -> tuple[np.ndarray, np.ndarray]:
     """One node of the Monte Carlo: :func:`govlib.index.aggregate.aggregate_children` (``zero_rule="epsilon"``,
     coverage on the nominal weights) with the children as separate arrays — values, applicability and availability
     (applicable and not NaN) each ``(n,)`` (shared by all runs) or ``(R, n)`` — and one weight per run and child
     (``(R,)``). The same operations in the same order as ``aggregate_children``, so the same numbers.
 
     When every child's masks are shared by all runs, the weight side is computed once per distinct mask pattern
-    (a handful among the unit-periods) and gathered. Returns the node's scores and where it applies, ``(R, n)``."""
+    (a handful among the unit-periods) and gathered (``patterns`` caches them by mask). Returns the node's scores
+    and where it applies, ``(R, n)``."""
     R = len(weights[0])
     if all(np.ndim(a) == 1 for a in applicable) and all(np.ndim(a) == 1 for a in available):
-        pattern, inv = np.unique(np.column_stack(list(applicable) + list(available)), axis=0, return_inverse=True)
+        masks = np.column_stack(list(applicable) + list(available))
+        key = (masks.shape, masks.tobytes())
+        found = patterns.get(key) if patterns is not None else None
+        if found is None:
+            found = np.unique(masks, axis=0, return_inverse=True)
+            if patterns is not None:
+                patterns[key] = found
+        pattern, inv = found
         inv, c = inv.ravel(), len(values)
         coverage, tot, share, node_app = _node_weights(list(pattern[:, :c].T), list(pattern[:, c:].T), weights,
                                                        nominal)
@@ -302,6 +310,8 @@ def monte_carlo(index, *, replications: int = 1000, seed: int | None = 0,
     leaf_cols = [wcol[code] for code in scored]
     threshold = float(c["coverage_threshold"])
 
+    patterns: dict = {}  # the availability patterns of each node's children, by mask
+
     def evaluate(r: np.ndarray, i: int, j: int, meth: str, redrawn: np.ndarray | None) -> np.ndarray:
         """Root scores (runs, unit-periods) for design rows ``r`` that share imputation ``i``, normalisation ``j``
         and aggregation ``meth``: the leaves without an SE are one (unit-periods,) column for all these runs;
@@ -331,7 +341,7 @@ def monte_carlo(index, *, replications: int = 1000, seed: int | None = 0,
             node_vals[code], node_app[code] = _aggregate_split(
                 [node_vals[kk] for kk in kids], [node_app[kk] for kk in kids], [node_avail[kk] for kk in kids],
                 [wts[:, wcol[kk]] for kk in kids], [nominal_w[:, wcol[kk]] for kk in kids],
-                meth, threshold, eps)
+                meth, threshold, eps, patterns)
             node_avail[code] = node_app[code] & ~np.isnan(node_vals[code])
         return node_vals[root]
 
