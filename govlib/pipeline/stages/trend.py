@@ -185,7 +185,7 @@ def _survey_scores(est: pd.DataFrame | None, cfg: dict) -> pd.DataFrame | None:
     return e
 
 
-def _series_long(tables, cfg, aggregate_nodes: set[str]) -> pd.DataFrame:
+def _series_long(tables, cfg, aggregate_nodes: set[str], survey: pd.DataFrame | None = None) -> pd.DataFrame:
     parts = []
     scores = tables.get("index_scores")
     if scores is not None and len(scores) and cfg["index_nodes"] == "aggregate":
@@ -201,7 +201,6 @@ def _series_long(tables, cfg, aggregate_nodes: set[str]) -> pd.DataFrame:
         parts.append(pd.DataFrame({"source": "indicator", "unit": obs["unit"].astype(str),
                                    "node": obs["indicator"].astype(str), "period": obs["period"].astype(str),
                                    "value": pd.to_numeric(obs["value"], errors="coerce")}))
-    survey = _survey_scores(tables.get("survey_estimates"), cfg)
     if cfg["survey_series"] and survey is not None:
         # community survey estimates as series of their own (街镇 values are already D6 observations)
         comm = survey[survey["level"] == "community"]
@@ -211,8 +210,11 @@ def _series_long(tables, cfg, aggregate_nodes: set[str]) -> pd.DataFrame:
     if not parts:
         raise InputError("trend stage: neither index_scores nor observations were given")
     long = pd.concat(parts, ignore_index=True)
-    long["frequency"] = _frequency(long["period"])
-    long["season"] = np.where(long["frequency"] == "A", "", long["period"].str.slice(4))
+    codes, distinct = pd.factorize(long["period"])  # frequency and season of each distinct period, gathered
+    distinct = pd.Series(np.asarray(distinct, dtype=object))
+    freq = _frequency(distinct)
+    long["frequency"] = freq[codes]
+    long["season"] = np.where(freq == "A", "", distinct.str.slice(4)).astype(object)[codes]
     return long
 
 
@@ -276,7 +278,8 @@ def run(tables: dict[str, pd.DataFrame], settings) -> dict[str, pd.DataFrame]:
     fw, units = _names(tables)
     parents = set(tables["framework"]["parent"].dropna().astype(str)) if "parent" in tables["framework"].columns \
         else set(fw.index)
-    long = _series_long(tables, cfg, parents)
+    survey = _survey_scores(tables.get("survey_estimates"), cfg)  # (once: the alert facts read it too)
+    long = _series_long(tables, cfg, parents, survey)
     obs = tables.get("observations")
     skip = list(cfg["alerts_deterioration"]["skip_observation_sources"])
     skip_nodes = set(obs.loc[obs["source"].astype(str).isin(skip), "indicator"].astype(str)) \
@@ -394,7 +397,6 @@ def run(tables: dict[str, pd.DataFrame], settings) -> dict[str, pd.DataFrame]:
     facts.append(pd.DataFrame({"unit": trends.loc[tested, "unit"], "node": trends.loc[tested, "node"],
                                "period": trends.loc[tested, "last_period"], "trend_q": trends.loc[tested, "q"],
                                "trend_p": trends.loc[tested, "p"], "trend_z": trends.loc[tested, "z"]}))
-    survey = _survey_scores(tables.get("survey_estimates"), cfg)
     facts.append(_survey_facts(survey, cfg))
     timelines = [long[["unit", "node", "period"]]]
     for extra in (_survey_decline_facts(survey, cfg), _floor_facts(long, fw), _rank_facts(tables, fw),
@@ -512,8 +514,9 @@ def _survey_decline_facts(e: pd.DataFrame | None, cfg: dict) -> pd.DataFrame | N
 
 def _floor_facts(long: pd.DataFrame, fw: pd.DataFrame) -> pd.DataFrame | None:
     """Indicator values worse than the framework's bottom line (``floor``), direction-aware."""
-    floor = long["node"].map(fw["floor"])
-    d = long["node"].map(fw["direction"]).fillna(1)
+    codes, nodes = pd.factorize(long["node"])  # the framework's floor and direction per distinct node, gathered
+    floor = pd.Series(fw["floor"].reindex(nodes).to_numpy()[codes], index=long.index)
+    d = pd.Series(fw["direction"].reindex(nodes).to_numpy()[codes], index=long.index).fillna(1)
     sub = long[(long["source"] == "indicator") & floor.notna()]
     if not len(sub):
         return None
