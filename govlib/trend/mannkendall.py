@@ -819,23 +819,29 @@ def make_panel(df: pd.DataFrame, time: str, value: str, by: list[str] | None = N
         frame["_s"] = pd.Series(season_num.to_numpy()[codes], index=frame.index) if season_num.notna().all() \
             else season_text
         order_keys = ["_t", "_s"]
-    dup = frame.duplicated(by + order_keys, keep=False)
+    # series numbers in sorted key order (groupby's), so that duplicates and the sort use one integer key column
+    # instead of the by-columns' text; the same panel as sorting and matching the text
+    gnum = df.groupby(by, sort=True, dropna=False).ngroup().to_numpy() if by else np.zeros(len(frame), dtype=int)
+    stamp = pd.DataFrame({"_g": gnum, **{k: frame[k].to_numpy() for k in order_keys}})
+    dup = stamp.duplicated(keep=False).to_numpy()
     if dup.any():
         shown = frame.loc[dup, by + [time] + ([season] if season else [])].drop_duplicates().head(5) \
             .astype(str).agg(" / ".join, axis=1).tolist()
         raise InputError(f"duplicated time stamps in column '{time}' within a series: {shown}; each series "
                          f"needs one value per time{' and season' if season else ''} (aggregate first)")
-    frame = frame[frame[value].notna()]
+    present = frame[value].notna().to_numpy()
+    frame, stamp = frame[present], stamp[present]
+    # stable sort by (series, time[, season]): np.lexsort takes the primary key last
+    perm = np.lexsort([stamp[k].to_numpy() if pd.api.types.is_numeric_dtype(stamp[k])
+                       else pd.factorize(stamp[k], sort=True)[0] for k in reversed(order_keys)]
+                      + [stamp["_g"].to_numpy()])
+    frame, stamp = frame.iloc[perm], stamp.iloc[perm]
+    gid = stamp["_g"].to_numpy()
     if by:
-        frame = frame.sort_values(by + order_keys, kind="stable")
         # every series of the input gets a row, also one whose values are all missing (n = 0)
-        keys = df[by].drop_duplicates().sort_values(by, kind="stable").reset_index(drop=True)
-        key_index = pd.MultiIndex.from_frame(keys.astype(str))
-        gid = key_index.get_indexer(pd.MultiIndex.from_frame(frame[by].astype(str)))
+        keys = df[by].iloc[np.unique(gnum, return_index=True)[1]].reset_index(drop=True)
     else:
-        frame = frame.sort_values(order_keys, kind="stable")
         keys = pd.DataFrame(index=[0])
-        gid = np.zeros(len(frame), dtype=int)
     m = len(keys)
     counts = np.bincount(gid, minlength=m)
     order = np.argsort(gid, kind="stable")
@@ -854,7 +860,7 @@ def make_panel(df: pd.DataFrame, time: str, value: str, by: list[str] | None = N
         label = stamps.dt.strftime("%Y-%m-%d") if midnight else stamps.astype(str)
     else:
         label = frame[time].astype(str)
-    if season and frame.duplicated(by + ["_t"]).any():
+    if season and stamp.duplicated(["_g", "_t"]).any():
         label = label + "/" + frame[season].astype(str)  # time repeats across seasons: label "1932/5"
     labels[gid_sorted, pos] = label.to_numpy()[order]
     seasons = None
