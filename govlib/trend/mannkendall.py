@@ -775,6 +775,12 @@ def _time_axis(col: pd.Series, name: str) -> np.ndarray:
                      f"dates")
 
 
+def _text(col: pd.Series, rows: np.ndarray) -> np.ndarray:
+    """``col.astype(str)`` at positions ``rows``, as an object array (each distinct value converted once)."""
+    codes, distinct = pd.factorize(col, use_na_sentinel=False)
+    return pd.Series(distinct).astype(str).to_numpy(dtype=object)[codes[rows]]
+
+
 def make_panel(df: pd.DataFrame, time: str, value: str, by: list[str] | None = None,
                season: str | None = None) -> SeriesPanel:
     """Pad a tidy frame into a :class:`SeriesPanel` (one row per ``by`` group), sorted by time.
@@ -830,13 +836,14 @@ def make_panel(df: pd.DataFrame, time: str, value: str, by: list[str] | None = N
         raise InputError(f"duplicated time stamps in column '{time}' within a series: {shown}; each series "
                          f"needs one value per time{' and season' if season else ''} (aggregate first)")
     present = frame[value].notna().to_numpy()
-    frame, stamp = frame[present], stamp[present]
-    # stable sort by (series, time[, season]): np.lexsort takes the primary key last
+    stamp = stamp[present]
+    # stable sort by (series, time[, season]): np.lexsort takes the primary key last; only the arrays the panel
+    # needs are gathered (taking every text column of the frame cost more than the sort)
     perm = np.lexsort([stamp[k].to_numpy() if pd.api.types.is_numeric_dtype(stamp[k])
                        else pd.factorize(stamp[k], sort=True)[0] for k in reversed(order_keys)]
                       + [stamp["_g"].to_numpy()])
-    frame, stamp = frame.iloc[perm], stamp.iloc[perm]
-    gid = stamp["_g"].to_numpy()
+    sel = np.flatnonzero(present)[perm]  # positions in `frame` of the panel's values, in panel order
+    gid = gnum[sel]
     if by:
         # every series of the input gets a row, also one whose values are all missing (n = 0)
         keys = df[by].iloc[np.unique(gnum, return_index=True)[1]].reset_index(drop=True)
@@ -852,21 +859,22 @@ def make_panel(df: pd.DataFrame, time: str, value: str, by: list[str] | None = N
     values = np.full((m, width), np.nan)
     times = np.full((m, width), np.nan)
     labels = np.full((m, width), None, dtype=object)
-    values[gid_sorted, pos] = frame[value].to_numpy()[order]
-    times[gid_sorted, pos] = frame["_t"].to_numpy()[order]
+    values[gid_sorted, pos] = frame[value].to_numpy()[sel][order]
+    times[gid_sorted, pos] = frame["_t"].to_numpy()[sel][order]
     if pd.api.types.is_datetime64_any_dtype(frame[time]):
-        stamps = frame[time]
+        stamps = frame[time].iloc[sel]
         midnight = (stamps == stamps.dt.normalize()).all()
-        label = stamps.dt.strftime("%Y-%m-%d") if midnight else stamps.astype(str)
+        label = (stamps.dt.strftime("%Y-%m-%d") if midnight else stamps.astype(str)).to_numpy()
     else:
-        label = frame[time].astype(str)
+        label = _text(frame[time], sel)
+    season_label = _text(frame[season], sel) if season else None
     if season and stamp.duplicated(["_g", "_t"]).any():
-        label = label + "/" + frame[season].astype(str)  # time repeats across seasons: label "1932/5"
-    labels[gid_sorted, pos] = label.to_numpy()[order]
+        label = label + "/" + season_label  # time repeats across seasons: label "1932/5"
+    labels[gid_sorted, pos] = label[order]
     seasons = None
     if season:
         seasons = np.full((m, width), None, dtype=object)
-        seasons[gid_sorted, pos] = frame[season].astype(str).to_numpy()[order]
+        seasons[gid_sorted, pos] = season_label[order]
     return SeriesPanel(keys=keys.reset_index(drop=True), values=values, times=times, labels=labels, n=counts,
                        seasons=seasons)
 
