@@ -25,6 +25,19 @@ from .mannkendall import prepare_panel_values
 __all__ = ["change_points", "robust_sigma"]
 
 
+def _nanmedian_rows(a: np.ndarray) -> np.ndarray:
+    """``np.nanmedian(a, axis=1)`` from one sort of the rows (NaN sort last): the middle value, or the mean of the
+    two middle values, of each row's values; the same numbers without numpy's masked-array path for short rows."""
+    if a.shape[1] == 0:
+        return np.full(a.shape[0], np.nan)
+    s = np.sort(a, axis=1)
+    n = (~np.isnan(a)).sum(axis=1)
+    rows = np.arange(a.shape[0])
+    low = s[rows, np.clip((n - 1) // 2, 0, None)]
+    high = s[rows, np.clip(n // 2, 0, max(a.shape[1] - 1, 0))]
+    return np.where(n > 0, (low + high) / 2, np.nan)
+
+
 def robust_sigma(values) -> np.ndarray:
     """Noise SD per row from first differences: 1.4826 * MAD(diff) / sqrt(2) (robust to mean shifts).
 
@@ -40,8 +53,8 @@ def robust_sigma(values) -> np.ndarray:
     d = np.diff(x, axis=1)
     with np.errstate(all="ignore"), warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # rows with < 2 values: NaN, handled below
-        med = np.nanmedian(d, axis=1, keepdims=True) if d.shape[1] else d
-        mad = np.nanmedian(np.abs(d - med), axis=1)
+        med = _nanmedian_rows(d)[:, None] if d.shape[1] else d
+        mad = _nanmedian_rows(np.abs(d - med))
         sd = np.nanstd(d, axis=1, ddof=1) if d.shape[1] > 1 else np.full(len(d), np.nan)
     out = 1.4826 * mad / np.sqrt(2)
     return np.where(out > 0, out, np.nan_to_num(sd / np.sqrt(2)))
