@@ -100,9 +100,10 @@ def _ordinal_ranks(scores: np.ndarray, ranked: np.ndarray) -> np.ndarray:
     NaN scores and unranked units get NaN.
     """
     s = np.where(ranked[None, :, None] & ~np.isnan(scores), scores, -np.inf)
-    order = np.argsort(-s, axis=1, kind="stable")
-    r = np.argsort(order, axis=1, kind="stable").astype(float) + 1
-    return np.where(np.isinf(s), np.nan, r)
+    s = np.ascontiguousarray(s.transpose(0, 2, 1))  # (runs, periods, units): sorts along contiguous rows
+    order = np.argsort(-s, axis=2, kind="stable")
+    r = np.argsort(order, axis=2, kind="stable").astype(float) + 1
+    return np.where(np.isinf(s), np.nan, r).transpose(0, 2, 1)
 
 
 def _col_values(fw: pd.DataFrame, name: str, default) -> np.ndarray:
