@@ -155,6 +155,18 @@ def _node_weights(applicable: list, available: list, weights: list, nominal: lis
     return coverage, tot, share, node_app
 
 
+def _term(x, avail, share, transform, combine, neutral: float = 0.0) -> np.ndarray:
+    """A child's term of a weighted mean: ``np.where(share > 0, combine(share, transform(x)), 0)`` (``combine``
+    multiply: share * t; divide: share / t). For a child shared by all runs whose transformed values are finite
+    where available, the unavailable places are set to ``neutral`` once instead, so ``combine`` alone gives 0 where
+    the share is 0 (and NaN where the node has no weight at all, which the caller masks): the same numbers (up to
+    the sign of a zero term), three fewer passes over (runs, unit-periods)."""
+    t = transform(x)
+    if np.ndim(t) == 1 and np.ndim(avail) == 1 and np.isfinite(t[avail]).all():
+        return combine(share, np.where(avail, t, neutral))
+    return np.where(share > 0, combine(share, t), 0.0)
+
+
 def _aggregate_split(values: list, applicable: list, available: list, weights: list, nominal: list, method: str,
                      threshold: float, eps: float, patterns: dict | None = None) -> tuple[np.ndarray, np.ndarray]:
     """One node of the Monte Carlo: :func:`govlib.index.aggregate.aggregate_children` (``zero_rule="epsilon"``,
@@ -184,13 +196,14 @@ def _aggregate_split(values: list, applicable: list, available: list, weights: l
         coverage, tot, share, node_app = _node_weights(applicable, available, weights, nominal)
     with np.errstate(all="ignore"):
         if method == "arithmetic":
-            s = _ordered_sum([np.where(qq > 0, x * qq, 0.0) for x, qq in zip(values, share)])
+            s = _ordered_sum([_term(x, avail, qq, lambda v: v, np.multiply)
+                              for x, avail, qq in zip(values, available, share)])
         elif method == "geometric":
-            s = np.exp(_ordered_sum([np.where(qq > 0, qq * np.log(np.where(x <= 0, eps, x)), 0.0)
-                                     for x, qq in zip(values, share)]))
+            s = np.exp(_ordered_sum([_term(x, avail, qq, lambda v: np.log(np.where(v <= 0, eps, v)), np.multiply)
+                                     for x, avail, qq in zip(values, available, share)]))
         elif method == "harmonic":
-            s = 1.0 / _ordered_sum([np.where(qq > 0, qq / np.where(x <= 0, eps, x), 0.0)
-                                    for x, qq in zip(values, share)])
+            s = 1.0 / _ordered_sum([_term(x, avail, qq, lambda v: np.where(v <= 0, eps, v), np.divide, 1.0)
+                                    for x, avail, qq in zip(values, available, share)])
         else:  # mpi
             vz = [np.where(qq > 0, x, 0.0) for x, qq in zip(values, share)]
             m = _ordered_sum([qq * v for v, qq in zip(vz, share)])
