@@ -170,19 +170,32 @@ def _survey_scores(est: pd.DataFrame | None, cfg: dict) -> pd.DataFrame | None:
     """Survey estimates of the configured measure with unit/node columns (``domain``/``item`` accepted)."""
     if est is None or not len(est):
         return None
-    e = est.copy()
-    unit_col = "unit" if "unit" in e.columns else "domain"
-    node_col = "indicator" if "indicator" in e.columns else "item"
+    unit_col = "unit" if "unit" in est.columns else "domain"
+    node_col = "indicator" if "indicator" in est.columns else "item"
     for col in (unit_col, node_col, "period", "estimate", "se"):
-        if col not in e.columns:
+        if col not in est.columns:
             raise InputError(f"survey_estimates: column '{col}' is missing")
-    if "measure" in e.columns:
-        e = e[e["measure"].astype(str) == str(cfg["survey_measure"])]
+    if "measure" in est.columns:  # (each distinct measure's text compared once; the rows kept copied once)
+        e = est[_text_equals(est["measure"], str(cfg["survey_measure"]))].copy()
+    else:
+        e = est.copy()
     e["unit"] = e[unit_col].astype(str)
     e["node"] = e[node_col].astype(str)
     e["period"] = e["period"].astype(str)
     e["level"] = e["level"].astype(str) if "level" in e.columns else ""
     return e
+
+
+def _text_equals(col: pd.Series, text: str) -> np.ndarray:
+    """``col.astype(str) == text`` with each distinct value converted once."""
+    codes, distinct = pd.factorize(col, use_na_sentinel=False)
+    return (pd.Series(distinct).astype(str) == text).to_numpy()[codes]
+
+
+def _decimal_time(periods: pd.Series) -> np.ndarray:
+    """:func:`govlib.periods.decimal_time` of each distinct period once, gathered."""
+    codes, distinct = pd.factorize(periods, use_na_sentinel=False)
+    return decimal_time(pd.Series(distinct))[codes]
 
 
 def _series_long(tables, cfg, aggregate_nodes: set[str], survey: pd.DataFrame | None = None) -> pd.DataFrame:
@@ -446,10 +459,11 @@ def _survey_facts(e: pd.DataFrame | None, cfg: dict) -> pd.DataFrame:
     district = e[e["level"] == "district"].groupby(["period", "node"])["estimate"].first()
     local = e[e["level"] != "district"].copy()
     if "flag" in local.columns and not cfg["survey_include_suppressed"]:
-        local = local[~local["flag"].astype(str).str.startswith("suppress")]
+        codes, flags = pd.factorize(local["flag"], use_na_sentinel=False)
+        local = local[~pd.Series(flags).astype(str).str.startswith("suppress").to_numpy()[codes]]
     # the current state: each unit x indicator's latest wave (a level below the district persists; repeating it
     # for every past wave would only bury the news)
-    local["_t"] = decimal_time(local["period"])
+    local["_t"] = _decimal_time(local["period"])
     local = local[local["_t"] == local.groupby(["unit", "node"])["_t"].transform("max")]
     local["district_estimate"] = district.reindex(pd.MultiIndex.from_frame(local[["period", "node"]])).to_numpy()
     with np.errstate(all="ignore"):
