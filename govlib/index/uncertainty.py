@@ -30,9 +30,15 @@ replications`` independent runs of A and B. First-order (Saltelli 2010) and tota
 :func:`govlib.index.sensitivity.sobol_indices` for two outputs per period: the mean absolute rank shift of the ranked
 units against the nominal ranks, and each unit's rank (``unit_rank``: indices averaged over units).
 
-Vectorisation: normalised arrays are computed once per (imputation, normalisation) pair; a chunk of replications
-is then one ``(replications, unit-periods, indicators)`` tensor aggregated node by node. Ranks in the Monte Carlo
-are ordinal (ties among continuous scores have probability zero); the nominal ranks are the index's own.
+Vectorisation: normalised arrays are computed once per (imputation, normalisation) pair, and the runs are grouped
+by (imputation, normalisation, aggregation) — a run's scores depend on its own design row only — so that within a
+group every indicator without an SE is one ``(unit-periods,)`` column shared by all runs, and only the weights
+(and the survey draws) vary: a chunk of runs is aggregated node by node with the children as separate arrays, the
+weight side (coverage, total weight, shares) once per availability pattern of the children, the sums in numpy's own
+order (the same numbers as ``aggregate_children`` on the stacked tensor, which the tests check). The survey draws
+are normalised once per distinct (draw, imputation, normalisation): the A_B matrices of the other factors repeat A's.
+Ranks in the Monte Carlo are ordinal (ties among continuous scores have probability zero); the nominal ranks are
+the index's own.
 """
 from __future__ import annotations
 
