@@ -46,7 +46,7 @@ from ..errors import InputError, one_of
 
 __all__ = ["METHODS", "TIE_RULES", "min_max", "z_score", "goalposts", "distance_to_target",
            "distance_to_reference", "rank_score", "percentile_rank", "fraction_of_max", "ampi", "ratio_to_statistic",
-           "PERCENTILE_CONVENTIONS", "normalise"]
+           "PERCENTILE_CONVENTIONS", "normalise", "normalise_array", "NORMALISE_PARAMS"]
 
 METHODS = ("minmax", "zscore", "goalposts", "distance_to_target", "distance_to_reference", "rank",
            "percentile_rank", "fraction_of_max", "ampi", "ratio_to_mean", "ratio_to_median")
@@ -253,8 +253,31 @@ def distance_to_reference(x, direction=1, *, reference_rows, groups=None) -> np.
     return np.where(np.isnan(a), np.nan, out)
 
 
+def _average_ranks(a: np.ndarray) -> np.ndarray:
+    """Average ranks (1 = smallest) down each column, NaN kept: pandas' ``DataFrame.rank(method="average")`` in
+    numpy (one sort of the whole array instead of pandas' column-by-column loop; the same numbers: a tie group's
+    rank (first + last) / 2 is exact, as is pandas' sum / count)."""
+    t = np.ascontiguousarray(a.T)  # each column's values contiguous: sorting along the last axis is fastest
+    n = t.shape[1]
+    order = np.argsort(t, axis=1)  # NaN last; the order within a tie does not change its average rank
+    s = np.take_along_axis(t, order, axis=1)
+    new = np.ones(s.shape, bool)
+    new[:, 1:] = s[:, 1:] != s[:, :-1]  # NaN != NaN: NaNs never tie (they are masked below)
+    last = np.ones(s.shape, bool)
+    last[:, :-1] = new[:, 1:]
+    pos = np.arange(1, n + 1, dtype=float)
+    first = np.maximum.accumulate(np.where(new, pos, 0.0), axis=1)
+    end = np.minimum.accumulate(np.where(last, pos, np.inf)[:, ::-1], axis=1)[:, ::-1]
+    out = np.empty(t.shape)
+    np.put_along_axis(out, order, (first + end) / 2, axis=1)
+    out[np.isnan(t)] = np.nan
+    return out.T
+
+
 def _ranks(a: np.ndarray, groups, ties: str) -> tuple[np.ndarray, np.ndarray]:
     one_of(ties, TIE_RULES, "ties")
+    if groups is None and ties == "average" and a.ndim == 2 and len(a):
+        return _average_ranks(a), np.broadcast_to((~np.isnan(a)).sum(axis=0).astype(float), a.shape)
     frame = pd.DataFrame(a)
     if groups is None:
         r = frame.rank(method=ties, ascending=True).to_numpy(float)
@@ -452,39 +475,64 @@ def normalise(values: pd.DataFrame, framework: pd.DataFrame | None = None, *, me
     bad = sorted(set(m for m in methods if m not in METHODS))
     if bad:
         raise InputError(f"normalisation: unknown method(s) {bad}; expected one of {', '.join(METHODS)}")
-    low, high = float(scale[0]), float(scale[1])
     a = values.to_numpy(dtype=float)
     out = np.full_like(a, np.nan)
     for m in dict.fromkeys(methods):
         idx = [j for j, mm in enumerate(methods) if mm == m]
-        x, d = a[:, idx], direction[idx]
-        if m == "minmax":
-            r = min_max(x, d, low=low, high=high, groups=groups)
-        elif m == "zscore":
-            r = z_score(x, d, ddof=ddof, groups=groups)
-        elif m == "goalposts":
-            r = goalposts(x, d, goalpost_low=_col(fw, "goalpost_low", idx), goalpost_high=_col(fw, "goalpost_high", idx),
-                          transform=_col(fw, "transform", idx, "none"), cap=cap, low=low, high=high)
-        elif m == "distance_to_target":
-            r = distance_to_target(x, d, target=_col(fw, "target", idx), cap=cap, low=low, high=high, groups=groups)
-        elif m == "distance_to_reference":
-            if reference_rows is None:
-                raise InputError("distance_to_reference: name the reference unit (reference_unit)")
-            r = distance_to_reference(x, d, reference_rows=reference_rows,
-                                      groups=reference_groups if reference_groups is not None else groups)
-        elif m == "rank":
-            r = rank_score(x, d, ties=ties, groups=groups)
-        elif m == "percentile_rank":
-            r = percentile_rank(x, d, ties=ties, low=low, high=high, groups=groups, convention=percentile)
-        elif m in ("ratio_to_mean", "ratio_to_median"):
-            r = ratio_to_statistic(x, d, statistic=m.rsplit("_", 1)[1], groups=groups)
-        elif m == "fraction_of_max":
-            r = fraction_of_max(x, d, high=high, groups=groups)
-        else:  # ampi
-            r = ampi(x, d, reference_groups=ampi_reference_rows, groups=groups)
-        out[:, idx] = r
+        params = {name: _col(fw, name, idx, default) for name, default in NORMALISE_PARAMS.get(m, ())}
+        out[:, idx] = normalise_array(a[:, idx], m, direction[idx], params, scale=scale, ddof=ddof, ties=ties,
+                                      groups=groups, reference_rows=reference_rows, reference_groups=reference_groups,
+                                      ampi_reference_rows=ampi_reference_rows, cap=cap, percentile=percentile)
     out[:, direction == 0] = np.nan
     return pd.DataFrame(out, index=values.index, columns=cols)
+
+
+#: Per-indicator framework columns a method reads (with their defaults): :func:`normalise_array`'s ``params``.
+NORMALISE_PARAMS = {"goalposts": (("goalpost_low", np.nan), ("goalpost_high", np.nan), ("transform", "none")),
+           "distance_to_target": (("target", np.nan),)}
+
+
+def normalise_array(x: np.ndarray, method: str, direction, params: dict | None = None, *,
+                    scale: tuple[float, float] = (0.0, 100.0), ddof: int = 1, ties: str = "average", groups=None,
+                    reference_rows=None, reference_groups=None, ampi_reference_rows=None, cap: bool = True,
+                    percentile: str = "(rank-1)/(n-1)") -> np.ndarray:
+    """One method over every column of a 2-D array (what :func:`normalise` does per method, without the table):
+    ``params`` holds the per-column framework values the method reads (``goalpost_low``, ``goalpost_high``,
+    ``transform``; ``target``). The Monte Carlo calls it on thousands of redrawn columns at once.
+
+    Examples
+    --------
+    >>> normalise_array(np.array([[1.0, 3.0], [2.0, 2.0], [3.0, 1.0]]), "minmax", [1, -1]).tolist()
+    [[0.0, 0.0], [50.0, 50.0], [100.0, 100.0]]
+    """
+    params = params or {}
+    low, high = float(scale[0]), float(scale[1])
+    d, m = np.asarray(direction, dtype=float), method
+    if m == "minmax":
+        return min_max(x, d, low=low, high=high, groups=groups)
+    if m == "zscore":
+        return z_score(x, d, ddof=ddof, groups=groups)
+    if m == "goalposts":
+        return goalposts(x, d, goalpost_low=params["goalpost_low"], goalpost_high=params["goalpost_high"],
+                         transform=params["transform"], cap=cap, low=low, high=high)
+    if m == "distance_to_target":
+        return distance_to_target(x, d, target=params["target"], cap=cap, low=low, high=high, groups=groups)
+    if m == "distance_to_reference":
+        if reference_rows is None:
+            raise InputError("distance_to_reference: name the reference unit (reference_unit)")
+        return distance_to_reference(x, d, reference_rows=reference_rows,
+                                     groups=reference_groups if reference_groups is not None else groups)
+    if m == "rank":
+        return rank_score(x, d, ties=ties, groups=groups)
+    if m == "percentile_rank":
+        return percentile_rank(x, d, ties=ties, low=low, high=high, groups=groups, convention=percentile)
+    if m in ("ratio_to_mean", "ratio_to_median"):
+        return ratio_to_statistic(x, d, statistic=m.rsplit("_", 1)[1], groups=groups)
+    if m == "fraction_of_max":
+        return fraction_of_max(x, d, high=high, groups=groups)
+    if m == "ampi":
+        return ampi(x, d, reference_groups=ampi_reference_rows, groups=groups)
+    raise InputError(f"normalisation: unknown method {m!r}; expected one of {', '.join(METHODS)}")
 
 
 def _col(fw: pd.DataFrame, name: str, idx, default=np.nan):

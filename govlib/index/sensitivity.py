@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any, Sequence
 
 import numpy as np
@@ -199,6 +200,21 @@ def _nanquantile(x: np.ndarray, q: float) -> np.ndarray:
     return np.where(valid > 0, out, np.nan)
 
 
+def _bootstrap_counts(seed: Any, n: int, n_bootstrap: int) -> np.ndarray:
+    """Multinomial resampling counts (``n_bootstrap`` x ``n``) from ``np.random.default_rng(seed)``; the same
+    counts for the same integer seed are drawn once (the Monte Carlo asks for them once per period)."""
+    if isinstance(seed, (int, np.integer)) and not isinstance(seed, bool):
+        return _bootstrap_counts_cached(int(seed), int(n), int(n_bootstrap))
+    return np.random.default_rng(seed).multinomial(n, np.full(n, 1.0 / n), size=n_bootstrap).astype(float)
+
+
+@lru_cache(maxsize=8)
+def _bootstrap_counts_cached(seed: int, n: int, n_bootstrap: int) -> np.ndarray:
+    counts = np.random.default_rng(seed).multinomial(n, np.full(n, 1.0 / n), size=n_bootstrap).astype(float)
+    counts.setflags(write=False)  # shared between calls
+    return counts
+
+
 def sobol_indices(f_A: Any, f_B: Any, f_AB: Any, factor_names: Sequence[str] | None = None,
                   output_names: Sequence[str] | None = None, n_bootstrap: int = 0, confidence: float = 0.95,
                   seed: Any = None, center: bool = True) -> SobolResult:
@@ -267,10 +283,9 @@ def sobol_indices(f_A: Any, f_B: Any, f_AB: Any, factor_names: Sequence[str] | N
     if n_bootstrap > 0:
         if not 0 < confidence < 1:
             raise InputError(f"confidence: must be in (0, 1), got {confidence}")
-        rng = np.random.default_rng(seed)
         # Resampling rows with replacement = weighting rows by multinomial counts, so every bootstrap mean is
         # one matrix product (R, N) @ (N, ...) instead of R gathers of the (k, N, m) outputs.
-        counts = rng.multinomial(n, np.full(n, 1.0 / n), size=n_bootstrap).astype(float)  # (R, N)
+        counts = _bootstrap_counts(seed, n, n_bootstrap)  # (R, N)
         first = (b[None] * (ab - a[None])).transpose(1, 0, 2).reshape(n, k * m)
         total = ((a[None] - ab) ** 2).transpose(1, 0, 2).reshape(n, k * m)
         mean_sum = counts @ (a + b) / (2 * n)                       # (R, m)

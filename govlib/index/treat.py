@@ -75,7 +75,8 @@ def annualise(observations: pd.DataFrame, rules: dict[str, str] | pd.Series | No
     obs["indicator"] = obs["indicator"].astype(str)
     obs["period"] = obs["period"].astype(str)
     obs["value"] = pd.to_numeric(obs["value"], errors="coerce")
-    freq = obs["period"].map(frequency_of)
+    periods = obs["period"].unique()  # a few dozen distinct periods among many rows: classify each once
+    freq = obs["period"].map(dict(zip(periods, map(frequency_of, periods))))
     bad = obs.loc[freq.isna(), "period"].unique()
     if len(bad):
         raise InputError(f"observations.period: not a period: {list(bad[:5])} (expected 2024, 2024Q3 or 2024-07)")

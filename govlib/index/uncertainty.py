@@ -30,9 +30,15 @@ replications`` independent runs of A and B. First-order (Saltelli 2010) and tota
 :func:`govlib.index.sensitivity.sobol_indices` for two outputs per period: the mean absolute rank shift of the ranked
 units against the nominal ranks, and each unit's rank (``unit_rank``: indices averaged over units).
 
-Vectorisation: normalised arrays are computed once per (imputation, normalisation) pair; a chunk of replications
-is then one ``(replications, unit-periods, indicators)`` tensor aggregated node by node. Ranks in the Monte Carlo
-are ordinal (ties among continuous scores have probability zero); the nominal ranks are the index's own.
+Vectorisation: normalised arrays are computed once per (imputation, normalisation) pair, and the runs are grouped
+by (imputation, normalisation, aggregation) — a run's scores depend on its own design row only — so that within a
+group every indicator without an SE is one ``(unit-periods,)`` column shared by all runs, and only the weights
+(and the survey draws) vary: a chunk of runs is aggregated node by node with the children as separate arrays, the
+weight side (coverage, total weight, shares) once per availability pattern of the children, the sums in numpy's own
+order (the same numbers as ``aggregate_children`` on the stacked tensor, which the tests check). The survey draws
+are normalised once per distinct (draw, imputation, normalisation): the A_B matrices of the other factors repeat A's.
+Ranks in the Monte Carlo are ordinal (ties among continuous scores have probability zero); the nominal ranks are
+the index's own.
 """
 from __future__ import annotations
 
@@ -43,7 +49,7 @@ import pandas as pd
 
 from .aggregate import aggregate_children, AGGREGATION_METHODS
 from ..errors import InputError
-from .normalise import METHODS, normalise
+from .normalise import METHODS, NORMALISE_PARAMS, normalise, normalise_array
 from .sensitivity import saltelli_sample, sobol_indices
 
 __all__ = ["UncertaintyResult", "monte_carlo", "FACTORS"]
@@ -100,9 +106,118 @@ def _ordinal_ranks(scores: np.ndarray, ranked: np.ndarray) -> np.ndarray:
     NaN scores and unranked units get NaN.
     """
     s = np.where(ranked[None, :, None] & ~np.isnan(scores), scores, -np.inf)
-    order = np.argsort(-s, axis=1, kind="stable")
-    r = np.argsort(order, axis=1, kind="stable").astype(float) + 1
-    return np.where(np.isinf(s), np.nan, r)
+    s = np.ascontiguousarray(s.transpose(0, 2, 1))  # (runs, periods, units): sorts along contiguous rows
+    order = np.argsort(-s, axis=2, kind="stable")
+    r = np.argsort(order, axis=2, kind="stable").astype(float) + 1
+    return np.where(np.isinf(s), np.nan, r).transpose(0, 2, 1)
+
+
+def _col_values(fw: pd.DataFrame, name: str, default) -> np.ndarray:
+    """A framework column's values (or the default for every row when the framework has no such column)."""
+    if name in fw:
+        return fw[name].to_numpy()
+    return np.full(len(fw), default, dtype=object if isinstance(default, str) else float)
+
+
+def _ordered_sum(parts: list) -> np.ndarray:
+    """``np.stack(parts, axis=-1).sum(axis=-1)`` without the stack, in numpy's own order of summation over a
+    short last axis (sequential below 8 terms, 8 pairwise accumulators from 8 terms on, halves above 128), so
+    that a node's children can be kept as separate arrays and the sums still agree bit for bit."""
+    n = len(parts)
+    if n < 8:
+        s = parts[0]
+        for p in parts[1:]:
+            s = s + p
+        return s
+    if n > 128:
+        half = n // 2
+        half -= half % 8
+        return _ordered_sum(parts[:half]) + _ordered_sum(parts[half:])
+    acc = list(parts[:8])
+    for i in range(8, n - n % 8, 8):
+        acc = [acc[m] + parts[i + m] for m in range(8)]
+    s = ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]))
+    for p in parts[n - n % 8:]:
+        s = s + p
+    return s
+
+
+def _node_weights(applicable: list, available: list, weights: list, nominal: list):
+    """The weight side of one Monte Carlo node (see :func:`_aggregate_split`): coverage, the total available
+    weight, each child's share of it and where the node applies, on the shape the masks and weights broadcast to."""
+    cw, wav, we, node_app = [], [], [], None
+    for a, avail, w, wn in zip(applicable, available, weights, nominal):
+        w, wn = w[:, None], wn[:, None]
+        pos = w > 0
+        cw.append(np.where(a & pos, wn, 0.0))
+        wav.append(np.where(avail & pos, wn, 0.0))
+        we.append(np.where(avail, w, 0.0))
+        app_k = a & (wn > 0)
+        node_app = app_k if node_app is None else node_app | app_k
+    wapp, wav_sum, tot = _ordered_sum(cw), _ordered_sum(wav), _ordered_sum(we)
+    with np.errstate(all="ignore"):
+        coverage = np.where(wapp > 0, wav_sum / wapp, 0.0)
+        share = [e / tot for e in we]
+    return coverage, tot, share, node_app
+
+
+def _term(x, avail, share, transform, combine, neutral: float = 0.0) -> np.ndarray:
+    """A child's term of a weighted mean: ``np.where(share > 0, combine(share, transform(x)), 0)`` (``combine``
+    multiply: share * t; divide: share / t). For a child shared by all runs whose transformed values are finite
+    where available, the unavailable places are set to ``neutral`` once instead, so ``combine`` alone gives 0 where
+    the share is 0 (and NaN where the node has no weight at all, which the caller masks): the same numbers (up to
+    the sign of a zero term), three fewer passes over (runs, unit-periods)."""
+    t = transform(x)
+    if np.ndim(t) == 1 and np.ndim(avail) == 1 and np.isfinite(t[avail]).all():
+        return combine(share, np.where(avail, t, neutral))
+    return np.where(share > 0, combine(share, t), 0.0)
+
+
+def _aggregate_split(values: list, applicable: list, available: list, weights: list, nominal: list, method: str,
+                     threshold: float, eps: float, patterns: dict | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """One node of the Monte Carlo: :func:`govlib.index.aggregate.aggregate_children` (``zero_rule="epsilon"``,
+    coverage on the nominal weights) with the children as separate arrays — values, applicability and availability
+    (applicable and not NaN) each ``(n,)`` (shared by all runs) or ``(R, n)`` — and one weight per run and child
+    (``(R,)``). The same operations in the same order as ``aggregate_children``, so the same numbers.
+
+    When every child's masks are shared by all runs, the weight side is computed once per distinct mask pattern
+    (a handful among the unit-periods) and gathered (``patterns`` caches them by mask). Returns the node's scores
+    and where it applies, ``(R, n)``."""
+    R = len(weights[0])
+    if all(np.ndim(a) == 1 for a in applicable) and all(np.ndim(a) == 1 for a in available):
+        masks = np.column_stack(list(applicable) + list(available))
+        key = (masks.shape, masks.tobytes())
+        found = patterns.get(key) if patterns is not None else None
+        if found is None:
+            found = np.unique(masks, axis=0, return_inverse=True)
+            if patterns is not None:
+                patterns[key] = found
+        pattern, inv = found
+        inv, c = inv.ravel(), len(values)
+        coverage, tot, share, node_app = _node_weights(list(pattern[:, :c].T), list(pattern[:, c:].T), weights,
+                                                       nominal)
+        coverage, tot, node_app = coverage[:, inv], tot[:, inv], np.broadcast_to(node_app, (R, len(pattern)))[:, inv]
+        share = [q[:, inv] for q in share]
+    else:
+        coverage, tot, share, node_app = _node_weights(applicable, available, weights, nominal)
+    with np.errstate(all="ignore"):
+        if method == "arithmetic":
+            s = _ordered_sum([_term(x, avail, qq, lambda v: v, np.multiply)
+                              for x, avail, qq in zip(values, available, share)])
+        elif method == "geometric":
+            s = np.exp(_ordered_sum([_term(x, avail, qq, lambda v: np.log(np.where(v <= 0, eps, v)), np.multiply)
+                                     for x, avail, qq in zip(values, available, share)]))
+        elif method == "harmonic":
+            s = 1.0 / _ordered_sum([_term(x, avail, qq, lambda v: np.where(v <= 0, eps, v), np.divide, 1.0)
+                                    for x, avail, qq in zip(values, available, share)])
+        else:  # mpi
+            vz = [np.where(qq > 0, x, 0.0) for x, qq in zip(values, share)]
+            m = _ordered_sum([qq * v for v, qq in zip(vz, share)])
+            var = _ordered_sum([qq * (v - m) ** 2 for v, qq in zip(vz, share)])
+            s = m - var / m
+    s = np.where(tot > 0, s, np.nan)
+    s = np.where(coverage + 1e-12 >= threshold, s, np.nan)
+    return s, np.broadcast_to(node_app, s.shape)
 
 
 def monte_carlo(index, *, replications: int = 1000, seed: int | None = 0,
@@ -173,7 +288,7 @@ def monte_carlo(index, *, replications: int = 1000, seed: int | None = 0,
     with_sampling = len(se_cols) > 0
     treated_se = np.empty((len(imputations), n_rows, len(se_cols)))
     for i, imp in enumerate(imputations):
-        treated = index.stages["treated"] if imp == c["imputation"] else index.replay(imputation=imp).stages["treated"]
+        treated = index.treated_with(imp)
         treated = treated.reindex(grid)[scored]
         treated_se[i] = treated.to_numpy(float)[:, se_cols]
         for j, m in enumerate(normalisations):
@@ -208,73 +323,93 @@ def monte_carlo(index, *, replications: int = 1000, seed: int | None = 0,
         AB.append(m_)
     rows = np.concatenate([A, B] + AB, axis=0)
 
-    def evaluate(r: np.ndarray) -> np.ndarray:
-        """Root scores (runs, unit-periods) for design rows ``r``."""
-        ni, ai, ii, li = (r[:, 0].astype(int), r[:, 1].astype(int), r[:, 2].astype(int), r[:, 3].astype(int))
+    w_nom_arr = w_nom.reindex(weighted).to_numpy(float)
+    if (w_nom_arr < 0).any():
+        raise InputError("weights: expected non-negative weights")
+    wcol = {code: j for j, code in enumerate(weighted)}
+    leaf_cols = [wcol[code] for code in scored]
+    threshold = float(c["coverage_threshold"])
+
+    patterns: dict = {}  # the availability patterns of each node's children, by mask
+
+    def evaluate(r: np.ndarray, i: int, j: int, meth: str, redrawn: np.ndarray | None) -> np.ndarray:
+        """Root scores (runs, unit-periods) for design rows ``r`` that share imputation ``i``, normalisation ``j``
+        and aggregation ``meth``: the leaves without an SE are one (unit-periods,) column for all these runs;
+        ``redrawn`` holds the runs' normalised survey draws (SE column, run, unit-period)."""
         factor = 1 - weight_noise + 2 * weight_noise * r[:, 4:4 + n_w] if n_w else np.ones((len(r), 0))
-        nominal_w = np.repeat(w_nom.reindex(weighted).to_numpy()[None, :], len(r), axis=0)
+        nominal_w = np.repeat(w_nom_arr[None, :], len(r), axis=0)
         wts = nominal_w * factor
-        wcol = {code: j for j, code in enumerate(weighted)}
-        vals = stack[ii, ni]  # (R, n, k)
-        if with_sampling:
-            vals = vals.copy()
-            vals[..., se_cols] = _redrawn(r[:, 4 + n_w].astype(int), ni, ii)
-        node_vals = {code: vals[..., j] for j, code in enumerate(scored)}
-        node_app = {code: app[:, j] for j, code in enumerate(scored)}
+        li = r[:, 3].astype(int)
         drop = np.zeros((len(r), k), bool)
         has = li > 0
         drop[np.flatnonzero(has), li[has] - 1] = True
-        for j, code in enumerate(scored):
-            wts[:, wcol[code]] = np.where(drop[:, j], 0.0, wts[:, wcol[code]])
-            nominal_w[:, wcol[code]] = np.where(drop[:, j], 0.0, nominal_w[:, wcol[code]])
+        wts[:, leaf_cols] = np.where(drop, 0.0, wts[:, leaf_cols])
+        nominal_w[:, leaf_cols] = np.where(drop, 0.0, nominal_w[:, leaf_cols])
+        node_vals = {code: stack[i, j, :, q] for q, code in enumerate(scored)}
+        node_app = {code: app[:, q] for q, code in enumerate(scored)}
+        node_avail = {code: app[:, q] & ~np.isnan(stack[i, j, :, q]) for q, code in enumerate(scored)}
+        if with_sampling:
+            for q, col in enumerate(se_cols):
+                code = scored[col]
+                node_vals[code] = redrawn[q]
+                missing = np.isnan(redrawn[q])
+                if not (missing == missing[:1]).all():  # (the draws keep the NaN of the treated values)
+                    node_avail[code] = app[:, col] & ~missing
+                elif not np.array_equal(missing[0], np.isnan(stack[i, j, :, col])):
+                    node_avail[code] = app[:, col] & ~missing[0]
         for code, kids in plan:
-            v = np.stack([node_vals[kk] for kk in kids], axis=-1)  # (R, n, c)
-            cols = [wcol[kk] for kk in kids]
-            w, wn = wts[:, cols][:, None, :], nominal_w[:, cols][:, None, :]
-            a = np.stack([node_app[kk] for kk in kids], axis=-1)  # (R or 1, n, c)
-            a = a if a.ndim == 3 else a[None]
-            out = np.full(v.shape[:2], np.nan)
-            for mi, meth in enumerate(aggregations):
-                sel = ai == mi
-                if sel.any():
-                    out[sel], _ = aggregate_children(v[sel], w[sel], meth,
-                                                     applicable=a[sel] if a.shape[0] > 1 else a,
-                                                     coverage_threshold=float(c["coverage_threshold"]),
-                                                     zero_rule="epsilon", epsilon=eps, node=code,
-                                                     coverage_weights=wn[sel])
-            # A node applies to a unit if some child with a positive weight applies (a node whose indicators
-            # are all left out does not count as missing for its parent).
-            node_app[code] = (a & (wn > 0)).any(axis=-1)
-            node_vals[code] = out
+            node_vals[code], node_app[code] = _aggregate_split(
+                [node_vals[kk] for kk in kids], [node_app[kk] for kk in kids], [node_avail[kk] for kk in kids],
+                [wts[:, wcol[kk]] for kk in kids], [nominal_w[:, wcol[kk]] for kk in kids],
+                meth, threshold, eps, patterns)
+            node_avail[code] = node_app[code] & ~np.isnan(node_vals[code])
         return node_vals[root]
 
     fw_se = fw.iloc[se_cols].reset_index(drop=True)
+    se_direction = fw_se["direction"].to_numpy(float) if "direction" in fw_se else np.ones(len(se_cols))
+    se_params = [{name: _col_values(fw_se, name, default) for name, default in NORMALISE_PARAMS.get(m, ())}
+                 for m in normalisations]
+    if with_sampling:
+        noise_t = np.ascontiguousarray(noise.transpose(1, 0, 2))  # (n, replications, k_se): a run's draw by column
 
-    def _redrawn(levels_: np.ndarray, ni: np.ndarray, ii: np.ndarray) -> np.ndarray:
-        """Normalised values of the SE-carrying indicators with one noise realisation per run: the runs' columns
-        side by side in one wide table, so that each run's min/max/mean/ranks come from its own draw."""
-        k_se = len(se_cols)
-        x = treated_se[ii] + se_use[None] * noise[levels_]  # (R, n, k_se)
-        out = np.empty_like(x)
-        for j, m in enumerate(normalisations):
-            sel = np.flatnonzero(ni == j)
-            if not len(sel):
-                continue
-            wide = pd.DataFrame(x[sel].transpose(1, 0, 2).reshape(n_rows, len(sel) * k_se))
-            tiled = fw_se.iloc[np.tile(np.arange(k_se), len(sel))].reset_index(drop=True).assign(
-                code=np.arange(len(sel) * k_se))
-            y = normalise(wide, tiled, method=m, **norm_kw).to_numpy(float)
-            y = 100 + 10 * y if m == "zscore" else y
-            out[sel] = y.reshape(n_rows, len(sel), k_se).transpose(1, 0, 2)
-        return out
+    def _redrawn(levels_: np.ndarray, m: int, i: int) -> np.ndarray:
+        """Normalised values (SE column, run, unit-period) of the SE-carrying indicators with one noise
+        realisation per run: the runs' columns side by side in one wide array, so that each run's
+        min/max/mean/ranks come from its own draw."""
+        k_se, R = len(se_cols), len(levels_)
+        x = treated_se[i][:, None, :] + se_use[:, None, :] * noise_t[:, levels_]  # (n, R, k_se)
+        y = normalise_array(x.reshape(n_rows, R * k_se), normalisations[m], np.tile(se_direction, R),
+                            {name: np.tile(v, R) for name, v in se_params[m].items()}, **norm_kw)
+        y = 100 + 10 * y if normalisations[m] == "zscore" else y
+        return np.ascontiguousarray(y.reshape(n_rows, R, k_se).transpose(2, 1, 0))
 
     n_runs = len(rows)
     n_units, n_periods = len(units), len(periods)
     ranks = np.empty((n_runs, n_rows))
-    for start in range(0, n_runs, chunk):
-        part = rows[start:start + chunk]
-        root_scores = evaluate(part).reshape(len(part), n_units, n_periods)
-        ranks[start:start + chunk] = _ordinal_ranks(root_scores, ranked_units).reshape(len(part), n_rows)
+    # Runs grouped by (imputation, normalisation, aggregation): each run's scores depend on its own row only, so
+    # the grouping changes no value; within a group the leaves' values are shared by all runs.
+    # The survey draws are normalised once per distinct (draw, imputation, normalisation): the A_B matrices of the
+    # other factors repeat A's (about a third of the runs are distinct).
+    ni, ai, ii = rows[:, 0].astype(int), rows[:, 1].astype(int), rows[:, 2].astype(int)
+    draw = rows[:, 4 + n_w].astype(int) if with_sampling else np.zeros(len(rows), int)
+    order = np.lexsort((ai, ni, ii))
+    ij = (ii * len(normalisations) + ni)[order]
+    for grp_ij in np.split(order, np.flatnonzero(np.diff(ij)) + 1):
+        i, j = int(ii[grp_ij[0]]), int(ni[grp_ij[0]])
+        store, slot = None, np.zeros(len(rows), int)
+        if with_sampling:
+            distinct, inverse = np.unique(draw[grp_ij], return_inverse=True)
+            store = np.concatenate([_redrawn(distinct[s:s + chunk], j, i) for s in range(0, len(distinct), chunk)],
+                                   axis=1)  # (k_se, distinct draws, n)
+            slot[grp_ij] = inverse.ravel()  # run -> its draw's place in the store
+        a_of = ai[grp_ij]
+        for grp in np.split(grp_ij, np.flatnonzero(np.diff(a_of)) + 1):
+            meth = aggregations[int(ai[grp[0]])]
+            for start in range(0, len(grp), chunk):
+                part = grp[start:start + chunk]
+                red = store[:, slot[part]] if with_sampling else None
+                root_scores = evaluate(rows[part], i, j, meth, red).reshape(len(part), n_units, n_periods)
+                ranks[part] = _ordinal_ranks(root_scores, ranked_units).reshape(len(part), n_rows)
     N = int(replications)
     base = ranks[:2 * N]
     # Summary of the rank distributions.

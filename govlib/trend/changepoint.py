@@ -25,6 +25,19 @@ from .mannkendall import prepare_panel_values
 __all__ = ["change_points", "robust_sigma"]
 
 
+def _nanmedian_rows(a: np.ndarray) -> np.ndarray:
+    """``np.nanmedian(a, axis=1)`` from one sort of the rows (NaN sort last): the middle value, or the mean of the
+    two middle values, of each row's values; the same numbers without numpy's masked-array path for short rows."""
+    if a.shape[1] == 0:
+        return np.full(a.shape[0], np.nan)
+    s = np.sort(a, axis=1)
+    n = (~np.isnan(a)).sum(axis=1)
+    rows = np.arange(a.shape[0])
+    low = s[rows, np.clip((n - 1) // 2, 0, None)]
+    high = s[rows, np.clip(n // 2, 0, max(a.shape[1] - 1, 0))]
+    return np.where(n > 0, (low + high) / 2, np.nan)
+
+
 def robust_sigma(values) -> np.ndarray:
     """Noise SD per row from first differences: 1.4826 * MAD(diff) / sqrt(2) (robust to mean shifts).
 
@@ -40,8 +53,8 @@ def robust_sigma(values) -> np.ndarray:
     d = np.diff(x, axis=1)
     with np.errstate(all="ignore"), warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # rows with < 2 values: NaN, handled below
-        med = np.nanmedian(d, axis=1, keepdims=True) if d.shape[1] else d
-        mad = np.nanmedian(np.abs(d - med), axis=1)
+        med = _nanmedian_rows(d)[:, None] if d.shape[1] else d
+        mad = _nanmedian_rows(np.abs(d - med))
         sd = np.nanstd(d, axis=1, ddof=1) if d.shape[1] > 1 else np.full(len(d), np.nan)
     out = 1.4826 * mad / np.sqrt(2)
     return np.where(out > 0, out, np.nan_to_num(sd / np.sqrt(2)))
@@ -88,18 +101,37 @@ def change_points(values, *, penalty="bic", min_size: int = 2, max_changes: int 
     xf = np.nan_to_num(x, nan=0.0)
     c1 = np.concatenate([np.zeros((m, 1)), np.cumsum(xf, axis=1)], axis=1)
     c2 = np.concatenate([np.zeros((m, 1)), np.cumsum(xf ** 2, axis=1)], axis=1)
+    # Rows longest first: at time t only the rows with at least t values need the recursion (a panel of 32-point
+    # quarterly series padded to the 96 months of a few monthly ones would otherwise pay 96 steps for every row).
+    by_len = np.argsort(-n, kind="stable")
+    c1s, c2s, pens = c1[by_len], c2[by_len], pen[by_len]
+    active = np.searchsorted(-n[by_len], -np.arange(length + 1), side="right")  # rows with n >= t
     best = np.full((m, length + 1), np.inf)
-    best[:, 0] = -pen
-    last = np.zeros((m, length + 1), dtype=int)
+    best[:, 0] = -pens
+    last_s = np.zeros((m, length + 1), dtype=int)
     for t in range(min_size, length + 1):  # loop over time, vectorised over series
-        s = np.arange(0, t - min_size + 1)
-        s = s[(s == 0) | (s >= min_size)]
-        seg_len = (t - s).astype(float)
-        seg_cost = (c2[:, [t]] - c2[:, s]) - (c1[:, [t]] - c1[:, s]) ** 2 / seg_len
-        total = best[:, s] + seg_cost + pen[:, None]
-        j = np.argmin(total, axis=1)
-        best[:, t] = total[np.arange(m), j]
-        last[:, t] = s[j]
+        a = int(active[t])
+        if a == 0:
+            break
+        # candidate segment starts s: 0 and min_size .. t - min_size (a slice: views, no gathered copies);
+        # np.argmin's first-minimum rule over [0, slice] is kept by preferring 0 on a tie
+        total0 = (best[:a, 0] + ((c2s[:a, t] - c2s[:a, 0]) - (c1s[:a, t] - c1s[:a, 0]) ** 2 / float(t))) + pens[:a]
+        hi = t - min_size + 1
+        if hi > min_size:
+            seg_len = (t - np.arange(min_size, hi)).astype(float)
+            seg_cost = (c2s[:a, t:t + 1] - c2s[:a, min_size:hi]) - (c1s[:a, t:t + 1] - c1s[:a, min_size:hi]) ** 2 \
+                / seg_len
+            total = best[:a, min_size:hi] + seg_cost + pens[:a, None]
+            j = np.argmin(total, axis=1)
+            tmin = total[np.arange(a), j]
+            take0 = total0 <= tmin
+            best[:a, t] = np.where(take0, total0, tmin)
+            last_s[:a, t] = np.where(take0, 0, min_size + j)
+        else:
+            best[:a, t] = total0
+            last_s[:a, t] = 0
+    last = np.empty_like(last_s)
+    last[by_len] = last_s
     rows, ks = [], []
     for r in np.nonzero(n >= 2 * min_size)[0]:  # backtracking: a few steps per series
         t = int(n[r])

@@ -483,11 +483,15 @@ def pettitt(values, *, min_n: int = 4) -> pd.DataFrame:
 # ------------------------------------------------------------------------------------------------ seasonal
 def _season_subpanel(x, t, seasons):
     """Rows split by season: sub-series (row, season) left-justified; returns x_sub, t_sub, n_sub, row_of_sub."""
-    valid = ~np.isnan(x) & ~pd.isna(seasons)
+    valid = ~np.isnan(x)
+    valid[valid] = ~pd.isna(np.asarray(seasons, dtype=object)[valid])  # (labels only where there are values)
     row_idx, col_idx = np.nonzero(valid)
-    season_codes, season_inv = np.unique(np.asarray(seasons, dtype=object)[valid].astype(str), return_inverse=True)
+    # season codes in sorted order (as np.unique gives them), found by hashing the few distinct labels
+    codes, distinct = pd.factorize(np.asarray(seasons, dtype=object)[valid].astype(str))
+    season_codes = np.sort(np.asarray(distinct, dtype=str))
+    season_inv = np.searchsorted(season_codes, np.asarray(distinct, dtype=str))[codes]
     key = row_idx * len(season_codes) + season_inv
-    order = np.lexsort((col_idx, key))
+    order = np.argsort(key, kind="stable")  # (row, col) come row-major: ties keep the time order
     key, row_idx, col_idx = key[order], row_idx[order], col_idx[order]
     uniq, start, counts = np.unique(key, return_index=True, return_counts=True)
     sub = np.repeat(np.arange(len(uniq)), counts)
@@ -638,10 +642,9 @@ def seasonal_sens_slope(values, seasons, times=None, *, conf_level: float = 0.95
     flat = slopes.ravel()
     keep = ~np.isnan(flat)
     owner, flat = owner[keep], flat[keep]
-    order2 = np.lexsort((flat, owner))
-    owner, flat = owner[order2], flat[order2]
     counts = np.bincount(owner, minlength=m)
     starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
+    flat = _sort_within(flat, owner, counts, starts)
     tie_var, _ = _tie_sums(xs)
     nf = ns.astype(float)
     var_s = np.bincount(row_of, weights=(nf * (nf - 1) * (2 * nf + 5) - tie_var) / 18.0, minlength=m)
@@ -658,6 +661,29 @@ def seasonal_sens_slope(values, seasons, times=None, *, conf_level: float = 0.95
     low = pick(np.round((counts - c) / 2).astype(int) - 1)
     high = pick(np.round((counts + c) / 2).astype(int))
     return pd.DataFrame({"n": n, "sen_slope": med, "sen_low": low, "sen_high": high})
+
+
+def _sort_within(flat: np.ndarray, owner: np.ndarray, counts: np.ndarray, starts: np.ndarray) -> np.ndarray:
+    """``flat`` (no NaN) grouped by ``owner`` (non-decreasing) with each group's values sorted: what
+    ``flat[np.lexsort((flat, owner))]`` gives, by row-wise sorts of padded blocks (rows bucketed by their number of
+    values, powers of 2, so the padding stays below the data) instead of one sort of everything by two keys."""
+    out = np.empty_like(flat)
+    if not len(flat):
+        return out
+    pos = np.arange(len(flat)) - starts[owner]
+    bucket = np.ceil(np.log2(np.maximum(counts, 1))).astype(int)
+    element_bucket = bucket[owner]
+    for b in np.unique(bucket[counts > 0]):
+        rows = np.flatnonzero((bucket == b) & (counts > 0))
+        slot = np.full(len(counts), -1)
+        slot[rows] = np.arange(len(rows))
+        sel = np.flatnonzero(element_bucket == b)
+        block = np.full((len(rows), int(counts[rows].max())), np.nan)
+        r, c = slot[owner[sel]], pos[sel]
+        block[r, c] = flat[sel]
+        block.sort(axis=1)  # NaN padding sorts last: a row's values fill its first counts[row] places
+        out[sel] = block[r, c]
+    return out
 
 
 # ------------------------------------------------------------------------------------------ multiple tests
@@ -731,9 +757,13 @@ def _time_axis(col: pd.Series, name: str) -> np.ndarray:
     if pd.api.types.is_numeric_dtype(col):
         return col.to_numpy(dtype=float)
     text = col.astype(str)
-    freqs = text.map(frequency_of)
+    # a few dozen distinct periods among many rows: classify and convert each distinct value once
+    codes, distinct = pd.factorize(text)
+    distinct = pd.Series(np.asarray(distinct, dtype=object))
+    freqs = distinct.map(frequency_of)
     if freqs.notna().all():
-        return decimal_time(text)
+        return decimal_time(distinct)[codes]
+    freqs = pd.Series(freqs.to_numpy()[codes], index=text.index)
     numeric = pd.to_numeric(text, errors="coerce")
     if numeric.notna().all():
         return numeric.to_numpy(dtype=float)
@@ -743,6 +773,12 @@ def _time_axis(col: pd.Series, name: str) -> np.ndarray:
     bad = text[freqs.isna() & numeric.isna() & dates.isna()].unique()[:5].tolist()
     raise InputError(f"column '{name}': time values {bad} are not periods (2024, 2024Q3, 2024-07), numbers or "
                      f"dates")
+
+
+def _text(col: pd.Series, rows: np.ndarray) -> np.ndarray:
+    """``col.astype(str)`` at positions ``rows``, as an object array (each distinct value converted once)."""
+    codes, distinct = pd.factorize(col, use_na_sentinel=False)
+    return pd.Series(distinct).astype(str).to_numpy(dtype=object)[codes[rows]]
 
 
 def make_panel(df: pd.DataFrame, time: str, value: str, by: list[str] | None = None,
@@ -767,8 +803,10 @@ def make_panel(df: pd.DataFrame, time: str, value: str, by: list[str] | None = N
         raise InputError(f"columns {missing} not found; the data has columns {list(df.columns)}")
     frame = df[needed].copy()
     raw_values = frame[value]
-    numeric = pd.to_numeric(raw_values, errors="coerce")
-    bad = raw_values[numeric.isna() & raw_values.notna() & (raw_values.astype(str).str.strip() != "")]
+    numeric = raw_values if pd.api.types.is_float_dtype(raw_values) else pd.to_numeric(raw_values, errors="coerce")
+    suspect = numeric.isna() & raw_values.notna()  # (the text of a value is only needed where it did not parse)
+    bad = raw_values[suspect]
+    bad = bad[bad.astype(str).str.strip() != ""]
     if len(bad):
         rows = (bad.index[:5] + 2).tolist() if isinstance(df.index, pd.RangeIndex) else bad.index[:5].tolist()
         raise InputError(f"column '{value}': non-numeric values {bad.astype(str).unique()[:5].tolist()} "
@@ -782,26 +820,35 @@ def make_panel(df: pd.DataFrame, time: str, value: str, by: list[str] | None = N
     order_keys = ["_t"]
     if season:
         season_text = frame[season].astype(str)
-        season_num = pd.to_numeric(season_text, errors="coerce")
-        frame["_s"] = season_num if season_num.notna().all() else season_text
+        codes, distinct = pd.factorize(season_text)  # a dozen distinct labels: parse each once
+        season_num = pd.to_numeric(pd.Series(np.asarray(distinct, dtype=object)), errors="coerce")
+        frame["_s"] = pd.Series(season_num.to_numpy()[codes], index=frame.index) if season_num.notna().all() \
+            else season_text
         order_keys = ["_t", "_s"]
-    dup = frame.duplicated(by + order_keys, keep=False)
+    # series numbers in sorted key order (groupby's), so that duplicates and the sort use one integer key column
+    # instead of the by-columns' text; the same panel as sorting and matching the text
+    gnum = df.groupby(by, sort=True, dropna=False).ngroup().to_numpy() if by else np.zeros(len(frame), dtype=int)
+    stamp = pd.DataFrame({"_g": gnum, **{k: frame[k].to_numpy() for k in order_keys}})
+    dup = stamp.duplicated(keep=False).to_numpy()
     if dup.any():
         shown = frame.loc[dup, by + [time] + ([season] if season else [])].drop_duplicates().head(5) \
             .astype(str).agg(" / ".join, axis=1).tolist()
         raise InputError(f"duplicated time stamps in column '{time}' within a series: {shown}; each series "
                          f"needs one value per time{' and season' if season else ''} (aggregate first)")
-    frame = frame[frame[value].notna()]
+    present = frame[value].notna().to_numpy()
+    stamp = stamp[present]
+    # stable sort by (series, time[, season]): np.lexsort takes the primary key last; only the arrays the panel
+    # needs are gathered (taking every text column of the frame cost more than the sort)
+    perm = np.lexsort([stamp[k].to_numpy() if pd.api.types.is_numeric_dtype(stamp[k])
+                       else pd.factorize(stamp[k], sort=True)[0] for k in reversed(order_keys)]
+                      + [stamp["_g"].to_numpy()])
+    sel = np.flatnonzero(present)[perm]  # positions in `frame` of the panel's values, in panel order
+    gid = gnum[sel]
     if by:
-        frame = frame.sort_values(by + order_keys, kind="stable")
         # every series of the input gets a row, also one whose values are all missing (n = 0)
-        keys = df[by].drop_duplicates().sort_values(by, kind="stable").reset_index(drop=True)
-        key_index = pd.MultiIndex.from_frame(keys.astype(str))
-        gid = key_index.get_indexer(pd.MultiIndex.from_frame(frame[by].astype(str)))
+        keys = df[by].iloc[np.unique(gnum, return_index=True)[1]].reset_index(drop=True)
     else:
-        frame = frame.sort_values(order_keys, kind="stable")
         keys = pd.DataFrame(index=[0])
-        gid = np.zeros(len(frame), dtype=int)
     m = len(keys)
     counts = np.bincount(gid, minlength=m)
     order = np.argsort(gid, kind="stable")
@@ -812,21 +859,22 @@ def make_panel(df: pd.DataFrame, time: str, value: str, by: list[str] | None = N
     values = np.full((m, width), np.nan)
     times = np.full((m, width), np.nan)
     labels = np.full((m, width), None, dtype=object)
-    values[gid_sorted, pos] = frame[value].to_numpy()[order]
-    times[gid_sorted, pos] = frame["_t"].to_numpy()[order]
+    values[gid_sorted, pos] = frame[value].to_numpy()[sel][order]
+    times[gid_sorted, pos] = frame["_t"].to_numpy()[sel][order]
     if pd.api.types.is_datetime64_any_dtype(frame[time]):
-        stamps = frame[time]
+        stamps = frame[time].iloc[sel]
         midnight = (stamps == stamps.dt.normalize()).all()
-        label = stamps.dt.strftime("%Y-%m-%d") if midnight else stamps.astype(str)
+        label = (stamps.dt.strftime("%Y-%m-%d") if midnight else stamps.astype(str)).to_numpy()
     else:
-        label = frame[time].astype(str)
-    if season and frame.duplicated(by + ["_t"]).any():
-        label = label + "/" + frame[season].astype(str)  # time repeats across seasons: label "1932/5"
-    labels[gid_sorted, pos] = label.to_numpy()[order]
+        label = _text(frame[time], sel)
+    season_label = _text(frame[season], sel) if season else None
+    if season and stamp.duplicated(["_g", "_t"]).any():
+        label = label + "/" + season_label  # time repeats across seasons: label "1932/5"
+    labels[gid_sorted, pos] = label[order]
     seasons = None
     if season:
         seasons = np.full((m, width), None, dtype=object)
-        seasons[gid_sorted, pos] = frame[season].astype(str).to_numpy()[order]
+        seasons[gid_sorted, pos] = season_label[order]
     return SeriesPanel(keys=keys.reset_index(drop=True), values=values, times=times, labels=labels, n=counts,
                        seasons=seasons)
 

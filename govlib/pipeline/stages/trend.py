@@ -170,14 +170,15 @@ def _survey_scores(est: pd.DataFrame | None, cfg: dict) -> pd.DataFrame | None:
     """Survey estimates of the configured measure with unit/node columns (``domain``/``item`` accepted)."""
     if est is None or not len(est):
         return None
-    e = est.copy()
-    unit_col = "unit" if "unit" in e.columns else "domain"
-    node_col = "indicator" if "indicator" in e.columns else "item"
+    unit_col = "unit" if "unit" in est.columns else "domain"
+    node_col = "indicator" if "indicator" in est.columns else "item"
     for col in (unit_col, node_col, "period", "estimate", "se"):
-        if col not in e.columns:
+        if col not in est.columns:
             raise InputError(f"survey_estimates: column '{col}' is missing")
-    if "measure" in e.columns:
-        e = e[e["measure"].astype(str) == str(cfg["survey_measure"])]
+    if "measure" in est.columns:  # (each distinct measure's text compared once; the rows kept copied once)
+        e = est[_text_equals(est["measure"], str(cfg["survey_measure"]))].copy()
+    else:
+        e = est.copy()
     e["unit"] = e[unit_col].astype(str)
     e["node"] = e[node_col].astype(str)
     e["period"] = e["period"].astype(str)
@@ -185,7 +186,19 @@ def _survey_scores(est: pd.DataFrame | None, cfg: dict) -> pd.DataFrame | None:
     return e
 
 
-def _series_long(tables, cfg, aggregate_nodes: set[str]) -> pd.DataFrame:
+def _text_equals(col: pd.Series, text: str) -> np.ndarray:
+    """``col.astype(str) == text`` with each distinct value converted once."""
+    codes, distinct = pd.factorize(col, use_na_sentinel=False)
+    return (pd.Series(distinct).astype(str) == text).to_numpy()[codes]
+
+
+def _decimal_time(periods: pd.Series) -> np.ndarray:
+    """:func:`govlib.periods.decimal_time` of each distinct period once, gathered."""
+    codes, distinct = pd.factorize(periods, use_na_sentinel=False)
+    return decimal_time(pd.Series(distinct))[codes]
+
+
+def _series_long(tables, cfg, aggregate_nodes: set[str], survey: pd.DataFrame | None = None) -> pd.DataFrame:
     parts = []
     scores = tables.get("index_scores")
     if scores is not None and len(scores) and cfg["index_nodes"] == "aggregate":
@@ -201,7 +214,6 @@ def _series_long(tables, cfg, aggregate_nodes: set[str]) -> pd.DataFrame:
         parts.append(pd.DataFrame({"source": "indicator", "unit": obs["unit"].astype(str),
                                    "node": obs["indicator"].astype(str), "period": obs["period"].astype(str),
                                    "value": pd.to_numeric(obs["value"], errors="coerce")}))
-    survey = _survey_scores(tables.get("survey_estimates"), cfg)
     if cfg["survey_series"] and survey is not None:
         # community survey estimates as series of their own (街镇 values are already D6 observations)
         comm = survey[survey["level"] == "community"]
@@ -211,8 +223,11 @@ def _series_long(tables, cfg, aggregate_nodes: set[str]) -> pd.DataFrame:
     if not parts:
         raise InputError("trend stage: neither index_scores nor observations were given")
     long = pd.concat(parts, ignore_index=True)
-    long["frequency"] = _frequency(long["period"])
-    long["season"] = np.where(long["frequency"] == "A", "", long["period"].str.slice(4))
+    codes, distinct = pd.factorize(long["period"])  # frequency and season of each distinct period, gathered
+    distinct = pd.Series(np.asarray(distinct, dtype=object))
+    freq = _frequency(distinct)
+    long["frequency"] = freq[codes]
+    long["season"] = np.where(freq == "A", "", distinct.str.slice(4)).astype(object)[codes]
     return long
 
 
@@ -276,7 +291,8 @@ def run(tables: dict[str, pd.DataFrame], settings) -> dict[str, pd.DataFrame]:
     fw, units = _names(tables)
     parents = set(tables["framework"]["parent"].dropna().astype(str)) if "parent" in tables["framework"].columns \
         else set(fw.index)
-    long = _series_long(tables, cfg, parents)
+    survey = _survey_scores(tables.get("survey_estimates"), cfg)  # (once: the alert facts read it too)
+    long = _series_long(tables, cfg, parents, survey)
     obs = tables.get("observations")
     skip = list(cfg["alerts_deterioration"]["skip_observation_sources"])
     skip_nodes = set(obs.loc[obs["source"].astype(str).isin(skip), "indicator"].astype(str)) \
@@ -394,7 +410,6 @@ def run(tables: dict[str, pd.DataFrame], settings) -> dict[str, pd.DataFrame]:
     facts.append(pd.DataFrame({"unit": trends.loc[tested, "unit"], "node": trends.loc[tested, "node"],
                                "period": trends.loc[tested, "last_period"], "trend_q": trends.loc[tested, "q"],
                                "trend_p": trends.loc[tested, "p"], "trend_z": trends.loc[tested, "z"]}))
-    survey = _survey_scores(tables.get("survey_estimates"), cfg)
     facts.append(_survey_facts(survey, cfg))
     timelines = [long[["unit", "node", "period"]]]
     for extra in (_survey_decline_facts(survey, cfg), _floor_facts(long, fw), _rank_facts(tables, fw),
@@ -444,10 +459,11 @@ def _survey_facts(e: pd.DataFrame | None, cfg: dict) -> pd.DataFrame:
     district = e[e["level"] == "district"].groupby(["period", "node"])["estimate"].first()
     local = e[e["level"] != "district"].copy()
     if "flag" in local.columns and not cfg["survey_include_suppressed"]:
-        local = local[~local["flag"].astype(str).str.startswith("suppress")]
+        codes, flags = pd.factorize(local["flag"], use_na_sentinel=False)
+        local = local[~pd.Series(flags).astype(str).str.startswith("suppress").to_numpy()[codes]]
     # the current state: each unit x indicator's latest wave (a level below the district persists; repeating it
     # for every past wave would only bury the news)
-    local["_t"] = decimal_time(local["period"])
+    local["_t"] = _decimal_time(local["period"])
     local = local[local["_t"] == local.groupby(["unit", "node"])["_t"].transform("max")]
     local["district_estimate"] = district.reindex(pd.MultiIndex.from_frame(local[["period", "node"]])).to_numpy()
     with np.errstate(all="ignore"):
@@ -512,8 +528,9 @@ def _survey_decline_facts(e: pd.DataFrame | None, cfg: dict) -> pd.DataFrame | N
 
 def _floor_facts(long: pd.DataFrame, fw: pd.DataFrame) -> pd.DataFrame | None:
     """Indicator values worse than the framework's bottom line (``floor``), direction-aware."""
-    floor = long["node"].map(fw["floor"])
-    d = long["node"].map(fw["direction"]).fillna(1)
+    codes, nodes = pd.factorize(long["node"])  # the framework's floor and direction per distinct node, gathered
+    floor = pd.Series(fw["floor"].reindex(nodes).to_numpy()[codes], index=long.index)
+    d = pd.Series(fw["direction"].reindex(nodes).to_numpy()[codes], index=long.index).fillna(1)
     sub = long[(long["source"] == "indicator") & floor.notna()]
     if not len(sub):
         return None
