@@ -558,7 +558,7 @@ def hotline_findings(tickets: pd.DataFrame, units: pd.DataFrame | None = None) -
         if col not in tickets.columns:
             continue
         other = pd.to_datetime(tickets[col], errors="coerce")
-        bad = np.flatnonzero((other < created).fillna(False).to_numpy(dtype=bool))
+        bad = np.flatnonzero(_before(other, created))
         shown = bad[:MAX_ROW_PROBLEMS]
         found.append(Finding(f"hotline.{col}", col, bad, [other.iloc[p] for p in shown],
                              [f"a time not before created_at ({created.iloc[p]})" for p in shown],
@@ -567,13 +567,36 @@ def hotline_findings(tickets: pd.DataFrame, units: pd.DataFrame | None = None) -
         # counts roll up community -> 街镇 -> district: a ticket of the district or a benchmark has no 街镇
         lv = units["level"].astype(str)
         other = pd.Index(units.loc[~lv.isin(["community", "subdistrict"]).to_numpy(), "code"].astype(str))
-        bad = np.flatnonzero(category_codes(tickets["unit"], other) >= 0)
+        unit = tickets["unit"]
+        if isinstance(unit.dtype, pd.CategoricalDtype) and not unit.cat.categories.astype(str).isin(other).any():
+            bad = np.zeros(0, np.int64)  # no category is such a unit: no row can be (no pass over the rows)
+        else:
+            bad = np.flatnonzero(category_codes(unit, other) >= 0)
         expected = ("the code of a community or a 街镇 (level community or subdistrict in units): "
                     "tickets are counted per community and rolled up to 街镇")
         found.append(Finding("hotline.unit", "unit", bad,
                              tickets["unit"].iloc[bad[:MAX_ROW_PROBLEMS]].to_numpy(dtype=object), expected,
                              f"{{n}} more rows with the same problem ({expected})", MAX_ROW_PROBLEMS))
     return found
+
+
+def _before(other: pd.Series, created: pd.Series) -> np.ndarray:
+    """``other < created`` as a bool array, False where either is missing (NaT).
+
+    Plain datetime64 columns are compared in numpy (NaT compares False there too), without pandas' masked
+    comparison and ``fillna`` over millions of tickets; time-zone aware columns take pandas' way.
+
+    Examples
+    --------
+    >>> a = pd.Series(pd.to_datetime(["2024-01-02", None, "2024-01-01"]))
+    >>> b = pd.Series(pd.to_datetime(["2024-01-01", "2024-01-01", None]))
+    >>> _before(b, a).tolist()
+    [True, False, False]
+    """
+    if isinstance(other.dtype, np.dtype) and other.dtype.kind == "M" and isinstance(created.dtype, np.dtype) \
+            and created.dtype.kind == "M":
+        return other.to_numpy() < created.to_numpy()
+    return (other < created).fillna(False).to_numpy(dtype=bool)
 
 
 # ----------------------------------------------------------------------------------------------- conformity (#18)
