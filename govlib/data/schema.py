@@ -789,19 +789,28 @@ def load_raw(raw_dir: str | Path, framework_path: str | Path | None = None,
     streamed: dict[str, pd.DataFrame] = {}  # tables read file by file: their keys, files, row counts, findings
     lookup: dict = {}
     files: list[Path] = [fw_path] if fw_path.exists() else []
-    for name in (tables or SPECS):
-        if progress:
-            progress(name)
-        if name in (sinks or {}) and name in _STREAM_RULES:
-            rule = _STREAM_RULES[name]
-            df, found = read_table(raw_dir, name, sink=sinks[name], check=lambda part, name=name, rule=rule: (
-                _reference_findings(part, name, loaded, framework, lookup) + rule(part, loaded.get("units"))))
-        else:
-            df, found = read_table(raw_dir, name)
-        problems.extend(found)
-        files.extend(find_table(raw_dir, name) if not found else [])
-        if df is not None:
-            (streamed if "rows" in df.attrs else loaded)[name] = df
+    names = list(tables or SPECS)
+    stream = [n for n in names if n in (sinks or {}) and n in _STREAM_RULES]
+    from concurrent.futures import ThreadPoolExecutor
+
+    # Two cores: the tables read whole are read and checked in one background thread, in order, while this
+    # thread streams the ticket files (pyarrow and numpy release the GIL); results are taken in table order, so
+    # the problems and their order are those of a sequential read.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        ahead = {n: pool.submit(read_table, raw_dir, n) for n in names if n not in stream} if stream else {}
+        for name in names:
+            if progress:
+                progress(name)
+            if name in stream:
+                rule = _STREAM_RULES[name]
+                df, found = read_table(raw_dir, name, sink=sinks[name], check=lambda part, name=name, rule=rule: (
+                    _reference_findings(part, name, loaded, framework, lookup) + rule(part, loaded.get("units"))))
+            else:
+                df, found = ahead.pop(name).result() if name in ahead else read_table(raw_dir, name)
+            problems.extend(found)
+            files.extend(find_table(raw_dir, name) if not found else [])
+            if df is not None:
+                (streamed if "rows" in df.attrs else loaded)[name] = df
     if "units" in loaded:
         problems.extend(validate_units(loaded["units"]))
     by_table = {name: (df.attrs["rowmap"], [f for f in df.attrs["findings"] if f.key.startswith(name + ".")])
