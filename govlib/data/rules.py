@@ -79,7 +79,21 @@ def require_columns(df: pd.DataFrame | None, table: str, columns: list[str]) -> 
 
 
 def month_code_from_text(s: pd.Series) -> np.ndarray:
-    """'2024-07' -> 2024*12+6 as float; NaN for empty or malformed text."""
+    """'2024-07' -> 2024*12+6 as float; NaN for empty or malformed text.
+
+    A long column that repeats a few months (menus: 178,000 rows) is parsed once per distinct value.
+
+    Examples
+    --------
+    >>> month_code_from_text(pd.Series(["2024-07", " 2024-01", "2024-13", None])).tolist()
+    [24294.0, 24288.0, nan, nan]
+    """
+    if len(s) > 10_000:
+        codes, uniques = pd.factorize(s, use_na_sentinel=True)
+        if len(uniques) <= len(s) // 2:
+            out_u = np.append(month_code_from_text(pd.Series(np.asarray(uniques, dtype=object), dtype=object)),
+                              np.nan)
+            return out_u[np.where(codes < 0, len(uniques), codes)]
     t = s.astype("string").str.strip()
     ok = t.str.fullmatch(r"\d{4}-(0[1-9]|1[0-2])").fillna(False).to_numpy(dtype=bool)
     out = np.full(len(t), np.nan)
@@ -90,7 +104,16 @@ def month_code_from_text(s: pd.Series) -> np.ndarray:
 
 
 def month_code_from_dates(s: pd.Series) -> np.ndarray:
+    """A date -> year*12 + month - 1 as float; NaN for a missing or unreadable date.
+
+    >>> month_code_from_dates(pd.Series(pd.to_datetime(["2024-07-31", None, "1969-12-01"]))).tolist()
+    [24294.0, nan, 23639.0]
+    """
     d = s if pd.api.types.is_datetime64_any_dtype(s) else pd.to_datetime(s, errors="coerce", format="mixed")
+    if isinstance(d.dtype, np.dtype):  # plain datetime64 (no time zone): months since 1970 in numpy
+        a = d.to_numpy()
+        months = a.astype("datetime64[M]").astype(np.int64) + 1970 * 12
+        return np.where(np.isnat(a), np.nan, months.astype(float))
     return (d.dt.year * 12 + d.dt.month - 1).to_numpy(dtype=float)
 
 
