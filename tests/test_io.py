@@ -235,3 +235,20 @@ def test_cli_validate_exits_2_without_traceback(tmp_path):
     assert proc.returncode == 2
     assert "Traceback" not in proc.stderr
     assert "observations.csv, row 3, column 'value'" in proc.stderr and "seventy" in proc.stderr
+
+
+def test_long_text_columns_parse_as_row_by_row():
+    """Long columns are parsed once per distinct text (readers._distinct_text): the result is the row-by-row one."""
+    from govlib.data.readers import is_missing_text, parse_numbers
+
+    pool = ["1", "2.5", "85%", "1,234", "８５", "—", "", "NA", "abc", " 3 ", "1,23", "inf", "nan", "１，２３４", None]
+    rng = np.random.default_rng(7)
+    long = pd.Series(rng.choice(np.array(pool, dtype=object), 24_000), dtype=object)
+    for s in (long, long.astype("string")):
+        chunks = [s.iloc[i:i + 8_000] for i in range(0, len(s), 8_000)]  # under 10,000 rows: parsed row by row
+        for pct in (False, True):
+            whole = parse_numbers(s, percent_ok=pct)
+            parts = [parse_numbers(c, percent_ok=pct) for c in chunks]
+            for k in range(3):
+                assert np.array_equal(whole[k], np.concatenate([p[k] for p in parts]), equal_nan=True)
+        assert np.array_equal(is_missing_text(s), np.concatenate([is_missing_text(c) for c in chunks]))

@@ -568,10 +568,10 @@ _LATENT_SD = 0.9  # total SD of an item's latent response
 
 def _expected_score_grid():
     """E[score 0-100] of clip(round(mu + N(0, _LATENT_SD)), 1, 5) as a function of mu (for inversion)."""
-    from scipy.stats import norm
+    from scipy.special import ndtr  # the normal CDF (what scipy.stats.norm.cdf calls), without scipy.stats' import
     mu = np.linspace(-1.0, 7.0, 801)
     cuts = np.array([1.5, 2.5, 3.5, 4.5])
-    cdf = norm.cdf((cuts[None, :] - mu[:, None]) / _LATENT_SD)
+    cdf = ndtr((cuts[None, :] - mu[:, None]) / _LATENT_SD)
     p = np.diff(np.column_stack([np.zeros(len(mu)), cdf, np.ones(len(mu))]), axis=1)
     ey = p @ np.arange(1, 6)
     return mu, (ey - 1) / 4 * 100

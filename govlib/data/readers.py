@@ -294,6 +294,15 @@ def parse_numbers(values: pd.Series, percent_ok: bool = False) -> tuple[np.ndarr
         out = values.to_numpy(dtype=float, na_value=np.nan)
         bad = ~np.isfinite(out) & ~np.isnan(out)
         return np.where(bad, np.nan, out), bad, np.zeros(len(out), bool)
+    distinct = _distinct_text(values)
+    if distinct is not None:  # a long column of text that repeats: parse each distinct text once
+        codes, uniques = distinct
+        out_u, bad_u, pct_u = parse_numbers(uniques, percent_ok)
+        na = codes < 0  # None/NaN/pd.NA: missing, as "none"/"nan" are below
+        take = np.where(na, 0, codes)
+        return (np.where(na, np.nan, out_u[take]) if len(uniques) else np.full(len(codes), np.nan),
+                bad_u[take] & ~na if len(uniques) else np.zeros(len(codes), bool),
+                pct_u[take] & ~na if len(uniques) else np.zeros(len(codes), bool))
     s = values.astype(str).str.translate(FULLWIDTH_DIGITS).str.strip()
     # pd.NA survives astype(str) with pandas' string dtype (object columns of folder tables mixing formats)
     missing = (s.isna() | s.str.lower().isin(MISSING_TEXT)).to_numpy(dtype=bool)
@@ -310,7 +319,27 @@ def parse_numbers(values: pd.Series, percent_ok: bool = False) -> tuple[np.ndarr
     return out, bad, pct & ~missing
 
 
+def _distinct_text(values: pd.Series) -> tuple[np.ndarray, pd.Series] | None:
+    """``(codes, distinct texts)`` of a long text column whose distinct values are few (-1: missing), else None.
+
+    Only columns of text (every value a string, or missing) are factorised: parsing is per value, so parsing
+    the distinct texts and mapping them back gives the same result as parsing every row.
+    """
+    if len(values) <= 10_000 or not (values.dtype == object or pd.api.types.is_string_dtype(values)) \
+            or pd.api.types.infer_dtype(values, skipna=True) not in ("string", "empty"):
+        return None
+    codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    if len(uniques) > len(values) // 2:
+        return None
+    return codes, pd.Series(np.asarray(uniques, dtype=object), dtype=object)
+
+
 def is_missing_text(s: pd.Series) -> np.ndarray:
     if not (s.dtype == object or pd.api.types.is_string_dtype(s)):
         return s.isna().to_numpy()
+    distinct = _distinct_text(s)
+    if distinct is not None:
+        codes, uniques = distinct
+        missing_u = is_missing_text(uniques)
+        return np.where(codes < 0, True, missing_u[np.maximum(codes, 0)] if len(uniques) else True)
     return (s.isna() | s.astype(str).str.strip().str.lower().isin(MISSING_TEXT)).to_numpy()

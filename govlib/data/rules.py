@@ -79,7 +79,21 @@ def require_columns(df: pd.DataFrame | None, table: str, columns: list[str]) -> 
 
 
 def month_code_from_text(s: pd.Series) -> np.ndarray:
-    """'2024-07' -> 2024*12+6 as float; NaN for empty or malformed text."""
+    """'2024-07' -> 2024*12+6 as float; NaN for empty or malformed text.
+
+    A long column that repeats a few months (menus: 178,000 rows) is parsed once per distinct value.
+
+    Examples
+    --------
+    >>> month_code_from_text(pd.Series(["2024-07", " 2024-01", "2024-13", None])).tolist()
+    [24294.0, 24288.0, nan, nan]
+    """
+    if len(s) > 10_000:
+        codes, uniques = pd.factorize(s, use_na_sentinel=True)
+        if len(uniques) <= len(s) // 2:
+            out_u = np.append(month_code_from_text(pd.Series(np.asarray(uniques, dtype=object), dtype=object)),
+                              np.nan)
+            return out_u[np.where(codes < 0, len(uniques), codes)]
     t = s.astype("string").str.strip()
     ok = t.str.fullmatch(r"\d{4}-(0[1-9]|1[0-2])").fillna(False).to_numpy(dtype=bool)
     out = np.full(len(t), np.nan)
@@ -90,7 +104,16 @@ def month_code_from_text(s: pd.Series) -> np.ndarray:
 
 
 def month_code_from_dates(s: pd.Series) -> np.ndarray:
+    """A date -> year*12 + month - 1 as float; NaN for a missing or unreadable date.
+
+    >>> month_code_from_dates(pd.Series(pd.to_datetime(["2024-07-31", None, "1969-12-01"]))).tolist()
+    [24294.0, nan, 23639.0]
+    """
     d = s if pd.api.types.is_datetime64_any_dtype(s) else pd.to_datetime(s, errors="coerce", format="mixed")
+    if isinstance(d.dtype, np.dtype):  # plain datetime64 (no time zone): months since 1970 in numpy
+        a = d.to_numpy()
+        months = a.astype("datetime64[M]").astype(np.int64) + 1970 * 12
+        return np.where(np.isnat(a), np.nan, months.astype(float))
     return (d.dt.year * 12 + d.dt.month - 1).to_numpy(dtype=float)
 
 
@@ -558,7 +581,7 @@ def hotline_findings(tickets: pd.DataFrame, units: pd.DataFrame | None = None) -
         if col not in tickets.columns:
             continue
         other = pd.to_datetime(tickets[col], errors="coerce")
-        bad = np.flatnonzero((other < created).fillna(False).to_numpy(dtype=bool))
+        bad = np.flatnonzero(_before(other, created))
         shown = bad[:MAX_ROW_PROBLEMS]
         found.append(Finding(f"hotline.{col}", col, bad, [other.iloc[p] for p in shown],
                              [f"a time not before created_at ({created.iloc[p]})" for p in shown],
@@ -567,13 +590,36 @@ def hotline_findings(tickets: pd.DataFrame, units: pd.DataFrame | None = None) -
         # counts roll up community -> 街镇 -> district: a ticket of the district or a benchmark has no 街镇
         lv = units["level"].astype(str)
         other = pd.Index(units.loc[~lv.isin(["community", "subdistrict"]).to_numpy(), "code"].astype(str))
-        bad = np.flatnonzero(category_codes(tickets["unit"], other) >= 0)
+        unit = tickets["unit"]
+        if isinstance(unit.dtype, pd.CategoricalDtype) and not unit.cat.categories.astype(str).isin(other).any():
+            bad = np.zeros(0, np.int64)  # no category is such a unit: no row can be (no pass over the rows)
+        else:
+            bad = np.flatnonzero(category_codes(unit, other) >= 0)
         expected = ("the code of a community or a 街镇 (level community or subdistrict in units): "
                     "tickets are counted per community and rolled up to 街镇")
         found.append(Finding("hotline.unit", "unit", bad,
                              tickets["unit"].iloc[bad[:MAX_ROW_PROBLEMS]].to_numpy(dtype=object), expected,
                              f"{{n}} more rows with the same problem ({expected})", MAX_ROW_PROBLEMS))
     return found
+
+
+def _before(other: pd.Series, created: pd.Series) -> np.ndarray:
+    """``other < created`` as a bool array, False where either is missing (NaT).
+
+    Plain datetime64 columns are compared in numpy (NaT compares False there too), without pandas' masked
+    comparison and ``fillna`` over millions of tickets; time-zone aware columns take pandas' way.
+
+    Examples
+    --------
+    >>> a = pd.Series(pd.to_datetime(["2024-01-02", None, "2024-01-01"]))
+    >>> b = pd.Series(pd.to_datetime(["2024-01-01", "2024-01-01", None]))
+    >>> _before(b, a).tolist()
+    [True, False, False]
+    """
+    if isinstance(other.dtype, np.dtype) and other.dtype.kind == "M" and isinstance(created.dtype, np.dtype) \
+            and created.dtype.kind == "M":
+        return other.to_numpy() < created.to_numpy()
+    return (other < created).fillna(False).to_numpy(dtype=bool)
 
 
 # ----------------------------------------------------------------------------------------------- conformity (#18)

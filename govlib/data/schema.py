@@ -293,6 +293,12 @@ def _check_text_like(col: Column, s: pd.Series) -> tuple[Any, np.ndarray, Any, n
 def _outside_years(values: pd.Series) -> np.ndarray:
     """Dates outside :data:`YEAR_RANGE` (a ticket "created" in 9999 is a typing slip); NaT is not outside."""
     lo, hi = pd.Timestamp(f"{YEAR_RANGE[0]}-01-01"), pd.Timestamp(f"{YEAR_RANGE[1] + 1}-01-01")
+    dtype = getattr(values, "dtype", None)
+    if isinstance(dtype, np.dtype) and dtype.kind == "M":  # plain datetime64 (Parquet): numpy, NaT compares False
+        a = np.asarray(values)
+        # bounds in days: compared in the data's own (finer) unit, so year 9999 in seconds cannot overflow
+        first, after = np.datetime64(f"{YEAR_RANGE[0]}-01-01", "D"), np.datetime64(f"{YEAR_RANGE[1] + 1}-01-01", "D")
+        return (a < first) | (a >= after)
     v = pd.Series(values)
     if getattr(v.dt, "tz", None) is not None:
         v = v.dt.tz_localize(None)
@@ -671,14 +677,15 @@ def _reference_findings(df: pd.DataFrame, name: str, tables: dict[str, pd.DataFr
             known = lookup[key]
             what = f"a {ref_col} listed in {ref_table}"
         values = df[col]
-        present = values.notna().to_numpy()
-        if values.dtype.name == "category":
-            cats = values.cat.categories.astype(str)
-            ok_cat = np.asarray(cats.isin(list(known)))
-            ok = np.where(values.cat.codes.to_numpy() >= 0, ok_cat[values.cat.codes.to_numpy()], True)
+        if values.dtype.name == "category" or len(values) > 10_000:
+            # the distinct values are looked up, then mapped to the rows (NA: not a reference, never unknown)
+            codes, uniques = _factorize(values)
+            ok_u = np.asarray(pd.Index(uniques.astype(str)).isin(list(known)), dtype=bool)
+            bad = np.zeros(0, np.int64) if ok_u.all() else np.flatnonzero((codes >= 0) & ~ok_u[np.maximum(codes, 0)])
         else:
+            present = values.notna().to_numpy()
             ok = values.astype(str).isin(known).to_numpy()
-        bad = np.flatnonzero(present & ~ok)
+            bad = np.flatnonzero(present & ~ok)
         found.append(Finding(f"{name}.{col}", col, bad, [values.iloc[i] for i in bad[:100]],
                              f"unknown {col}: expected {what}", "{n} more unknown values", 100, summary_file=name))
     return found
@@ -782,19 +789,28 @@ def load_raw(raw_dir: str | Path, framework_path: str | Path | None = None,
     streamed: dict[str, pd.DataFrame] = {}  # tables read file by file: their keys, files, row counts, findings
     lookup: dict = {}
     files: list[Path] = [fw_path] if fw_path.exists() else []
-    for name in (tables or SPECS):
-        if progress:
-            progress(name)
-        if name in (sinks or {}) and name in _STREAM_RULES:
-            rule = _STREAM_RULES[name]
-            df, found = read_table(raw_dir, name, sink=sinks[name], check=lambda part, name=name, rule=rule: (
-                _reference_findings(part, name, loaded, framework, lookup) + rule(part, loaded.get("units"))))
-        else:
-            df, found = read_table(raw_dir, name)
-        problems.extend(found)
-        files.extend(find_table(raw_dir, name) if not found else [])
-        if df is not None:
-            (streamed if "rows" in df.attrs else loaded)[name] = df
+    names = list(tables or SPECS)
+    stream = [n for n in names if n in (sinks or {}) and n in _STREAM_RULES]
+    from concurrent.futures import ThreadPoolExecutor
+
+    # Two cores: the tables read whole are read and checked in one background thread, in order, while this
+    # thread streams the ticket files (pyarrow and numpy release the GIL); results are taken in table order, so
+    # the problems and their order are those of a sequential read.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        ahead = {n: pool.submit(read_table, raw_dir, n) for n in names if n not in stream} if stream else {}
+        for name in names:
+            if progress:
+                progress(name)
+            if name in stream:
+                rule = _STREAM_RULES[name]
+                df, found = read_table(raw_dir, name, sink=sinks[name], check=lambda part, name=name, rule=rule: (
+                    _reference_findings(part, name, loaded, framework, lookup) + rule(part, loaded.get("units"))))
+            else:
+                df, found = ahead.pop(name).result() if name in ahead else read_table(raw_dir, name)
+            problems.extend(found)
+            files.extend(find_table(raw_dir, name) if not found else [])
+            if df is not None:
+                (streamed if "rows" in df.attrs else loaded)[name] = df
     if "units" in loaded:
         problems.extend(validate_units(loaded["units"]))
     by_table = {name: (df.attrs["rowmap"], [f for f in df.attrs["findings"] if f.key.startswith(name + ".")])
