@@ -108,6 +108,10 @@ def _run_locked(args, settings, lang) -> int:
         else:
             jobs = [audit_job(period, lang)]
     executor = args.executor or settings.section("reports").get("executor", "local")
+    if executor == "local" and not args.executor and len(jobs) == 1:
+        # one report and no --executor: render it in this process's kernel (a worker process would cost a second
+        # interpreter start and its imports, ~1 s, with nothing to share); same outputs, same timeout
+        executor = "inline"
     if args.scheduler or args.dask_local is not None:
         if args.dask_local is not None and args.dask_local < 1:
             raise InputError(f"--dask-local must be at least 1, got {args.dask_local}")

@@ -310,11 +310,12 @@ def _render_into(spec: dict, paths: dict, params: dict, tmp_sidecar: Path, faile
     papermill timed them), ``export`` (notebook file, checks, HTML)."""
     import shutil
 
+    from .html import export_html, import_notebook_tools
+
+    import_notebook_tools()  # nbformat without jsonschema's slow optional IRI checker (before papermill loads it)
     import nbformat
     import papermill as pm
     from papermill.exceptions import PapermillExecutionError
-
-    from .html import export_html
 
     cwd = str(Path(spec["notebook"]).parent)
     with atomic_path(paths["notebook"], suffix=".ipynb") as tmp_nb:
