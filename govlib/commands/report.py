@@ -120,6 +120,21 @@ def _run_locked(args, settings, lang) -> int:
         from ..reports.executors import DaskExecutor
 
         executor = DaskExecutor(scheduler=args.scheduler, local_workers=args.dask_local or args.workers or 2)
+    book = None
+    if args.what == "all":
+        # the workbook needs the processed tables only: written in a thread of this process while the workers render
+        # (this process only waits for them), printed and its errors raised afterwards as before
+        from concurrent.futures import ThreadPoolExecutor
+
+        from ..reports.excel import write_workbook
+
+        def timed_workbook():
+            t1 = time.perf_counter()
+            return write_workbook(jobs[-1].parameters["period"], settings), time.perf_counter() - t1
+
+        pool = ThreadPoolExecutor(1, thread_name_prefix="govlib-workbook")
+        book = pool.submit(timed_workbook)
+        pool.shutdown(wait=False)
     results = run_reports(jobs, settings, workers=args.workers, timeout=args.timeout, force=args.force,
                           progress=not args.no_progress, executor=executor)
     if len(results) == 1 and results[0].timings:  # one report: say where its time went
@@ -133,14 +148,12 @@ def _run_locked(args, settings, lang) -> int:
     failed = [r for r in results if r.status == "failed"]
     print(f"reports: {len(ok)} rendered, {len(skipped)} up to date (skipped), {len(failed)} failed "
           f"({time.perf_counter() - t0:.1f} s) -> {settings.outputs_dir / 'reports'}")
-    if args.what == "all":
-        from ..reports.excel import write_workbook
+    if book is not None:
         from ..reports.portal import write_portal
 
         period = jobs[-1].parameters["period"]
-        t1 = time.perf_counter()
-        book = write_workbook(period, settings)
-        print(f"workbook: {book} ({time.perf_counter() - t1:.1f} s)")
+        path, seconds = book.result()
+        print(f"workbook: {path} ({seconds:.1f} s, while the reports rendered)")
         t1 = time.perf_counter()
         site = write_portal(period, settings, lang=lang)
         print(f"portal: {site} ({time.perf_counter() - t1:.1f} s)")

@@ -147,6 +147,12 @@ def _exporter() -> Any:
     return exporter
 
 
+def load_exporter() -> None:
+    """Import the notebook tools and compile the HTML exporter's templates now (e.g. in a thread while a kernel
+    starts), so the first report does not wait for them."""
+    _exporter()
+
+
 def export_html(notebook: str | Path | Any, target: str | Path, title: str | None = None) -> Path:
     """Write an executed notebook as an offline HTML report (no code cells, no network resources), atomically.
 
