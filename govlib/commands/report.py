@@ -89,6 +89,43 @@ def run(args) -> int:
 
 
 def _run_locked(args, settings, lang) -> int:
+    import contextlib
+
+    with contextlib.ExitStack() as stack:
+        return _run_started(args, settings, lang, **_start_early(args, settings, stack))
+
+
+def _start_early(args, settings, stack) -> dict:
+    """With ``--force`` every report renders and prints: start the PDF browser now, and for a single report its
+    kernel too (warm-up in a thread), so that both are up when the report needs them instead of starting after
+    the planning. Both are closed when the command ends."""
+    if not args.force:
+        return {}
+    from ..reports.browser import Chromium, chromium_path
+
+    early = {}
+    if chromium_path():
+        browser = Chromium().launch()
+        stack.callback(browser.__exit__, None, None, None)
+        early["browser"] = browser
+    single = args.what in ("district", "audit") or (args.what == "street" and len(args.unit or []) == 1)
+    if single and not args.executor and not args.scheduler and args.dask_local is None \
+            and settings.section("reports").get("executor", "local") == "local":
+        from ..reports.runner import kernel_env, notebook_path
+        from ..reports.worker import WarmKernel
+
+        kernel = WarmKernel(str(settings.section("reports").get("kernel", "govlib")),
+                            notebook_path(args.what, settings).parent, kernel_env(settings))
+        stack.callback(kernel.shutdown)
+        try:
+            kernel.start(wait=False)
+        except Exception:  # noqa: BLE001 - the render starts it again and reports what fails
+            kernel.kill()
+        early["kernel"] = kernel
+    return early
+
+
+def _run_started(args, settings, lang, kernel=None, browser=None) -> int:
     from ..errors import InputError
     from ..reports.runner import audit_job, district_job, plan_all, run_reports, street_job
     from ..reports.views import check_unit, load_report_tables, resolve_period
@@ -111,7 +148,9 @@ def _run_locked(args, settings, lang) -> int:
     if executor == "local" and not args.executor and len(jobs) == 1:
         # one report and no --executor: render it in this process's kernel (a worker process would cost a second
         # interpreter start and its imports, ~1 s, with nothing to share); same outputs, same timeout
-        executor = "inline"
+        from ..reports.executors import InlineExecutor
+
+        executor = InlineExecutor(kernel=kernel)
     if args.scheduler or args.dask_local is not None:
         if args.dask_local is not None and args.dask_local < 1:
             raise InputError(f"--dask-local must be at least 1, got {args.dask_local}")
@@ -142,7 +181,7 @@ def _run_locked(args, settings, lang) -> int:
         print(f"{results[0].job.name}: {results[0].seconds:.1f} s in the worker ({steps})")
     from ..reports.publish import finish_reports
 
-    finish_reports(results, settings)  # font subset into the HTML, then the PDFs (one browser)
+    finish_reports(results, settings, browser=browser)  # font subset into the HTML, then the PDFs (one browser)
     ok = [r for r in results if r.status == "ok"]
     skipped = [r for r in results if r.status == "skipped"]
     failed = [r for r in results if r.status == "failed"]

@@ -77,13 +77,14 @@ def make_executor(name: str | Executor = "local", workers: int = 2, **options: A
 class InlineExecutor(Executor):
     """Render in this process, one report after another, in one warm kernel (``warm=False``: cold kernels)."""
 
-    def __init__(self, warm: bool = True):
+    def __init__(self, warm: bool = True, kernel: Any = None):
         self.warm = warm
+        self.kernel = kernel  # a WarmKernel already started (e.g. with start(wait=False)); shut down after the run
 
     def run(self, specs, timeout, work):
         from .worker import WarmKernel, render
 
-        kernel = WarmKernel() if self.warm else None
+        kernel = self.kernel or WarmKernel() if self.warm else None
         if kernel is not None and specs:
             _start_while_loading(kernel, specs[0])
         try:

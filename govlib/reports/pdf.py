@@ -89,10 +89,13 @@ def footer_html_template(lang: str = "zh", font_css: str = "") -> str:
 
 
 def print_pdfs(jobs: Iterable[tuple[Path, Path, Mapping]], timeout: float = 120, tabs: int | None = None,
-               done: Callable[[Path], None] | None = None) -> list[Path]:
+               done: Callable[[Path], None] | None = None, browser=None) -> list[Path]:
     """Print ``(html, pdf, header)`` jobs in one headless Chromium (``tabs`` pages at a time, default one per
     core up to 4); ``header`` has ``title, period, synthetic, lang``. Each PDF is written atomically (then
-    ``done(pdf)`` is called, from a printing thread); returns the written paths in the order of the jobs."""
+    ``done(pdf)`` is called, from a printing thread); returns the written paths in the order of the jobs.
+    ``browser``: a :class:`govlib.reports.browser.Chromium` already launched (the caller closes it); default: one
+    started and closed here."""
+    import contextlib
     import os
 
     from .browser import Chromium, file_url
@@ -131,7 +134,7 @@ def print_pdfs(jobs: Iterable[tuple[Path, Path, Mapping]], timeout: float = 120,
             if done is not None:
                 done(pdf)
 
-    with Chromium() as browser:
+    with contextlib.nullcontext(browser.ready()) if browser is not None else Chromium() as browser:
         # a few tabs print at once (each page renders in its own process); one per core is enough
         pages = [browser.page()] + [browser.new_page() for _ in range(min(tabs, len(jobs)) - 1)]
         with ThreadPoolExecutor(len(pages)) as pool:
@@ -182,7 +185,7 @@ def _header_for(sidecar: Mapping, synthetic: bool) -> dict:
             "synthetic": synthetic, "lang": lang, "kind": kind}
 
 
-def write_report_pdfs(html_paths: Iterable[Path], outputs_dir: Path, synthetic: bool) -> list[Path]:
+def write_report_pdfs(html_paths: Iterable[Path], outputs_dir: Path, synthetic: bool, browser=None) -> list[Path]:
     """PDFs of the given rendered reports in ``outputs/pdf/`` (beside each HTML its JSON sidecar names the 街镇 and
     period), then a bundle per period and language that has a district report."""
     jobs, heads = [], {}
@@ -232,7 +235,7 @@ def write_report_pdfs(html_paths: Iterable[Path], outputs_dir: Path, synthetic: 
     with ThreadPoolExecutor(1, thread_name_prefix="govlib-bundle") as pool:
         assembled = pool.submit(assemble)
         try:
-            written = print_pdfs(jobs, done=lambda pdf: printing[pdf].set())
+            written = print_pdfs(jobs, done=lambda pdf: printing[pdf].set(), browser=browser)
         finally:
             if not all(event.is_set() for event in printing.values()):
                 gave_up.set()  # a print failed: the bundle thread stops at its next part (nothing written)
