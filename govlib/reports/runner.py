@@ -317,9 +317,6 @@ def run_reports(jobs: list[ReportJob], settings: Settings | None = None, workers
             results[job.name] = ReportResult(job, "skipped", html=str(paths["html"]), sidecar=str(paths["sidecar"]))
         else:
             specs.append(job_spec(job, settings, timeout, digest))
-    # the district report and the audit take about twice as long as a street profile: handed out first, they do
-    # not leave one worker rendering alone at the end of the run (results still come back in job order)
-    specs.sort(key=lambda spec: by_name[spec["name"]].kind == "street")
     bar = tqdm(total=len(jobs), desc="reports", unit="report", disable=not progress, file=sys.stderr)
     bar.update(len(results))
     # job and result files and worker logs beside the outputs (not in the system temp folder): a killed run's
