@@ -101,10 +101,11 @@ def _start_while_loading(kernel: Any, spec: dict) -> None:
     does not start is left to :func:`govlib.reports.worker.render`, which retries once and reports the failure."""
     import threading
 
-    from .html import load_exporter
+    from .html import import_notebook_tools, load_exporter
 
     def load() -> None:
         with contextlib.suppress(Exception):  # an import error shows again, with its traceback, in render
+            import_notebook_tools()  # first: papermill imports nbformat (and jsonschema) too
             import papermill  # noqa: F401
 
             load_exporter()
