@@ -71,7 +71,7 @@ def _run(settings, env: dict, n_sample: int) -> int:
         print(proc.stderr[-3000:], file=sys.stderr)
         print(f"govlib report all failed with status {proc.returncode}")
         return 1
-    steps = {name: float(sec) for name, sec in re.findall(r"^(reports|workbook|portal):.*?\(([\d.]+) s\)",
+    steps = {name: float(sec) for name, sec in re.findall(r"^(reports|workbook|portal):.*?\(([\d.]+) s[,)]",
                                                            proc.stdout, re.M)}
     pdf = re.search(r"fonts embedded .*?\(([\d.]+) s\); PDF: .*?\(([\d.]+) s\)", proc.stdout)
     fonts_s, pdf_s = (float(pdf.group(1)), float(pdf.group(2))) if pdf else (0.0, 0.0)

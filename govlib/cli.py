@@ -21,7 +21,22 @@ from .errors import GovlibError
 __all__ = ["main", "build_parser", "os_error_message"]
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The ``govlib`` argument parser with every subcommand, or with the subcommand ``only`` (``main`` passes the one
+    on the command line, so that one command does not import the others' modules: pandas, scipy, ...). An unknown
+    ``only`` gives the full parser (its error message lists every command).
+
+    Examples
+    --------
+    >>> sorted(build_parser(only="provenance")._subparsers._group_actions[0].choices)
+    ['provenance']
+    >>> "report" in build_parser(only="no-such-command")._subparsers._group_actions[0].choices
+    True
+    """
+    names = [info.name for info in sorted(pkgutil.iter_modules(commands.__path__), key=lambda m: m.name)
+             if not info.name.startswith("_")]
+    if only is not None and only in {_command_name(n) for n in names}:
+        names = [n for n in names if _command_name(n) == only]
     parser = argparse.ArgumentParser(
         prog="govlib",
         description="Social Governance Index analytics: build processed data, compute indices, survey "
@@ -30,18 +45,39 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"govlib {__version__}")
     parser.add_argument("--settings", help="settings file (default: govlib.yaml at the project root)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for info in sorted(pkgutil.iter_modules(commands.__path__), key=lambda m: m.name):
-        if info.name.startswith("_"):
-            continue
-        module = importlib.import_module(f"{commands.__name__}.{info.name}")
+    for name in names:
+        module = importlib.import_module(f"{commands.__name__}.{name}")
+        if only is not None and len(names) == 1 and module.NAME != only:  # a module named against the convention
+            return build_parser()
         p = sub.add_parser(module.NAME, help=module.HELP, description=getattr(module, "DESCRIPTION", module.HELP))
         module.add_arguments(p)
         p.set_defaults(_run=module.run)
     return parser
 
 
+def _command_name(module_name: str) -> str:
+    """A command module's command name by the package's convention (``demo_data`` -> ``demo-data``, ``import_`` ->
+    ``import``); :func:`build_parser` checks it against the module's ``NAME``."""
+    return module_name.rstrip("_").replace("_", "-")
+
+
+def _command_in(argv: list[str]) -> str | None:
+    """The subcommand named on a command line (the first word that is neither an option nor the ``--settings``
+    value), or None."""
+    skip = False
+    for word in argv:
+        if skip:
+            skip = False
+        elif word == "--settings":
+            skip = True
+        elif not word.startswith("-"):
+            return word
+    return None
+
+
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else list(argv)
+    parser = build_parser(only=_command_in(argv))
     args = parser.parse_args(argv)
     if not getattr(args, "_run", None):
         parser.print_help()

@@ -89,6 +89,43 @@ def run(args) -> int:
 
 
 def _run_locked(args, settings, lang) -> int:
+    import contextlib
+
+    with contextlib.ExitStack() as stack:
+        return _run_started(args, settings, lang, **_start_early(args, settings, stack))
+
+
+def _start_early(args, settings, stack) -> dict:
+    """With ``--force`` every report renders and prints: start the PDF browser now, and for a single report its
+    kernel too (warm-up in a thread), so that both are up when the report needs them instead of starting after
+    the planning. Both are closed when the command ends."""
+    if not args.force:
+        return {}
+    from ..reports.browser import Chromium, chromium_path
+
+    early = {}
+    if chromium_path():
+        browser = Chromium().launch()
+        stack.callback(browser.__exit__, None, None, None)
+        early["browser"] = browser
+    single = args.what in ("district", "audit") or (args.what == "street" and len(args.unit or []) == 1)
+    if single and not args.executor and not args.scheduler and args.dask_local is None \
+            and settings.section("reports").get("executor", "local") == "local":
+        from ..reports.runner import kernel_env, notebook_path
+        from ..reports.worker import WarmKernel
+
+        kernel = WarmKernel(str(settings.section("reports").get("kernel", "govlib")),
+                            notebook_path(args.what, settings).parent, kernel_env(settings))
+        stack.callback(kernel.shutdown)
+        try:
+            kernel.start(wait=False)
+        except Exception:  # noqa: BLE001 - the render starts it again and reports what fails
+            kernel.kill()
+        early["kernel"] = kernel
+    return early
+
+
+def _run_started(args, settings, lang, kernel=None, browser=None) -> int:
     from ..errors import InputError
     from ..reports.runner import audit_job, district_job, plan_all, run_reports, street_job
     from ..reports.views import check_unit, load_report_tables, resolve_period
@@ -108,6 +145,12 @@ def _run_locked(args, settings, lang) -> int:
         else:
             jobs = [audit_job(period, lang)]
     executor = args.executor or settings.section("reports").get("executor", "local")
+    if executor == "local" and not args.executor and len(jobs) == 1:
+        # one report and no --executor: render it in this process's kernel (a worker process would cost a second
+        # interpreter start and its imports, ~1 s, with nothing to share); same outputs, same timeout
+        from ..reports.executors import InlineExecutor
+
+        executor = InlineExecutor(kernel=kernel)
     if args.scheduler or args.dask_local is not None:
         if args.dask_local is not None and args.dask_local < 1:
             raise InputError(f"--dask-local must be at least 1, got {args.dask_local}")
@@ -116,6 +159,21 @@ def _run_locked(args, settings, lang) -> int:
         from ..reports.executors import DaskExecutor
 
         executor = DaskExecutor(scheduler=args.scheduler, local_workers=args.dask_local or args.workers or 2)
+    book = None
+    if args.what == "all":
+        # the workbook needs the processed tables only: written in a thread of this process while the workers render
+        # (this process only waits for them), printed and its errors raised afterwards as before
+        from concurrent.futures import ThreadPoolExecutor
+
+        from ..reports.excel import write_workbook
+
+        def timed_workbook():
+            t1 = time.perf_counter()
+            return write_workbook(jobs[-1].parameters["period"], settings), time.perf_counter() - t1
+
+        pool = ThreadPoolExecutor(1, thread_name_prefix="govlib-workbook")
+        book = pool.submit(timed_workbook)
+        pool.shutdown(wait=False)
     results = run_reports(jobs, settings, workers=args.workers, timeout=args.timeout, force=args.force,
                           progress=not args.no_progress, executor=executor)
     if len(results) == 1 and results[0].timings:  # one report: say where its time went
@@ -123,20 +181,18 @@ def _run_locked(args, settings, lang) -> int:
         print(f"{results[0].job.name}: {results[0].seconds:.1f} s in the worker ({steps})")
     from ..reports.publish import finish_reports
 
-    finish_reports(results, settings)  # font subset into the HTML, then the PDFs (one browser)
+    finish_reports(results, settings, browser=browser)  # font subset into the HTML, then the PDFs (one browser)
     ok = [r for r in results if r.status == "ok"]
     skipped = [r for r in results if r.status == "skipped"]
     failed = [r for r in results if r.status == "failed"]
     print(f"reports: {len(ok)} rendered, {len(skipped)} up to date (skipped), {len(failed)} failed "
           f"({time.perf_counter() - t0:.1f} s) -> {settings.outputs_dir / 'reports'}")
-    if args.what == "all":
-        from ..reports.excel import write_workbook
+    if book is not None:
         from ..reports.portal import write_portal
 
         period = jobs[-1].parameters["period"]
-        t1 = time.perf_counter()
-        book = write_workbook(period, settings)
-        print(f"workbook: {book} ({time.perf_counter() - t1:.1f} s)")
+        path, seconds = book.result()
+        print(f"workbook: {path} ({seconds:.1f} s, while the reports rendered)")
         t1 = time.perf_counter()
         site = write_portal(period, settings, lang=lang)
         print(f"portal: {site} ({time.perf_counter() - t1:.1f} s)")

@@ -107,6 +107,13 @@ class Chromium:
         self._profile: tempfile.TemporaryDirectory | None = None
 
     def __enter__(self) -> "Chromium":
+        self.launch()
+        return self.ready()
+
+    def launch(self) -> "Chromium":
+        """Start the browser process and return at once (:meth:`ready` waits for its endpoint); a command that
+        will print PDFs starts it early, so that it is up when the first page is printed. Leave with
+        ``__exit__``."""
         exe = chromium_path()
         if not exe:
             raise GovlibError("Chromium is not installed (needed for PDFs and browser tests): run "
@@ -117,6 +124,12 @@ class Chromium:
                                       f"--user-data-dir={self._profile.name}", "about:blank"],
                                      stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
                                      start_new_session=True, env=env, preexec_fn=_die_with_parent)
+        return self
+
+    def ready(self) -> "Chromium":
+        """Wait until the DevTools endpoint listens (at once if it already does)."""
+        if self.port is not None:
+            return self
         deadline = time.monotonic() + 60
         while self.port is None and time.monotonic() < deadline:
             line = self.proc.stderr.readline()

@@ -77,19 +77,47 @@ def make_executor(name: str | Executor = "local", workers: int = 2, **options: A
 class InlineExecutor(Executor):
     """Render in this process, one report after another, in one warm kernel (``warm=False``: cold kernels)."""
 
-    def __init__(self, warm: bool = True):
+    def __init__(self, warm: bool = True, kernel: Any = None):
         self.warm = warm
+        self.kernel = kernel  # a WarmKernel already started (e.g. with start(wait=False)); shut down after the run
 
     def run(self, specs, timeout, work):
         from .worker import WarmKernel, render
 
-        kernel = WarmKernel() if self.warm else None
+        kernel = self.kernel or WarmKernel() if self.warm else None
+        if kernel is not None and specs:
+            _start_while_loading(kernel, specs[0])
         try:
             for spec in specs:
                 yield spec, render(spec, kernel)
         finally:
             if kernel is not None:
                 kernel.shutdown()
+
+
+def _start_while_loading(kernel: Any, spec: dict) -> None:
+    """Start the kernel for the first spec while a thread imports papermill and nbconvert and compiles the HTML
+    template (the kernel's start is mostly another process's work: the two overlap on two cores). A kernel that
+    does not start is left to :func:`govlib.reports.worker.render`, which retries once and reports the failure."""
+    import threading
+
+    from .html import import_notebook_tools, load_exporter
+
+    def load() -> None:
+        with contextlib.suppress(Exception):  # an import error shows again, with its traceback, in render
+            import_notebook_tools()  # first: papermill imports nbformat (and jsonschema) too
+            import papermill  # noqa: F401
+
+            load_exporter()
+
+    loader = threading.Thread(target=load, name="govlib-load-exporter", daemon=True)
+    loader.start()
+    try:
+        kernel.prepare(spec["kernel"], Path(spec["notebook"]).parent, spec.get("env"))
+    except Exception:  # noqa: BLE001 - see the docstring
+        kernel.kill()
+    finally:
+        loader.join()
 
 
 # ------------------------------------------------------------------------------------------------ local pool

@@ -102,9 +102,37 @@ def footer_html(prov: Mapping[str, Any], lang: str = "zh") -> str:
            f'margin-top:24px;padding-top:8px">{body}</div>'
 
 
+def import_notebook_tools() -> None:
+    """Import nbformat (and with it jsonschema) without jsonschema's optional ``iri`` format checker.
+
+    ``jsonschema`` imports ``rfc3987_syntax`` when it is installed (``nbformat`` pulls it in through
+    ``jsonschema[format-nongpl]``), and that module compiles some 35 Lark grammars at import: 1-3 s in every
+    process that reads or writes a notebook (the report command, each worker), for a format no notebook schema uses
+    and nothing here validates (python-jsonschema/jsonschema#1428). Blocking that one module while jsonschema loads
+    leaves only the ``iri``/``iri-reference`` format checks unregistered, in this process. Idempotent; does nothing
+    when jsonschema is already imported (someone imported it the ordinary way first).
+
+    Examples
+    --------
+    >>> import_notebook_tools(); import sys
+    >>> "nbformat" in sys.modules and sys.modules.get("rfc3987_syntax", "absent") is not None
+    True
+    """
+    import sys
+
+    if "jsonschema" not in sys.modules and "rfc3987_syntax" not in sys.modules:
+        sys.modules["rfc3987_syntax"] = None  # type: ignore[assignment]  # `from rfc3987_syntax import` -> ImportError
+        try:
+            import jsonschema  # noqa: F401
+        finally:
+            del sys.modules["rfc3987_syntax"]
+    import nbformat  # noqa: F401
+
+
 @lru_cache(maxsize=1)
 def _exporter() -> Any:
     """One HTML exporter per process: its Jinja templates compile once (0.3-0.7 s), not once per report."""
+    import_notebook_tools()
     from nbconvert import HTMLExporter
     from traitlets.config import Config
 
@@ -117,6 +145,12 @@ def _exporter() -> Any:
     exporter.extra_template_basedirs = [str(TEMPLATE_DIR)]
     exporter.template_paths = [str(TEMPLATE_DIR)] + list(exporter.template_paths)
     return exporter
+
+
+def load_exporter() -> None:
+    """Import the notebook tools and compile the HTML exporter's templates now (e.g. in a thread while a kernel
+    starts), so the first report does not wait for them."""
+    _exporter()
 
 
 def export_html(notebook: str | Path | Any, target: str | Path, title: str | None = None) -> Path:
@@ -133,6 +167,7 @@ def export_html(notebook: str | Path | Any, target: str | Path, title: str | Non
     RuntimeError
         If the result would still load anything from the network (a template regression).
     """
+    import_notebook_tools()
     import nbformat
 
     from ..data.store import atomic_write_text

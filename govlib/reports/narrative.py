@@ -211,7 +211,12 @@ def _drivers(tables, unit, period, prev, node_names, n: int = 2) -> list[dict[st
     if prev is None or _periods.frequency_of(prev) != _periods.frequency_of(period):
         return []
     scores = tables["index_scores"]
-    d = decompose_change(scores[scores["unit"] == unit], tables["framework"], period, prev)
+    if getattr(tables, "memo", None) is not None and _tree_scored_alike(scores, tables["framework"], unit, period,
+                                                                         prev):
+        d = decomposition_of(tables, period, prev)  # every unit's, computed once per build in a warm kernel
+        d = d[d["unit"] == unit]
+    else:
+        d = decompose_change(scores[scores["unit"] == unit], tables["framework"], period, prev)
     out = []
     for row in largest_contributions(d, unit, n, kind=("leaf",)).itertuples(index=False):
         if abs(row.contribution) < 0.05:  # rounds to 0.0: not worth naming
@@ -220,6 +225,42 @@ def _drivers(tables, unit, period, prev, node_names, n: int = 2) -> list[dict[st
         out.append({"node": str(row.node), "name_zh": names.get("zh", str(row.node)),
                     "name_en": names.get("en", str(row.node)), "contribution": float(row.contribution)})
     return out
+
+
+def decomposition_of(tables: Mapping[str, pd.DataFrame], period: str, prev: str,
+                     method: str = "arithmetic") -> pd.DataFrame:
+    """:func:`govlib.index.decompose.decompose_change` of every unit from ``prev`` to ``period``, memoised per build
+    in a warm kernel (:mod:`govlib.reports.derived`): the street narrative and the change tables share one."""
+    from ..index.decompose import decompose_change
+    from .derived import derived
+
+    return derived(tables, ("decompose_change", period, prev, method),
+                   lambda source: decompose_change(source["index_scores"], source["framework"], period, prev,
+                                                   default_method=method))
+
+
+def _tree_scored_alike(scores: pd.DataFrame, framework: pd.DataFrame, unit: str, period: str, prev: str) -> bool:
+    """Whether ``unit``'s rows of the all-unit decomposition are those of the unit's own decomposition.
+
+    ``decompose_change`` treats a node none of whose children is scored (by any unit it decomposes) as a leaf, and
+    keeps only units with a root score in both periods. The rows agree when, for every node with children, "some
+    child is scored" is the same for this unit as for all those units together, and the unit is one of them."""
+    root = index_root_node(scores, framework)
+    per = scores["period"].astype(str)
+    s = scores[per.isin([str(period), str(prev)]) & scores["score"].notna()]
+    node = s["node"].astype(str)
+    roots = s[node == root]
+    both = roots.groupby(roots["unit"].astype(str))["period"].nunique()
+    units = set(both.index[both.to_numpy() == 2])
+    if unit not in units:
+        return False
+    scored_all = set(node[s["unit"].astype(str).isin(units)])
+    scored_unit = set(node[s["unit"].astype(str) == unit])
+    kids: dict[str, list[str]] = {}
+    for code, parent in zip(framework["code"].astype(str), framework["parent"]):
+        if pd.notna(parent) and str(parent) != "":
+            kids.setdefault(str(parent), []).append(code)
+    return all(any(k in scored_unit for k in ks) == any(k in scored_all for k in ks) for ks in kids.values())
 
 
 def rank_intervals(uncertainty: pd.DataFrame | None, root: str | None = None) -> pd.DataFrame:

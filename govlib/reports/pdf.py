@@ -14,8 +14,10 @@ from __future__ import annotations
 
 import base64
 import json
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Iterable, Mapping
+from typing import Callable, Iterable, Mapping
 
 from .html import escape
 
@@ -86,13 +88,15 @@ def footer_html_template(lang: str = "zh", font_css: str = "") -> str:
             f'{word[0]}<span class="pageNumber"></span>{word[1]}<span class="totalPages"></span>{word[2]}</div>')
 
 
-def print_pdfs(jobs: Iterable[tuple[Path, Path, Mapping]], timeout: float = 120, tabs: int | None = None) -> list[Path]:
+def print_pdfs(jobs: Iterable[tuple[Path, Path, Mapping]], timeout: float = 120, tabs: int | None = None,
+               done: Callable[[Path], None] | None = None, browser=None) -> list[Path]:
     """Print ``(html, pdf, header)`` jobs in one headless Chromium (``tabs`` pages at a time, default one per
-    core up to 4); ``header`` has ``title, period, synthetic, lang``. Each PDF is written atomically; returns the
-    written paths in the order of the jobs."""
+    core up to 4); ``header`` has ``title, period, synthetic, lang``. Each PDF is written atomically (then
+    ``done(pdf)`` is called, from a printing thread); returns the written paths in the order of the jobs.
+    ``browser``: a :class:`govlib.reports.browser.Chromium` already launched (the caller closes it); default: one
+    started and closed here."""
+    import contextlib
     import os
-    import threading
-    from concurrent.futures import ThreadPoolExecutor
 
     from .browser import Chromium, file_url
     from ..data.store import atomic_path
@@ -127,8 +131,10 @@ def print_pdfs(jobs: Iterable[tuple[Path, Path, Mapping]], timeout: float = 120,
                 Path(tmp).write_bytes(base64.b64decode(result["data"]))
             with lock:
                 written.append(pdf)
+            if done is not None:
+                done(pdf)
 
-    with Chromium() as browser:
+    with contextlib.nullcontext(browser.ready()) if browser is not None else Chromium() as browser:
         # a few tabs print at once (each page renders in its own process); one per core is enough
         pages = [browser.page()] + [browser.new_page() for _ in range(min(tabs, len(jobs)) - 1)]
         with ThreadPoolExecutor(len(pages)) as pool:
@@ -140,15 +146,22 @@ def print_pdfs(jobs: Iterable[tuple[Path, Path, Mapping]], timeout: float = 120,
     return sorted(written, key=order.get)
 
 
-def bundle_pdf(parts: list[tuple[str, Path]], target: Path) -> Path:
-    """Concatenate PDFs into one, with a bookmark per part (``(title, pdf)``), written atomically."""
-    from pypdf import PdfWriter
+def bundle_pdf(parts: list[tuple[str, Path]], target: Path, ready: Callable[..., bool] | None = None) -> Path:
+    """Concatenate PDFs into one, with a bookmark per part (``(title, pdf)``), written atomically.
+
+    ``ready(pdf, wait)``, when given, says whether a part is written: with ``wait=False`` at once (the parts
+    already there are parsed first, while the others still print), with ``wait=True`` after waiting for it;
+    False then means give up (nothing is written; :class:`RuntimeError`)."""
+    from pypdf import PdfReader, PdfWriter
 
     from ..data.store import atomic_path
 
+    readers = {path: PdfReader(str(path)) for _, path in parts if ready is not None and ready(path, False)}
     writer = PdfWriter()
     for title, path in parts:
-        writer.append(str(path), outline_item=title)
+        if path not in readers and ready is not None and not ready(path, True):
+            raise RuntimeError(f"bundle {target.name}: part {Path(path).name} was not printed")
+        writer.append(readers.pop(path, None) or str(path), outline_item=title)
     writer.page_mode = "/UseOutlines"
     with atomic_path(target, suffix=".pdf") as tmp:
         with open(tmp, "wb") as fh:
@@ -172,7 +185,7 @@ def _header_for(sidecar: Mapping, synthetic: bool) -> dict:
             "synthetic": synthetic, "lang": lang, "kind": kind}
 
 
-def write_report_pdfs(html_paths: Iterable[Path], outputs_dir: Path, synthetic: bool) -> list[Path]:
+def write_report_pdfs(html_paths: Iterable[Path], outputs_dir: Path, synthetic: bool, browser=None) -> list[Path]:
     """PDFs of the given rendered reports in ``outputs/pdf/`` (beside each HTML its JSON sidecar names the 街镇 and
     period), then a bundle per period and language that has a district report."""
     jobs, heads = [], {}
@@ -183,14 +196,20 @@ def write_report_pdfs(html_paths: Iterable[Path], outputs_dir: Path, synthetic: 
         pdf = outputs_dir / "pdf" / f"{html.stem}.pdf"
         jobs.append((html, pdf, head))
         heads[pdf] = head
-    written = print_pdfs(jobs)
-    # bundles: the district report, then every 街镇 profile of the same period and language already printed
+    # bundles: the district report, then every 街镇 profile of the same period and language (printed now or
+    # before). Planned before printing, and assembled in a thread while the pages print: a part still being
+    # printed is waited for, so the bundle reads the parts printed so far instead of waiting for all of them.
     pdf_dir = outputs_dir / "pdf"
-    for district in sorted(pdf_dir.glob("district_*.pdf")):
+    printing = {pdf: threading.Event() for _, pdf, _ in jobs}
+    gave_up = threading.Event()
+    plans = []
+    districts = {p for p in pdf_dir.glob("district_*.pdf")} | {p for p in printing if p.stem.startswith("district_")}
+    for district in sorted(districts):
         _, period, lang = district.stem.split("_", 2)
-        streets = sorted(pdf_dir.glob(f"street_*_{period}_{lang}.pdf"))
-        touched = {district, *streets} & set(written)
-        if not touched:
+        streets = sorted({*pdf_dir.glob(f"street_*_{period}_{lang}.pdf"),
+                          *(p for p in printing if p.parent == pdf_dir and p.stem.startswith("street_")
+                            and p.stem.endswith(f"_{period}_{lang}"))})
+        if not {district, *streets} & set(printing):
             continue
         parts = [(heads.get(district, {}).get("title") or district.stem, district)]
         for s in streets:
@@ -198,5 +217,29 @@ def write_report_pdfs(html_paths: Iterable[Path], outputs_dir: Path, synthetic: 
             head = heads.get(s) or _header_for(json.loads(side.read_text(encoding="utf-8")) if side.exists() else {},
                                                synthetic)
             parts.append((head["title"] or s.stem, s))
-        written.append(bundle_pdf(parts, pdf_dir / f"bundle_{period}_{lang}.pdf"))
-    return written
+        plans.append((parts, pdf_dir / f"bundle_{period}_{lang}.pdf"))
+
+    def ready(path: Path, wait: bool) -> bool:
+        if path in printing:
+            if not wait and not printing[path].is_set():
+                return False
+            printing[path].wait()
+        return not gave_up.is_set()
+
+    bundles: list[Path] = []
+
+    def assemble() -> None:
+        for parts, target in plans:
+            bundles.append(bundle_pdf(parts, target, ready))
+
+    with ThreadPoolExecutor(1, thread_name_prefix="govlib-bundle") as pool:
+        assembled = pool.submit(assemble)
+        try:
+            written = print_pdfs(jobs, done=lambda pdf: printing[pdf].set(), browser=browser)
+        finally:
+            if not all(event.is_set() for event in printing.values()):
+                gave_up.set()  # a print failed: the bundle thread stops at its next part (nothing written)
+            for event in printing.values():
+                event.set()
+        assembled.result()
+    return written + bundles

@@ -32,11 +32,11 @@ def embed_fonts(html_paths: Iterable[Path]) -> int:
     return len(pages)
 
 
-def finish_reports(results, settings: Settings, pdf: bool = True, log=print) -> dict[str, object]:
+def finish_reports(results, settings: Settings, pdf: bool = True, log=print, browser=None) -> dict[str, object]:
     """Fonts into the rendered reports' HTML, then their PDFs (when Chromium is installed) and the bundles.
 
     ``results`` are the runner's results; reports that were skipped as up to date keep their files (their PDF is
-    printed only if it is missing).
+    printed only if it is missing). ``browser``: a Chromium the caller launched early (and closes), or None.
     """
     from .browser import chromium_path
     from .pdf import write_report_pdfs
@@ -56,7 +56,7 @@ def finish_reports(results, settings: Settings, pdf: bool = True, log=print) -> 
         rendered = {output_paths(r.job, settings)["html"] for r in results if r.status == "ok"}
         todo = [p for p in done if p in rendered or not (settings.outputs_dir / "pdf" / f"{p.stem}.pdf").exists()]
         synthetic = bool(provenance(settings).get("synthetic"))
-        out["pdfs"] = write_report_pdfs(todo, settings.outputs_dir, synthetic) if todo else []
+        out["pdfs"] = write_report_pdfs(todo, settings.outputs_dir, synthetic, browser=browser) if todo else []
     log(f"fonts embedded in {n_fonts} report(s) ({t1 - t0:.1f} s); PDF: {len(out['pdfs'])} file(s) "
         f"({time.perf_counter() - t1:.1f} s) -> {settings.outputs_dir / 'pdf'}")
     return out

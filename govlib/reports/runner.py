@@ -39,7 +39,7 @@ from .worker import cell_timeout, report_problems
 
 __all__ = ["ReportJob", "ReportResult", "street_job", "district_job", "audit_job", "plan_all", "run_reports",
            "write_sidecar", "notebook_path", "inputs_hash", "output_paths", "report_problems", "report_is_current",
-           "check_outputs_folder", "KINDS", "job_spec", "cell_timeout", "positive_seconds"]
+           "check_outputs_folder", "KINDS", "job_spec", "cell_timeout", "positive_seconds", "kernel_env"]
 
 #: report kind -> notebook file
 KINDS = {"street": "10-street-profile.ipynb", "district": "20-district-period.ipynb",
@@ -270,7 +270,13 @@ def job_spec(job: ReportJob, settings: Settings, timeout: float, digest: str | N
             "notebook": str(notebook_path(job.kind, settings)), "timeout": timeout,
             "inputs_hash": digest or inputs_hash(job, settings),
             "paths": {k: str(v) for k, v in output_paths(job, settings).items()},
-            "env": {"GOVLIB_ROOT": str(settings.root), "MPLBACKEND": "Agg", "PYTHONHASHSEED": "0"}}
+            "env": kernel_env(settings)}
+
+
+def kernel_env(settings: Settings) -> dict:
+    """The environment a report kernel gets (beside this process's): the project root, matplotlib's Agg
+    backend, a fixed hash seed."""
+    return {"GOVLIB_ROOT": str(settings.root), "MPLBACKEND": "Agg", "PYTHONHASHSEED": "0"}
 
 
 def run_reports(jobs: list[ReportJob], settings: Settings | None = None, workers: int | None = None,

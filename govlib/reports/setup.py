@@ -17,6 +17,7 @@ import pandas as pd
 
 from ..errors import InputError
 from ..settings import Settings, load_settings
+from .derived import ReportTables
 
 __all__ = ["ReportContext", "start_report", "table_html", "warm_session", "reset_session", "report_tables"]
 
@@ -24,6 +25,8 @@ __all__ = ["ReportContext", "start_report", "table_html", "warm_session", "reset
 _BASELINE: dict[str, Any] = {}
 #: processed tables already read in this process: (project root, manifest hash, period) -> tables
 _TABLES: dict[tuple, dict[str, pd.DataFrame]] = {}
+#: views derived from those tables, one memo per key of _TABLES (see govlib.reports.derived)
+_MEMOS: dict[tuple, dict] = {}
 
 
 def table_html(df: pd.DataFrame, digits: int = 1, index: bool = False) -> str:
@@ -112,9 +115,12 @@ def report_tables(settings: Settings, period: str | None = None) -> dict[str, pd
     key = (str(settings.processed_dir.resolve()), manifest_hash(settings), period)
     if key not in _TABLES:
         if len(_TABLES) >= 4:  # a few periods or builds at most; the oldest goes first
+            _MEMOS.pop(next(iter(_TABLES)), None)
             _TABLES.pop(next(iter(_TABLES)))
         _TABLES[key] = load_report_tables(settings, period=period)
-    return {name: df.copy() for name, df in _TABLES[key].items()}
+    # the views every report of this build derives alike are memoised beside the tables (reports.derived)
+    return ReportTables({name: df.copy() for name, df in _TABLES[key].items()}, memo=_MEMOS.setdefault(key, {}),
+                        source=_TABLES[key])
 
 
 def warm_session() -> None:

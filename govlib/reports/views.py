@@ -22,6 +22,7 @@ from ..errors import InputError
 from .narrative import LEVEL_NAMES, PEER_GROUP_NAMES, significant_trends, rank_intervals
 from ..data.processed import index_root_node, has_table, load_processed, ranked_units, report_periods
 from ..settings import Settings, load_settings
+from .derived import derived
 
 __all__ = ["REPORT_TABLES", "load_report_tables", "resolve_period", "check_unit", "root_node", "dimension_nodes",
            "node_label", "league_table", "dimension_table", "dimension_matrix", "trend_series", "trend_table",
@@ -99,7 +100,8 @@ def resolve_period(period: str, tables: Mapping[str, pd.DataFrame]) -> str:
     InputError
         For a malformed period or one that is not (completely) in the processed scores.
     """
-    complete = report_periods(tables["index_scores"], tables["units"], root_node(tables))
+    complete = derived(tables, ("report_periods",),
+                       lambda source: report_periods(source["index_scores"], source["units"], root_node(source)))
     if period in (None, "", "latest"):
         if not complete:
             raise InputError("no complete period in index_scores: every ranked 街镇 needs a root score")
@@ -138,8 +140,14 @@ def league_table(tables: Mapping[str, pd.DataFrame], period: str, lang: str = "z
                  with_codes: bool = True) -> pd.DataFrame:
     """The league table of the ranked 街镇: rank, name, kind, peer group, score, rank interval, rank change.
 
-    Sorted by rank; ``rank_change`` is positive when the unit moved up against the previous period.
+    Sorted by rank; ``rank_change`` is positive when the unit moved up against the previous period. Computed once
+    per build and period in a warm kernel (:mod:`govlib.reports.derived`).
     """
+    return derived(tables, ("league_table", period, lang, with_codes),
+                   lambda source: _league_table(source, period, lang, with_codes))
+
+
+def _league_table(tables: Mapping[str, pd.DataFrame], period: str, lang: str, with_codes: bool) -> pd.DataFrame:
     scores = tables["index_scores"]
     root = root_node(tables)
     ranked = ranked_units(tables["units"]).set_index("code")
@@ -550,15 +558,15 @@ def previous_period(tables: Mapping[str, pd.DataFrame], period: str) -> str | No
 
 def decomposition(tables: Mapping[str, pd.DataFrame], period: str, default_method: str = "arithmetic") -> pd.DataFrame:
     """The change of every ranked 街镇's score since the previous period, decomposed over the tree
-    (:func:`govlib.index.decompose.decompose_change`); empty without a previous period."""
-    from ..index.decompose import decompose_change
+    (:func:`govlib.index.decompose.decompose_change`); empty without a previous period. Computed once per build
+    in a warm kernel (:func:`govlib.reports.narrative.decomposition_of`)."""
+    from .narrative import decomposition_of
 
     prev = previous_period(tables, period)
     if prev is None:
         return pd.DataFrame(columns=["unit", "node", "kind", "level", "contribution"])
-    fw = tables["framework"]
     method = default_method if default_method in ("arithmetic", "geometric") else "arithmetic"
-    return decompose_change(tables["index_scores"], fw, period, prev, default_method=method)
+    return decomposition_of(tables, period, prev, method)
 
 
 def change_table(decomp: pd.DataFrame, tables: Mapping[str, pd.DataFrame], unit: str, lang: str = "zh",

@@ -100,6 +100,8 @@ class WarmKernel:
         self.env = dict(env or {})
         self.km: Any = None
         self.starts = 0
+        self._warming: threading.Thread | None = None  # the warm-up of start(wait=False)
+        self._warm_error: BaseException | None = None
 
     @property
     def alive(self) -> bool:
@@ -107,14 +109,33 @@ class WarmKernel:
 
         return self.km is not None and bool(run_sync(self.km.is_alive)())
 
-    def start(self) -> None:
+    def start(self, wait: bool = True) -> None:
+        """Start the kernel and run its warm-up (:data:`WARM_UP`); with ``wait=False`` the warm-up runs in a thread
+        (its own client) while the caller goes on, and :meth:`prepare` waits for it."""
         from jupyter_client.manager import AsyncKernelManager
         from jupyter_core.utils import run_sync
 
         self.km = AsyncKernelManager(kernel_name=self.kernel_name)
         run_sync(self.km.start_kernel)(cwd=self.cwd, env={**os.environ, **self.env})
         self.starts += 1
-        self._run(WARM_UP, timeout=300)
+        if wait:
+            self._run(WARM_UP, timeout=300)
+        else:
+            self._warming = threading.Thread(target=self._warm_up, name="govlib-kernel-warm-up", daemon=True)
+            self._warming.start()
+
+    def _warm_up(self) -> None:
+        try:
+            self._run(WARM_UP, timeout=300)
+        except BaseException as exc:  # noqa: BLE001 - handed to prepare(), which starts a kernel afresh
+            self._warm_error = exc
+
+    def _join_warm_up(self) -> BaseException | None:
+        thread, self._warming = self._warming, None
+        if thread is not None:
+            thread.join()
+        error, self._warm_error = self._warm_error, None
+        return error
 
     def prepare(self, kernel_name: str, cwd: str | Path, env: dict | None = None) -> Any:
         """The kernel manager to hand papermill for the next report: started (or restarted for another kernel
@@ -122,6 +143,8 @@ class WarmKernel:
         if (kernel_name, str(cwd), dict(env or {})) != (self.kernel_name, self.cwd, self.env):
             self.shutdown()
             self.kernel_name, self.cwd, self.env = kernel_name, str(cwd), dict(env or {})
+        if self._join_warm_up() is not None:  # a warm-up in the background failed: start afresh (its error, if it
+            self.kill()                        # is real, shows again in the start below)
         if not self.alive:
             self.kill()
             self.start()
@@ -161,6 +184,7 @@ class WarmKernel:
         if self.km is None:
             return
         km, self.km = self.km, None
+        warming = self._warming
         try:
             if km.has_kernel:
                 run_sync(km.shutdown_kernel)(now=True)
@@ -170,6 +194,9 @@ class WarmKernel:
             run_sync(km.cleanup_resources)()
         except Exception:  # noqa: BLE001
             pass
+        if warming is not None:  # its kernel is gone: the warm-up ends within a second
+            warming.join(timeout=10)
+            self._warming, self._warm_error = None, None
 
     def terminate_now(self) -> None:
         """SIGKILL the kernel's process (group) from any thread; nbclient notices the dead kernel within a second
@@ -310,11 +337,12 @@ def _render_into(spec: dict, paths: dict, params: dict, tmp_sidecar: Path, faile
     papermill timed them), ``export`` (notebook file, checks, HTML)."""
     import shutil
 
+    from .html import export_html, import_notebook_tools
+
+    import_notebook_tools()  # nbformat without jsonschema's slow optional IRI checker (before papermill loads it)
     import nbformat
     import papermill as pm
     from papermill.exceptions import PapermillExecutionError
-
-    from .html import export_html
 
     cwd = str(Path(spec["notebook"]).parent)
     with atomic_path(paths["notebook"], suffix=".ipynb") as tmp_nb:
