@@ -349,6 +349,9 @@ SCHEMA: dict[str, Any] = {
             "sources": Key(["index", "indicator"], "series tested", ("choices",), ("index", "indicator")),
             "skip_observation_sources": Key(["survey"], "observations of these sources are left to the survey rules "
                                             "(design-based SEs, one BH budget)", ("list",)),
+            "homogeneity_alpha": Key(0.05, "noise SD: the units' pooled SD alone where a Brown-Forsythe test does not "
+                                     "find their noise unequal at this level, else the larger of pooled and own "
+                                     "(1: always the larger)", **_SHARE),
             "period_effect": Key("none", "two-way panel: each unit tested after the district's common "
                                  "movement (trimmed mean of the units' centred values per period), or none", _C,
                                  ("trimmed_mean", "none")),

@@ -20,11 +20,11 @@ import warnings
 
 import numpy as np
 import pandas as pd
-from scipy.stats import chi2, norm
+from scipy.stats import chi2, f as f_dist, norm
 
 from ..errors import InputError
 
-__all__ = ["step_test", "count_drop_test", "noise_sd", "season_scale", "period_effects"]
+__all__ = ["step_test", "count_drop_test", "noise_sd", "noise_homogeneity", "season_scale", "period_effects"]
 
 
 def period_effects(values, labels, groups=None, *, trim: float = 0.2, min_units: int = 6) -> np.ndarray:
@@ -297,6 +297,63 @@ def noise_sd(values, groups=None) -> dict:
     with np.errstate(all="ignore"):
         pooled = np.sqrt(med_v * med_k / chi2.ppf(0.5, med_k))
     return {"pooled": pooled, "own": own}
+
+
+def noise_homogeneity(values, groups=None) -> np.ndarray:
+    """Do the series of a group share one noise SD? The Brown–Forsythe test (Levene's test about the median,
+    Brown & Forsythe 1974) across the group's series of their absolute successive differences, each series
+    without its two largest (a planted step makes one, a one-period shock two: the test is about the noise, not
+    the events). A large p: no evidence that the units' noise differs, so the pooled SD is the better estimate of
+    every unit's (a short series' own estimate only adds noise); a small p: some units are noisier than others
+    (a rate over a small unit's few tickets), and a unit's own SD must be able to raise its sigma.
+
+    Parameters
+    ----------
+    values : (S, T) series (NaN = missing), e.g. deseasonalised.
+    groups : (S,) group labels (default: one group).
+
+    Returns
+    -------
+    (S,) p-value of the series' group (NaN where the group has fewer than two series with two or more
+    differences left, or no spread at all).
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(4)
+    >>> same = rng.normal(0, 1, size=(30, 12))
+    >>> mixed = same * np.repeat([1.0, 3.0], 15)[:, None]
+    >>> p = noise_homogeneity(np.vstack([same, mixed]), np.repeat(["same", "mixed"], 30))
+    >>> bool(p[0] > 0.05), bool(p[-1] < 1e-6)
+    (True, True)
+    """
+    x = np.asarray(values, dtype=float)
+    d = np.abs(np.diff(x, axis=1))
+    ok = ~np.isnan(d)
+    # each series without its two largest differences (sorted; the missing ones sort first as -inf)
+    srt = np.sort(np.where(ok, d, -np.inf), axis=1)
+    k = ok.sum(axis=1)
+    pos = np.arange(d.shape[1])[None, :]
+    first = d.shape[1] - k[:, None]  # first observed position after the sort
+    keep = (pos >= first) & (pos < d.shape[1] - 2) & (k[:, None] >= 4)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        med = np.nanmedian(np.where(keep, srt, np.nan), axis=1)
+    r, c = np.nonzero(keep)
+    g = np.zeros(len(x)) if groups is None else np.asarray(groups)
+    cells = pd.DataFrame({"g": g[r], "s": r, "z": np.abs(srt[r, c] - med[r])})
+    per = cells.groupby(["g", "s"], sort=False)["z"].agg(["mean", "size"]).reset_index()
+    cells = cells.merge(per[["s", "mean"]], on="s", how="left")
+    cells["sq"] = (cells["z"] - cells["mean"]) ** 2
+    within = cells.groupby("g", sort=False)["sq"].sum()
+    per["tot"] = per["mean"] * per["size"]
+    grp = per.groupby("g", sort=False).agg(J=("s", "size"), N=("size", "sum"), tot=("tot", "sum"))
+    per = per.join((grp["tot"] / grp["N"]).rename("grand"), on="g")
+    between = (per["size"] * (per["mean"] - per["grand"]) ** 2).groupby(per["g"], sort=False).sum()
+    J, N = grp["J"], grp["N"]
+    with np.errstate(all="ignore"):
+        F = (between / (J - 1)) / (within / (N - J))
+        p = pd.Series(f_dist.sf(F, J - 1, N - J), index=grp.index).where((J >= 2) & (N > J) & (within > 0))
+    return pd.Series(g).map(p).to_numpy(dtype=float)
 
 
 def season_scale(values, seasons, groups=None) -> np.ndarray:

@@ -97,7 +97,8 @@ import numpy as np
 import pandas as pd
 
 from ...trend.alerts import ALERT_COLUMNS, alert_lifecycle, evaluate_rules, validate_rules
-from ...trend.deterioration import count_drop_test, noise_sd, period_effects, season_scale, step_test
+from ...trend.deterioration import (count_drop_test, noise_homogeneity, noise_sd, period_effects, season_scale,
+                                    step_test)
 from ...trend.outbreak import farrington_flexible
 from ...trend.changepoint import change_points, robust_sigma
 from ...trend.control import cusum, ewma, robust_standardise
@@ -282,6 +283,7 @@ def run(tables: dict[str, pd.DataFrame], settings) -> dict[str, pd.DataFrame]:
     skip_nodes = set(obs.loc[obs["source"].astype(str).isin(skip), "indicator"].astype(str)) \
         if obs is not None and "source" in obs.columns and skip else set()
     pieces = _trend_rows(long, cfg)
+    node_homogeneity = _node_homogeneity(pieces)
     facts, trend_tables, progress_rows, cp_rows = [], [], [], []
     for panel, table in pieces:
         keys = panel.keys
@@ -370,7 +372,11 @@ def run(tables: dict[str, pd.DataFrame], settings) -> dict[str, pd.DataFrame]:
                 common = np.where(use_pe[:, None], common, 0.0)
                 ns = {k: np.where(use_pe, p_ns[k], ns[k]) for k in ns}
                 scale = None if scale is None else np.where(use_pe[:, None], p_scale, scale)
-            det_sigma = np.fmax(ns["pooled"], ns["own"])
+            # where the units' noise is not shown to differ (Brown-Forsythe p >= homogeneity_alpha), the pooled SD
+            # is every unit's; else the series' own can raise it
+            homogeneous = (keys["source"] + "|" + keys["node"]).map(node_homogeneity).to_numpy(dtype=float) \
+                >= float(dcfg["homogeneity_alpha"])
+            det_sigma = np.where(homogeneous, ns["pooled"], np.fmax(ns["pooled"], ns["own"]))
             facts.append(_deterioration_facts(det_work, panel, keys, direction, det_sigma, det_src, dcfg,
                                               raw=panel.values, scale=scale, common=common))
         # ---- level and change of index scores
@@ -488,6 +494,20 @@ def _full_coverage(work, panel, keys, scores) -> np.ndarray:
     out = work.copy()
     out[r[partial], c[partial]] = np.nan
     return out
+
+
+def _node_homogeneity(pieces) -> pd.Series:
+    """Brown-Forsythe p of equal noise across units (:func:`govlib.trend.deterioration.noise_homogeneity`) per
+    source|node: the smallest over the node's frequencies (an annual rate of tickets is as unequal across units
+    as its months, where 100 differences a unit show it; 5 annual ones cannot)."""
+    parts = []
+    for panel, _ in pieces:
+        keys = panel.keys
+        work = _deseasonalise(panel) if panel.seasons is not None else panel.values
+        node = (keys["source"] + "|" + keys["node"]).to_numpy()
+        p = noise_homogeneity(work, (keys["source"] + "|" + keys["node"] + "|" + keys["frequency"]).to_numpy())
+        parts.append(pd.Series(p, index=node))
+    return pd.concat(parts).groupby(level=0).min() if parts else pd.Series(dtype=float)
 
 
 def _deterioration_facts(work, panel, keys, direction, sigma, use, dcfg, raw=None, scale=None,
