@@ -76,7 +76,10 @@ and docs/alerts.md) and the detectors' settings (:data:`ALERT_DEFAULTS`; an unkn
   ``sources`` [index, indicator],
   ``skip_observation_sources`` [survey] (survey indicators are tested by the survey rules, with their design-based
   SEs) —
-  :func:`govlib.trend.deterioration.step_test`, sigma = max(the node's pooled noise SD, the series' own);
+  ``homogeneity_alpha`` 0.05, ``period_effect`` none (``trimmed_mean``: a two-way panel, ``period_trim`` 0.2,
+  ``period_min_units`` 6, ``period_min_share`` 0.25) — :func:`govlib.trend.deterioration.step_test`, sigma =
+  the node's pooled noise SD where :func:`govlib.trend.deterioration.noise_homogeneity` finds no unequal noise
+  across its units, else max(pooled, the series' own);
 - ``survey_decline``: ``levels`` [jiezhen, subdistrict] (community estimates, ~30 respondents a wave, are too
   noisy for wave-to-wave tests).
 - ``usage_drop``: ``node`` (D5), ``windows`` [1, 2, 3], ``baseline`` 12, ``min_expected`` 10 —
