@@ -349,6 +349,17 @@ SCHEMA: dict[str, Any] = {
             "sources": Key(["index", "indicator"], "series tested", ("choices",), ("index", "indicator")),
             "skip_observation_sources": Key(["survey"], "observations of these sources are left to the survey rules "
                                             "(design-based SEs, one BH budget)", ("list",)),
+            "homogeneity_alpha": Key(0.05, "noise SD: the units' pooled SD alone where a Brown-Forsythe test does not "
+                                     "find their noise unequal at this level, else the larger of pooled and own "
+                                     "(1: always the larger)", **_SHARE),
+            "period_effect": Key("none", "two-way panel: each unit tested after the district's common "
+                                 "movement (trimmed mean of the units' centred values per period), or none", _C,
+                                 ("trimmed_mean", "none")),
+            "period_trim": Key(0.2, "share trimmed at each end of the period effect's mean", _N, low=0, high=0.49),
+            "period_min_units": Key(6, "fewest units in a period for a period effect (fewer: no effect)", _I,
+                                    low=2),
+            "period_min_share": Key(0.25, "the period effect is removed where it explains at least this share of "
+                                    "the pooled noise variance", **_SHARE),
         },
         "survey_decline": {
             "levels": Key(["jiezhen", "subdistrict"], "unit levels whose satisfaction waves are compared",

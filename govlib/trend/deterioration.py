@@ -20,14 +20,78 @@ import warnings
 
 import numpy as np
 import pandas as pd
-from scipy.stats import chi2, norm
+from scipy.stats import chi2, f as f_dist, norm
 
 from ..errors import InputError
 
-__all__ = ["step_test", "count_drop_test", "noise_sd", "season_scale"]
+__all__ = ["step_test", "count_drop_test", "noise_sd", "noise_homogeneity", "season_scale", "period_effects"]
 
 
-def step_test(values, direction, sigma, *, windows=(1, 2), min_history: int = 3, raw=None, scale=None) -> dict:
+def period_effects(values, labels, groups=None, *, trim: float = 0.2, min_units: int = 6) -> np.ndarray:
+    """The district's common movement in every cell of a panel of series: a two-way (unit + period) panel.
+
+    Each series is centred on its own median (the unit's level); the period effect of a group (the units of one
+    indicator) in a period is the ``trim``-trimmed mean over the group's series of their centred values in that
+    period (trimmed: an entry error or a planted event in one unit does not move the district's movement). A
+    step test on ``values - period_effects(...)`` compares a unit with its own history *after* the movement all
+    units shared (a district-wide year effect: policy, the economy, a common shock), so one unit's change stands
+    out of the period-to-period noise the units have in common; a district-wide change is no unit's alarm.
+
+    Parameters
+    ----------
+    values : (S, T) series (NaN = missing), e.g. deseasonalised.
+    labels : (S, T) period labels of the cells (series may be left-aligned with gaps: the labels align them).
+    groups : (S,) group labels (default: one group); a group whose median number of series per period is below
+        ``min_units`` gets no period effect (0: too few units to tell a common movement from one unit's).
+    trim : share trimmed at each end (0: the mean).
+    min_units : fewest series per period for a period effect; a period of a panel group with fewer series
+        observed gets NaN (its cells are not tested).
+
+    Returns
+    -------
+    (S, T) array: the period effect of each cell (NaN where the value is missing).
+
+    Examples
+    --------
+    >>> x = np.array([[10.0, 11, 12], [20, 21, 22], [30, 31, 32], [40, 41, 49]])
+    >>> lab = np.tile(np.array(["2023", "2024", "2025"]), (4, 1))
+    >>> c = period_effects(x, lab, min_units=3, trim=0.25)
+    >>> c[0].tolist(), (x - c)[:, 2].tolist()
+    ([-1.0, 0.0, 1.0], [11.0, 21.0, 31.0, 48.0])
+    """
+    x = np.asarray(values, dtype=float)
+    lab = np.asarray(labels)
+    if lab.shape != x.shape:
+        raise InputError(f"labels: expected the shape of values {x.shape}, got {lab.shape}")
+    if not 0 <= trim < 0.5:
+        raise InputError(f"trim: expected a share in [0, 0.5), got {trim!r}")
+    g = np.zeros(len(x)) if groups is None else np.asarray(groups)
+    out = np.full(x.shape, np.nan)
+    r, c = np.nonzero(~np.isnan(x))
+    if not len(r):
+        return out
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # series with no values
+        level = np.nanmedian(x, axis=1)
+    cells = pd.DataFrame({"g": g[r], "p": lab[r, c].astype(str), "v": x[r, c] - level[r]})
+    cells = cells.sort_values(["g", "p", "v"], kind="stable")
+    by = cells.groupby(["g", "p"], sort=False)["v"]
+    n = by.transform("size").to_numpy()
+    rank = by.cumcount().to_numpy()
+    k = np.floor(trim * n)
+    kept = cells[(rank >= k) & (rank < n - k)].groupby(["g", "p"], sort=False)["v"].mean()
+    effect = cells[["g", "p"]].join(kept.rename("e"), on=["g", "p"])["e"].to_numpy()
+    effect = np.where(n >= min_units, effect, np.nan)
+    # a group with too few units per period is left as it is (no period effect), not dropped
+    per_group = pd.Series(n).groupby(cells["g"].to_numpy()).median()
+    small = cells["g"].map(per_group).to_numpy() < min_units
+    effect = np.where(small, 0.0, effect)
+    out[r[cells.index.to_numpy()], c[cells.index.to_numpy()]] = effect
+    return out
+
+
+def step_test(values, direction, sigma, *, windows=(1, 2), min_history: int = 3, raw=None, scale=None,
+              common=None) -> dict:
     """One-sided step test of the latest ``m`` periods against all earlier ones (vectorised, cumulative sums).
 
     Parameters
@@ -42,6 +106,9 @@ def step_test(values, direction, sigma, *, windows=(1, 2), min_history: int = 3,
     scale : (S, T) noise scale of each value (e.g. :func:`season_scale`: a count's noise grows with its season's
         level): the test runs on ``values / scale`` (then ``sigma`` is in those units); the evidence stays in
         the values' units.
+    common : (S, T) the district's common movement in each cell (:func:`period_effects`): the test runs on
+        ``values - common`` (a two-way panel: the unit-specific change), and the evidence ``history`` is the level
+        expected from the unit's history and the district's movement since.
 
     Returns
     -------
@@ -64,6 +131,8 @@ def step_test(values, direction, sigma, *, windows=(1, 2), min_history: int = 3,
     if not windows or any(int(m) < 1 for m in windows) or (min_history < 1).any():
         raise InputError(f"windows: expected positive lengths and min_history >= 1, got {windows!r}, "
                          f"{int(min_history.min())}")
+    if common is not None:
+        x = x - np.asarray(common, dtype=float)
     xs = x if scale is None else x / np.asarray(scale, dtype=float)
     ok = ~np.isnan(xs)
     zero = np.zeros((S, 1))
@@ -228,6 +297,63 @@ def noise_sd(values, groups=None) -> dict:
     with np.errstate(all="ignore"):
         pooled = np.sqrt(med_v * med_k / chi2.ppf(0.5, med_k))
     return {"pooled": pooled, "own": own}
+
+
+def noise_homogeneity(values, groups=None) -> np.ndarray:
+    """Do the series of a group share one noise SD? The Brown–Forsythe test (Levene's test about the median,
+    Brown & Forsythe 1974) across the group's series of their absolute successive differences, each series
+    without its two largest (a planted step makes one, a one-period shock two: the test is about the noise, not
+    the events). A large p: no evidence that the units' noise differs, so the pooled SD is the better estimate of
+    every unit's (a short series' own estimate only adds noise); a small p: some units are noisier than others
+    (a rate over a small unit's few tickets), and a unit's own SD must be able to raise its sigma.
+
+    Parameters
+    ----------
+    values : (S, T) series (NaN = missing), e.g. deseasonalised.
+    groups : (S,) group labels (default: one group).
+
+    Returns
+    -------
+    (S,) p-value of the series' group (NaN where the group has fewer than two series with two or more
+    differences left, or no spread at all).
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(4)
+    >>> same = rng.normal(0, 1, size=(30, 12))
+    >>> mixed = same * np.repeat([1.0, 3.0], 15)[:, None]
+    >>> p = noise_homogeneity(np.vstack([same, mixed]), np.repeat(["same", "mixed"], 30))
+    >>> bool(p[0] > 0.05), bool(p[-1] < 1e-6)
+    (True, True)
+    """
+    x = np.asarray(values, dtype=float)
+    d = np.abs(np.diff(x, axis=1))
+    ok = ~np.isnan(d)
+    # each series without its two largest differences (sorted; the missing ones sort first as -inf)
+    srt = np.sort(np.where(ok, d, -np.inf), axis=1)
+    k = ok.sum(axis=1)
+    pos = np.arange(d.shape[1])[None, :]
+    first = d.shape[1] - k[:, None]  # first observed position after the sort
+    keep = (pos >= first) & (pos < d.shape[1] - 2) & (k[:, None] >= 4)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        med = np.nanmedian(np.where(keep, srt, np.nan), axis=1)
+    r, c = np.nonzero(keep)
+    g = np.zeros(len(x)) if groups is None else np.asarray(groups)
+    cells = pd.DataFrame({"g": g[r], "s": r, "z": np.abs(srt[r, c] - med[r])})
+    per = cells.groupby(["g", "s"], sort=False)["z"].agg(["mean", "size"]).reset_index()
+    cells = cells.merge(per[["s", "mean"]], on="s", how="left")
+    cells["sq"] = (cells["z"] - cells["mean"]) ** 2
+    within = cells.groupby("g", sort=False)["sq"].sum()
+    per["tot"] = per["mean"] * per["size"]
+    grp = per.groupby("g", sort=False).agg(J=("s", "size"), N=("size", "sum"), tot=("tot", "sum"))
+    per = per.join((grp["tot"] / grp["N"]).rename("grand"), on="g")
+    between = (per["size"] * (per["mean"] - per["grand"]) ** 2).groupby(per["g"], sort=False).sum()
+    J, N = grp["J"], grp["N"]
+    with np.errstate(all="ignore"):
+        F = (between / (J - 1)) / (within / (N - J))
+        p = pd.Series(f_dist.sf(F, J - 1, N - J), index=grp.index).where((J >= 2) & (N > J) & (within > 0))
+    return pd.Series(g).map(p).to_numpy(dtype=float)
 
 
 def season_scale(values, seasons, groups=None) -> np.ndarray:

@@ -76,7 +76,10 @@ and docs/alerts.md) and the detectors' settings (:data:`ALERT_DEFAULTS`; an unkn
   ``sources`` [index, indicator],
   ``skip_observation_sources`` [survey] (survey indicators are tested by the survey rules, with their design-based
   SEs) —
-  :func:`govlib.trend.deterioration.step_test`, sigma = max(the node's pooled noise SD, the series' own);
+  ``homogeneity_alpha`` 0.05, ``period_effect`` none (``trimmed_mean``: a two-way panel, ``period_trim`` 0.2,
+  ``period_min_units`` 6, ``period_min_share`` 0.25) — :func:`govlib.trend.deterioration.step_test`, sigma =
+  the node's pooled noise SD where :func:`govlib.trend.deterioration.noise_homogeneity` finds no unequal noise
+  across its units, else max(pooled, the series' own);
 - ``survey_decline``: ``levels`` [jiezhen, subdistrict] (community estimates, ~30 respondents a wave, are too
   noisy for wave-to-wave tests).
 - ``usage_drop``: ``node`` (D5), ``windows`` [1, 2, 3], ``baseline`` 12, ``min_expected`` 10 —
@@ -97,7 +100,8 @@ import numpy as np
 import pandas as pd
 
 from ...trend.alerts import ALERT_COLUMNS, alert_lifecycle, evaluate_rules, validate_rules
-from ...trend.deterioration import count_drop_test, noise_sd, season_scale, step_test
+from ...trend.deterioration import (count_drop_test, noise_homogeneity, noise_sd, period_effects, season_scale,
+                                    step_test)
 from ...trend.outbreak import farrington_flexible
 from ...trend.changepoint import change_points, robust_sigma
 from ...trend.control import cusum, ewma, robust_standardise
@@ -298,6 +302,7 @@ def run(tables: dict[str, pd.DataFrame], settings) -> dict[str, pd.DataFrame]:
     skip_nodes = set(obs.loc[obs["source"].astype(str).isin(skip), "indicator"].astype(str)) \
         if obs is not None and "source" in obs.columns and skip else set()
     pieces = _trend_rows(long, cfg)
+    node_homogeneity = _node_homogeneity(pieces)
     facts, trend_tables, progress_rows, cp_rows = [], [], [], []
     for panel, table in pieces:
         keys = panel.keys
@@ -366,13 +371,33 @@ def run(tables: dict[str, pd.DataFrame], settings) -> dict[str, pd.DataFrame]:
             # the larger of the pooled and the series' own noise SD (deterioration.noise_sd): a small unit's
             # noisier series must not borrow the steadier noise of the large ones (false alarms)
             groups = (keys["source"] + "|" + keys["node"] + "|" + keys["frequency"]).to_numpy()
-            # sub-annual series: noise by season (a count's busy season varies more), then the test in those units
-            scale = season_scale(work, panel.seasons, groups) if panel.seasons is not None else None
-            ns = noise_sd(work if scale is None else work / scale, groups=groups)
-            det_sigma = np.fmax(ns["pooled"], ns["own"])
-            facts.append(_deterioration_facts(_full_coverage(work, panel, keys, tables.get("index_scores")),
-                                              panel, keys, direction, det_sigma, det_src,
-                                              cfg["alerts_deterioration"], raw=panel.values, scale=scale))
+            det_work = _full_coverage(work, panel, keys, tables.get("index_scores"))
+            # two-way panel: the unit against its own history after the district's common movement (period
+            # effect); the noise SD below is then re-estimated on those residuals
+            dcfg = cfg["alerts_deterioration"]
+
+            def noise(base):  # sub-annual: noise by season (a count's busy season varies more), test in those units
+                scale = season_scale(base, panel.seasons, groups) if panel.seasons is not None else None
+                return scale, noise_sd(base if scale is None else base / scale, groups=groups)
+            scale, ns = noise(work)
+            common = None
+            if dcfg["period_effect"] == "trimmed_mean":
+                common = period_effects(det_work, panel.labels, groups, trim=float(dcfg["period_trim"]),
+                                        min_units=int(dcfg["period_min_units"]))
+                p_scale, p_ns = noise(det_work - common)
+                # only where the district's movement is a material share of the noise (else its estimate only
+                # adds noise): the pooled noise variance of the residuals at most (1 - period_min_share) of the own
+                use_pe = p_ns["pooled"] ** 2 <= (1 - float(dcfg["period_min_share"])) * ns["pooled"] ** 2
+                common = np.where(use_pe[:, None], common, 0.0)
+                ns = {k: np.where(use_pe, p_ns[k], ns[k]) for k in ns}
+                scale = None if scale is None else np.where(use_pe[:, None], p_scale, scale)
+            # where the units' noise is not shown to differ (Brown-Forsythe p >= homogeneity_alpha), the pooled SD
+            # is every unit's; else the series' own can raise it
+            homogeneous = (keys["source"] + "|" + keys["node"]).map(node_homogeneity).to_numpy(dtype=float) \
+                >= float(dcfg["homogeneity_alpha"])
+            det_sigma = np.where(homogeneous, ns["pooled"], np.fmax(ns["pooled"], ns["own"]))
+            facts.append(_deterioration_facts(det_work, panel, keys, direction, det_sigma, det_src, dcfg,
+                                              raw=panel.values, scale=scale, common=common))
         # ---- level and change of index scores
         is_index = (keys["source"] == "index").to_numpy()
         if is_index.any():
@@ -490,13 +515,29 @@ def _full_coverage(work, panel, keys, scores) -> np.ndarray:
     return out
 
 
-def _deterioration_facts(work, panel, keys, direction, sigma, use, dcfg, raw=None, scale=None) -> pd.DataFrame:
+def _node_homogeneity(pieces) -> pd.Series:
+    """Brown-Forsythe p of equal noise across units (:func:`govlib.trend.deterioration.noise_homogeneity`) per
+    source|node: the smallest over the node's frequencies (an annual rate of tickets is as unequal across units
+    as its months, where 100 differences a unit show it; 5 annual ones cannot)."""
+    parts = []
+    for panel, _ in pieces:
+        keys = panel.keys
+        work = _deseasonalise(panel) if panel.seasons is not None else panel.values
+        node = (keys["source"] + "|" + keys["node"]).to_numpy()
+        p = noise_homogeneity(work, (keys["source"] + "|" + keys["node"] + "|" + keys["frequency"]).to_numpy())
+        parts.append(pd.Series(p, index=node))
+    return pd.concat(parts).groupby(level=0).min() if parts else pd.Series(dtype=float)
+
+
+def _deterioration_facts(work, panel, keys, direction, sigma, use, dcfg, raw=None, scale=None,
+                         common=None) -> pd.DataFrame:
     """Step-test facts (:func:`govlib.trend.deterioration.step_test`) of the series in ``use``; rows with p >= 0.05
-    are dropped (they cannot fire at any sensible rate)."""
+    are dropped (they cannot fire at any sensible rate); ``common``: the district's movement (a two-way panel)."""
     # sub-annual series: at least a year of history (every season seen once) before the first test
     ppy = keys["frequency"].map(_PER_YEAR).fillna(1).to_numpy(dtype=int)
     min_history = np.where(ppy > 1, np.maximum(int(dcfg["min_history"]), ppy), int(dcfg["min_history"]))
-    res = step_test(work, direction, sigma, windows=dcfg["windows"], min_history=min_history, raw=raw, scale=scale)
+    res = step_test(work, direction, sigma, windows=dcfg["windows"], min_history=min_history, raw=raw, scale=scale,
+                    common=common)
     r, c = np.nonzero((res["p"] < 0.05) & use[:, None])
     freq = keys["frequency"].to_numpy()[r]
     tests = len(dcfg["windows"]) * pd.Series(freq).map(_PER_YEAR).fillna(1).to_numpy()
