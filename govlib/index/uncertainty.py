@@ -47,7 +47,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from .aggregate import aggregate_children, AGGREGATION_METHODS
+from .aggregate import AGGREGATION_METHODS
 from ..errors import InputError
 from .normalise import METHODS, NORMALISE_PARAMS, normalise, normalise_array
 from .sensitivity import saltelli_sample, sobol_indices
